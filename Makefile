@@ -1,0 +1,118 @@
+# lwnpu top-level build.
+#
+#   make            build libnpu, the tools and the tests into $(BUILD)/
+#   make run        set up, build, run the demo on the default device
+#   make test       set up, build, run every test
+#   make asan       the tests under AddressSanitizer + UndefinedBehaviorSanitizer
+#   make format     clang-format the C/C++ sources in place
+#   make format-check   fail if any source is not clang-formatted
+#
+# Outputs go under $(BUILD) (default build/), programs in $(BUILD)/bin/.
+# Sources are found by wildcard: a new lib/**/*.c, tools/NAME/*.c or
+# tests/AREA/*_test.cc needs no edit here.
+
+BUILD ?= build
+SAN ?=
+CC ?= cc
+CXX ?= c++
+OPT ?= -O2
+
+# Debian packages every target needs; tools/setup-deps installs them.
+DEPS_STAMP := $(BUILD)/.deps-ok
+
+WARN := -Wall -Wextra -Werror
+CPPFLAGS += -Ilib/include -Ilib -I$(BUILD)/gen -D_GNU_SOURCE
+CFLAGS := -std=c11 $(OPT) -g $(WARN) -fno-strict-aliasing $(SAN)
+CXXFLAGS := -std=c++17 $(OPT) -g $(WARN) $(SAN)
+LDFLAGS += $(SAN)
+LDLIBS := -lpthread -lm
+
+LIB_SRCS := $(sort $(wildcard lib/*/*.c lib/*.c driver/*.c))
+LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
+LIB := $(BUILD)/libnpu.a
+
+# ONNX protobuf bindings, generated from Debian's libonnx-dev.
+ONNX_PROTO := /usr/include/onnx/onnx.proto
+ONNX_GEN_C := $(BUILD)/gen/onnx/onnx.pb-c.c
+ONNX_GEN_H := $(BUILD)/gen/onnx/onnx.pb-c.h
+ONNX_OBJ := $(BUILD)/obj/gen/onnx.pb-c.o
+
+TOOLS := $(notdir $(wildcard tools/npu-*))
+TOOL_BINS := $(TOOLS:%=$(BUILD)/bin/%)
+
+TEST_SRCS := $(sort $(wildcard tests/*/*.cc))
+TEST_OBJS := $(TEST_SRCS:%.cc=$(BUILD)/obj/%.o)
+TEST_BIN := $(BUILD)/bin/npu-tests
+
+.PHONY: all lib tools tests run test asan format format-check deps clean
+.DEFAULT_GOAL := all
+
+all: lib tools tests
+lib: $(LIB)
+tools: $(TOOL_BINS)
+tests: $(TEST_BIN)
+
+deps: $(DEPS_STAMP)
+$(DEPS_STAMP): tools/setup-deps
+	tools/setup-deps
+	@mkdir -p $(@D) && touch $@
+
+$(BUILD)/obj/%.o: %.c $(ONNX_GEN_H)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/obj/%.o: %.cc $(ONNX_GEN_H)
+	@mkdir -p $(@D)
+	$(CXX) $(CPPFLAGS) $(CXXFLAGS) -MMD -MP -c $< -o $@
+
+$(ONNX_GEN_C) $(ONNX_GEN_H) &: $(ONNX_PROTO)
+	@mkdir -p $(BUILD)/gen/onnx
+	cp $(ONNX_PROTO) $(BUILD)/gen/onnx/onnx.proto
+	cd $(BUILD)/gen/onnx && protoc-c --c_out=. onnx.proto
+
+# Generated code is not ours: compile without -Werror.
+$(ONNX_OBJ): $(ONNX_GEN_C)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) -std=c11 $(OPT) -g $(SAN) -c $< -o $@
+
+$(LIB): $(LIB_OBJS)
+	@mkdir -p $(@D)
+	rm -f $@
+	ar rcs $@ $^
+
+# Each tools/npu-NAME/*.c links into $(BUILD)/bin/npu-NAME.
+define TOOL_RULE
+$(BUILD)/bin/$(1): $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard tools/$(1)/*.c)) $(LIB) $(ONNX_OBJ)
+	@mkdir -p $$(@D)
+	$$(CC) $$(LDFLAGS) -o $$@ $$(filter %.o,$$^) $(LIB) $(ONNX_OBJ) -lprotobuf-c $$(LDLIBS)
+endef
+$(foreach t,$(TOOLS),$(eval $(call TOOL_RULE,$(t))))
+
+$(TEST_BIN): $(TEST_OBJS) $(LIB) $(ONNX_OBJ)
+	@mkdir -p $(@D)
+	$(CXX) $(LDFLAGS) -o $@ $(TEST_OBJS) $(LIB) $(ONNX_OBJ) -lprotobuf-c \
+		-lgtest_main -lgtest $(LDLIBS)
+
+# ---- the README's two commands ---------------------------------------
+
+run: deps all
+	tools/demo.sh $(BUILD)
+
+test: deps all
+	NPU_BUILD=$(BUILD) $(TEST_BIN) --gtest_brief=0
+
+asan: deps
+	$(MAKE) BUILD=build-asan SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" OPT=-O1 all
+	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+		NPU_BUILD=build-asan build-asan/bin/npu-tests
+
+FORMAT_SRCS = $(shell git ls-files '*.c' '*.h' '*.cc')
+format:
+	clang-format -i $(FORMAT_SRCS)
+format-check:
+	clang-format --dry-run -Werror $(FORMAT_SRCS)
+
+clean:
+	rm -rf build build-asan
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
