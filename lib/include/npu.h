@@ -1,0 +1,206 @@
+/*
+ * libnpu: the public API of the lwnpu runtime.
+ *
+ * One header, plain C, no platform types. Every function that can fail
+ * returns an `enum npu_status` (NPU_OK or a negative error); output
+ * parameters are written only on success.
+ *
+ * Typical use:
+ *
+ *     npu_device *dev;
+ *     npu_model *m;
+ *     if (npu_open(NULL, &dev) != NPU_OK) ...      // $NPU_DEVICE or "cpu"
+ *     if (npu_model_load_file(dev, "mnv2.npu", &m) != NPU_OK) ...
+ *     struct npu_io io = { NPU_IO_FLOAT32, in, in_bytes, out, out_bytes };
+ *     int rc = npu_run(m, &io);
+ *     npu_model_free(m);
+ *     npu_close(dev);
+ */
+#ifndef NPU_H
+#define NPU_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define NPU_API_VERSION 1
+
+/* Status codes. Values are part of the ABI: never renumber, only add. */
+enum npu_status {
+	NPU_OK = 0,                     /* success */
+	NPU_ERR_INVALID_ARG = -1,       /* NULL pointer, bad size or flag */
+	NPU_ERR_NO_MEM = -2,            /* allocation failed */
+	NPU_ERR_IO = -3,                /* file could not be opened or read */
+	NPU_ERR_NO_DEVICE = -4,         /* URI names no registered backend */
+	NPU_ERR_NOT_SUPPORTED = -5,     /* the device cannot do this */
+	NPU_ERR_MODEL_MAGIC = -6,       /* not an lwnpu model file */
+	NPU_ERR_MODEL_VERSION = -7,     /* model format version not supported */
+	NPU_ERR_MODEL_TRUNCATED = -8,   /* file shorter than its header says */
+	NPU_ERR_MODEL_CHECKSUM = -9,    /* CRC32 mismatch: file corrupted */
+	NPU_ERR_MODEL_TENSOR = -10,     /* bad tensor record (shape, quant) */
+	NPU_ERR_MODEL_LAYER = -11,      /* bad layer record (op, params) */
+	NPU_ERR_MODEL_GRAPH = -12,      /* bad graph (references, order) */
+	NPU_ERR_MODEL_WEIGHTS = -13,    /* weight/bias/scale data out of range */
+	NPU_ERR_SHAPE = -14,            /* buffer size does not match tensor */
+	NPU_ERR_TIMEOUT = -15,          /* wait or device job timed out */
+	NPU_ERR_DEVICE_FAULT = -16,     /* device reported an error */
+	NPU_ERR_BUSY = -17,             /* resource in use */
+	NPU_ERR_DISCONNECTED = -18,     /* device went away */
+	NPU_ERR_INTERNAL = -19,         /* broken internal invariant (a bug) */
+	NPU_ERR_MODEL_LABELS = -20,     /* bad class-label section */
+};
+
+/* Human-readable one-line description; never NULL, also for unknown codes. */
+const char *npu_strerror(int status);
+/* The enumerator's name, e.g. "NPU_ERR_MODEL_CHECKSUM"; never NULL. */
+const char *npu_status_name(int status);
+
+/*
+ * Detail of the last failure of a libnpu call in this thread, e.g. which
+ * layer of a model was rejected and by which rule; "" when there is none.
+ * Valid until the next libnpu call in the same thread.
+ */
+const char *npu_last_error(void);
+
+typedef struct npu_device npu_device;
+typedef struct npu_model npu_model;
+typedef struct npu_job npu_job;
+
+/* ---- devices --------------------------------------------------------- */
+
+/*
+ * Open a device by URI: "cpu", "sim", "sim:config=small", "usb:1:4",
+ * "vfio:0000:01:00.0", "drm:/dev/accel/accel0". The part before the first
+ * ':' names the backend. uri == NULL (or "") uses $NPU_DEVICE, else "cpu".
+ * Returns NPU_OK, NPU_ERR_INVALID_ARG (out NULL), NPU_ERR_NO_DEVICE
+ * (no backend of that name), NPU_ERR_NO_MEM, or the backend's open error.
+ */
+int npu_open(const char *uri, npu_device **out);
+
+/* Close a device. All its models must have been freed. NULL is a no-op. */
+void npu_close(npu_device *dev);
+
+/* The URI the device was opened with (after default resolution). */
+const char *npu_device_uri(const npu_device *dev);
+
+/* Names of registered backends, NULL-terminated static array. */
+const char *const *npu_backend_names(void);
+
+/* ---- models ---------------------------------------------------------- */
+
+/*
+ * Load a model file (docs/MODEL_FORMAT.md) and prepare it for dev.
+ * Returns NPU_OK, NPU_ERR_INVALID_ARG, NPU_ERR_IO (cannot open/read),
+ * NPU_ERR_NO_MEM, any NPU_ERR_MODEL_* for a malformed file, or
+ * NPU_ERR_NOT_SUPPORTED when the device cannot run a layer.
+ */
+int npu_model_load_file(npu_device *dev, const char *path, npu_model **out);
+
+/* As npu_model_load_file, from memory. data is copied; the caller keeps it. */
+int npu_model_load_memory(npu_device *dev, const void *data, size_t size,
+			  npu_model **out);
+
+/* Free a model. Waits for its outstanding jobs. NULL is a no-op. */
+void npu_model_free(npu_model *model);
+
+/* Shape and quantization of a model tensor. Batch is always 1, NHWC. */
+struct npu_tensor_info {
+	char name[32];
+	int32_t n, h, w, c;
+	float scale;            /* real = scale * (q - zero_point) */
+	int32_t zero_point;
+	size_t elements;        /* n * h * w * c */
+};
+
+/* The model's (single) input and output tensor. Returns NPU_OK or
+ * NPU_ERR_INVALID_ARG. */
+int npu_model_input(const npu_model *model, struct npu_tensor_info *info);
+int npu_model_output(const npu_model *model, struct npu_tensor_info *info);
+
+/* Number of layers, and class labels (0 when the model has none). */
+unsigned npu_model_num_layers(const npu_model *model);
+unsigned npu_model_num_labels(const npu_model *model);
+/* Label of class i, or NULL when i is out of range. */
+const char *npu_model_label(const npu_model *model, unsigned i);
+
+/* ---- running ---------------------------------------------------------- */
+
+enum npu_io_type {
+	NPU_IO_INT8 = 0,        /* raw quantized bytes in the tensor's quant */
+	NPU_IO_FLOAT32 = 1,     /* float; quantized/dequantized by the library */
+};
+
+/*
+ * One inference's buffers. Sizes are in bytes and must equal the tensor's
+ * elements times 1 (INT8) or 4 (FLOAT32), else NPU_ERR_SHAPE.
+ * The buffers must stay valid until the job completes.
+ */
+struct npu_io {
+	enum npu_io_type input_type;
+	const void *input;
+	size_t input_size;
+	enum npu_io_type output_type;
+	void *output;
+	size_t output_size;
+};
+
+/*
+ * Queue one inference. Never blocks on the device; jobs of one model run
+ * in submission order. *job is written on NPU_OK and must be passed to
+ * npu_wait() exactly once it has completed.
+ * Returns NPU_OK, NPU_ERR_INVALID_ARG, NPU_ERR_SHAPE, NPU_ERR_NO_MEM.
+ */
+int npu_submit(npu_model *model, const struct npu_io *io, npu_job **job);
+
+/*
+ * Wait up to timeout_ms (< 0: forever) for a job. On completion the job is
+ * freed and its result returned: NPU_OK or the job's error (e.g.
+ * NPU_ERR_DEVICE_FAULT). NPU_ERR_TIMEOUT leaves the job alive: wait again.
+ */
+int npu_wait(npu_job *job, int timeout_ms);
+
+/* Synchronous inference: npu_submit() then npu_wait(job, -1). */
+int npu_run(npu_model *model, const struct npu_io *io);
+
+/* ---- profile ---------------------------------------------------------- */
+
+/* One layer of the last completed run. */
+struct npu_layer_profile {
+	char name[32];
+	char op[16];            /* "conv", "dwconv", "fc", "add", ... */
+	char engine[8];         /* "cpu", "pw", "dw", ... */
+	uint64_t cycles;        /* NPU cycles (0 on the CPU) */
+	uint64_t cpu_ns;        /* host time spent on the CPU for this layer */
+	uint64_t macs;          /* multiply-accumulates */
+	uint64_t dram_bytes;    /* bytes moved to/from device memory */
+	uint64_t bound_cycles;  /* physical bound (DESIGN §5), 0 on cpu */
+	uint32_t folded;        /* 1: op cost nothing (folded into addressing) */
+};
+
+/*
+ * Per-layer records of the model's last completed run. Writes at most max
+ * records to out and the number of layers to *count.
+ * Returns NPU_OK, NPU_ERR_INVALID_ARG.
+ */
+int npu_model_profile(const npu_model *model, struct npu_layer_profile *out,
+		      unsigned max, unsigned *count);
+
+/* ---- quantization helpers (exactly the library's own) ------------------ */
+
+/* q = clamp(round_half_away(x / scale) + zero_point, -128, 127), in double. */
+void npu_quantize(const float *x, size_t n, float scale, int32_t zero_point,
+		  int8_t *q);
+/* x = scale * (q - zero_point). */
+void npu_dequantize(const int8_t *q, size_t n, float scale, int32_t zero_point,
+		    float *x);
+/* Numerically stable softmax of n floats; out may alias x. */
+void npu_softmax(const float *x, size_t n, float *out);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* NPU_H */
