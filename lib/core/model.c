@@ -1,0 +1,293 @@
+/*
+ * Models: load (parse + validate + prepare for the device), activation
+ * memory planning, introspection, profile.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/runtime.h"
+#include "ref/ref.h"
+
+/* Largest model file accepted from disk: far above any light-weight CNN. */
+#define MODEL_FILE_MAX ((size_t)1 << 30)
+#define ARENA_ALIGN 64
+
+/*
+ * Place every activation tensor in one arena. Tensor t lives from the layer
+ * that writes it (the graph input from "before layer 0") to the last layer
+ * that reads it (the graph output to "after the last layer"); two tensors
+ * whose lifetimes overlap never share bytes. First fit, largest first.
+ */
+static int arena_plan(npu_model *m)
+{
+	const struct npui_graph *g = m->g;
+	uint32_t nt = g->num_tensors;
+	int64_t *first = NULL, *last = NULL;
+	size_t *off = NULL, *size = NULL;
+	uint32_t *order = NULL, *placed = NULL;
+	uint32_t nplaced = 0;
+	size_t total = 0;
+	int rc = NPU_ERR_NO_MEM;
+
+	first = malloc(nt * sizeof(*first));
+	last = malloc(nt * sizeof(*last));
+	off = malloc(nt * sizeof(*off));
+	size = malloc(nt * sizeof(*size));
+	order = malloc(nt * sizeof(*order));
+	placed = malloc(nt * sizeof(*placed));
+	m->bufs = calloc(nt, sizeof(*m->bufs));
+	if (!first || !last || !off || !size || !order || !placed || !m->bufs)
+		goto out;
+
+	for (uint32_t t = 0; t < nt; t++) {
+		const struct npui_tensor *ten = &g->tensors[t];
+		first[t] = -1;
+		last[t] = -2; /* unused tensors need no memory */
+		size[t] = ((size_t)ten->h * ten->w * ten->c + ARENA_ALIGN - 1) &
+			  ~(size_t)(ARENA_ALIGN - 1);
+		order[t] = t;
+	}
+	for (uint32_t i = 0; i < g->num_layers; i++) {
+		const struct npui_layer *l = &g->layers[i];
+		first[l->output] = i;
+		if (last[l->output] < (int64_t)i)
+			last[l->output] = i;
+		for (unsigned k = 0; k < l->num_inputs; k++)
+			last[l->inputs[k]] = i;
+	}
+	first[g->input] = -1;
+	if (last[g->input] < -1)
+		last[g->input] = -1;
+	last[g->output] = g->num_layers;
+
+	/* Insertion sort by size, descending: tensor counts are small. */
+	for (uint32_t i = 1; i < nt; i++) {
+		uint32_t v = order[i], j = i;
+		while (j > 0 && size[order[j - 1]] < size[v]) {
+			order[j] = order[j - 1];
+			j--;
+		}
+		order[j] = v;
+	}
+
+	for (uint32_t k = 0; k < nt; k++) {
+		uint32_t t = order[k];
+		size_t at = 0;
+		int moved = 1;
+
+		if (last[t] < first[t])
+			continue;
+		/* Slide past every conflicting placement until none is hit. */
+		while (moved) {
+			moved = 0;
+			for (uint32_t p = 0; p < nplaced; p++) {
+				uint32_t u = placed[p];
+				int live = !(last[u] < first[t] || last[t] < first[u]);
+				if (live && at < off[u] + size[u] && off[u] < at + size[t]) {
+					at = off[u] + size[u];
+					moved = 1;
+				}
+			}
+		}
+		off[t] = at;
+		placed[nplaced++] = t;
+		if (at + size[t] > total)
+			total = at + size[t];
+	}
+
+	m->arena_size = total ? total : ARENA_ALIGN;
+	m->arena = aligned_alloc(ARENA_ALIGN, m->arena_size);
+	if (!m->arena)
+		goto out;
+	for (uint32_t p = 0; p < nplaced; p++)
+		m->bufs[placed[p]] = m->arena + off[placed[p]];
+	rc = NPU_OK;
+out:
+	free(first);
+	free(last);
+	free(off);
+	free(size);
+	free(order);
+	free(placed);
+	return rc;
+}
+
+static void model_destroy(npu_model *m)
+{
+	if (m->dev_priv && m->dev->ops->model_release)
+		m->dev->ops->model_release(m->dev, m);
+	free(m->prof);
+	free(m->run_prof);
+	free(m->arena);
+	free(m->bufs);
+	npui_ref_plan_free(m->plan);
+	npui_graph_free(m->g);
+	free(m);
+}
+
+int npu_model_load_memory(npu_device *dev, const void *data, size_t size, npu_model **out)
+{
+	char why[160];
+	npu_model *m;
+	int rc;
+
+	if (!dev || !data || !out)
+		return NPU_ERR_INVALID_ARG;
+	m = calloc(1, sizeof(*m));
+	if (!m)
+		return NPU_ERR_NO_MEM;
+	m->dev = dev;
+
+	why[0] = 0;
+	npui_set_detail("%s", "");
+	rc = npui_model_parse(data, size, &m->g, why, sizeof(why));
+	if (rc != NPU_OK)
+		goto err;
+	rc = npui_ref_prepare(m->g, &m->plan, why, sizeof(why));
+	if (rc != NPU_OK)
+		goto err;
+	rc = arena_plan(m);
+	if (rc != NPU_OK)
+		goto err;
+	rc = NPU_ERR_NO_MEM;
+	m->prof = calloc(m->g->num_layers ? m->g->num_layers : 1, sizeof(*m->prof));
+	m->run_prof = calloc(m->g->num_layers ? m->g->num_layers : 1, sizeof(*m->run_prof));
+	if (!m->prof || !m->run_prof)
+		goto err;
+	if (dev->ops->model_prepare) {
+		rc = dev->ops->model_prepare(dev, m);
+		if (rc != NPU_OK)
+			goto err;
+	}
+
+	pthread_mutex_lock(&dev->lock);
+	dev->num_models++;
+	pthread_mutex_unlock(&dev->lock);
+	*out = m;
+	return NPU_OK;
+err:
+	npui_set_detail("%s", why);
+	model_destroy(m);
+	return rc;
+}
+
+int npu_model_load_file(npu_device *dev, const char *path, npu_model **out)
+{
+	FILE *f;
+	void *data = NULL;
+	long len;
+	int rc = NPU_ERR_IO;
+
+	if (!dev || !path || !out)
+		return NPU_ERR_INVALID_ARG;
+	f = fopen(path, "rb");
+	if (!f) {
+		npui_set_detail("%s: %s", path, strerror(errno));
+		return NPU_ERR_IO;
+	}
+	if (fseek(f, 0, SEEK_END) != 0 || (len = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) != 0)
+		goto out_close;
+	if ((size_t)len > MODEL_FILE_MAX) {
+		npui_set_detail("%s: larger than the 1 GiB model size limit", path);
+		goto out_close;
+	}
+	data = malloc(len ? (size_t)len : 1);
+	if (!data) {
+		rc = NPU_ERR_NO_MEM;
+		goto out_close;
+	}
+	if (fread(data, 1, (size_t)len, f) != (size_t)len) {
+		npui_set_detail("%s: read error", path);
+		goto out_free;
+	}
+	rc = npu_model_load_memory(dev, data, (size_t)len, out);
+out_free:
+	free(data);
+out_close:
+	fclose(f);
+	return rc;
+}
+
+void npu_model_free(npu_model *m)
+{
+	npu_device *dev;
+
+	if (!m)
+		return;
+	dev = m->dev;
+	pthread_mutex_lock(&dev->lock);
+	while (m->pending)
+		pthread_cond_wait(&dev->done_cv, &dev->lock);
+	dev->num_models--;
+	pthread_mutex_unlock(&dev->lock);
+	model_destroy(m);
+}
+
+static void tensor_info(const struct npui_tensor *t, struct npu_tensor_info *info)
+{
+	memset(info, 0, sizeof(*info));
+	memcpy(info->name, t->name, sizeof(info->name));
+	info->name[sizeof(info->name) - 1] = 0;
+	info->n = 1;
+	info->h = t->h;
+	info->w = t->w;
+	info->c = t->c;
+	info->scale = t->q.scale;
+	info->zero_point = t->q.zero_point;
+	info->elements = (size_t)t->h * t->w * t->c;
+}
+
+int npu_model_input(const npu_model *m, struct npu_tensor_info *info)
+{
+	if (!m || !info)
+		return NPU_ERR_INVALID_ARG;
+	tensor_info(&m->g->tensors[m->g->input], info);
+	return NPU_OK;
+}
+
+int npu_model_output(const npu_model *m, struct npu_tensor_info *info)
+{
+	if (!m || !info)
+		return NPU_ERR_INVALID_ARG;
+	tensor_info(&m->g->tensors[m->g->output], info);
+	return NPU_OK;
+}
+
+unsigned npu_model_num_layers(const npu_model *m)
+{
+	return m ? m->g->num_layers : 0;
+}
+
+unsigned npu_model_num_labels(const npu_model *m)
+{
+	return m ? m->g->num_labels : 0;
+}
+
+const char *npu_model_label(const npu_model *m, unsigned i)
+{
+	if (!m || i >= m->g->num_labels)
+		return NULL;
+	return m->g->labels[i];
+}
+
+int npu_model_profile(const npu_model *m, struct npu_layer_profile *out, unsigned max,
+		      unsigned *count)
+{
+	npu_device *dev;
+	unsigned n;
+
+	if (!m || !count || (max && !out))
+		return NPU_ERR_INVALID_ARG;
+	dev = m->dev;
+	pthread_mutex_lock(&dev->lock);
+	n = m->have_prof ? m->g->num_layers : 0;
+	if (max > n)
+		max = n;
+	if (max)
+		memcpy(out, m->prof, max * sizeof(*out));
+	pthread_mutex_unlock(&dev->lock);
+	*count = n;
+	return NPU_OK;
+}
