@@ -1,0 +1,251 @@
+// The command-line tools as a user runs them: npu-zoo builds the eight
+// seed networks, npu-run runs each on the cpu device, repeatably, and
+// corrupt model files are answered with a named error and exit status 1.
+#include <gtest/gtest.h>
+
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstring>
+#include <cstdlib>
+#include <fstream>
+#include <iterator>
+#include <set>
+#include <string>
+#include <vector>
+
+namespace {
+
+std::string bin_dir()
+{
+	const char *b = getenv("NPU_BUILD");
+	return std::string(b && *b ? b : "build") + "/bin/";
+}
+
+struct Result {
+	int status; // exit code, or 128+signal
+	std::string out;
+};
+
+// Run a shell command, capturing stdout and stderr together.
+Result run(const std::string &cmd)
+{
+	Result r{-1, ""};
+	FILE *p = popen((cmd + " 2>&1").c_str(), "r");
+	if (!p)
+		return r;
+	char buf[4096];
+	size_t n;
+	while ((n = fread(buf, 1, sizeof(buf), p)) > 0)
+		r.out.append(buf, n);
+	int st = pclose(p);
+	r.status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+	return r;
+}
+
+std::vector<char> slurp(const std::string &path)
+{
+	std::ifstream f(path, std::ios::binary);
+	return std::vector<char>(std::istreambuf_iterator<char>(f), {});
+}
+
+void spit(const std::string &path, const std::vector<char> &d)
+{
+	std::ofstream f(path, std::ios::binary);
+	f.write(d.data(), d.size());
+}
+
+// The float32 payload of a .npy written by npu-run (header is 64-aligned).
+std::vector<float> npy_floats(const std::vector<char> &d)
+{
+	if (d.size() < 10)
+		return {};
+	size_t hl = (unsigned char)d[8] | (size_t)(unsigned char)d[9] << 8;
+	std::vector<float> v((d.size() - 10 - hl) / 4);
+	memcpy(v.data(), d.data() + 10 + hl, v.size() * 4);
+	return v;
+}
+
+const char *const kNets[] = {
+	"squeezenet1_0", "squeezenet1_1",	"mobilenet_v1",	      "shufflenet_v1_g3",
+	"mobilenet_v2",	 "mobilenet_v3_large", "mobilenet_v3_small", "shufflenet_v2_x1_0",
+};
+
+class Cli : public ::testing::Test {
+      protected:
+	static void SetUpTestSuite()
+	{
+		char tmpl[] = "/tmp/npu-cli-XXXXXX";
+		dir_ = mkdtemp(tmpl);
+	}
+	static void TearDownTestSuite()
+	{
+		run("rm -rf " + dir_);
+	}
+	// Build a zoo model once per suite.
+	static std::string model(const std::string &name)
+	{
+		std::string path = dir_ + "/" + name + ".npu";
+		struct stat st;
+		if (stat(path.c_str(), &st) != 0) {
+			Result r = run(bin_dir() + "npu-zoo " + name + " -o " + path);
+			EXPECT_EQ(r.status, 0) << r.out;
+		}
+		return path;
+	}
+	static std::string dir_;
+};
+std::string Cli::dir_;
+
+TEST_F(Cli, RunHelpAndUsageErrors)
+{
+	Result r = run(bin_dir() + "npu-run --help");
+	EXPECT_EQ(r.status, 0);
+	for (const char *opt : {"--device", "--input", "--output", "--profile", "--repeat",
+				"--verbose", "--seed", "exit status"})
+		EXPECT_NE(r.out.find(opt), std::string::npos) << opt;
+	EXPECT_EQ(run(bin_dir() + "npu-run").status, 2);
+	EXPECT_EQ(run(bin_dir() + "npu-run a b").status, 2);
+	EXPECT_EQ(run(bin_dir() + "npu-run --repeat 0 x.npu").status, 2);
+	EXPECT_EQ(run(bin_dir() + "npu-run --bogus x.npu").status, 2);
+}
+
+TEST_F(Cli, RunMissingFileAndUnknownDevice)
+{
+	Result r = run(bin_dir() + "npu-run " + dir_ + "/nope.npu");
+	EXPECT_EQ(r.status, 1);
+	EXPECT_NE(r.out.find("NPU_ERR_IO"), std::string::npos) << r.out;
+	r = run(bin_dir() + "npu-run --device quantum " + model("mobilenet_v3_small"));
+	EXPECT_EQ(r.status, 1);
+	EXPECT_NE(r.out.find("NPU_ERR_NO_DEVICE"), std::string::npos) << r.out;
+}
+
+// Every zoo net: two runs give byte-identical outputs, which are not constant.
+TEST_F(Cli, EveryZooNetRunsRepeatablyOnCpu)
+{
+	for (const char *net : kNets) {
+		SCOPED_TRACE(net);
+		std::string m = model(net), a = dir_ + "/" + net + ".a.npy",
+			    b = dir_ + "/" + net + ".b.npy";
+		Result r1 = run(bin_dir() + "npu-run --device cpu " + m + " --output " + a);
+		ASSERT_EQ(r1.status, 0) << r1.out;
+		EXPECT_NE(r1.out.find("top-5"), std::string::npos);
+		Result r2 = run(bin_dir() + "npu-run --device cpu " + m + " --output " + b);
+		ASSERT_EQ(r2.status, 0) << r2.out;
+		auto da = slurp(a), db = slurp(b);
+		ASSERT_GT(da.size(), 1000u * 4);
+		EXPECT_EQ(da, db) << "two runs differ";
+		auto v = npy_floats(da);
+		ASSERT_EQ(v.size(), 1000u);
+		std::set<float> distinct(v.begin(), v.end());
+		EXPECT_GE(distinct.size(), 10u) << "output is (nearly) constant";
+		// A different input seed gives a different output.
+		std::string c = dir_ + "/" + net + ".c.npy";
+		Result r3 = run(bin_dir() + "npu-run --seed 2 " + m + " --output " + c);
+		ASSERT_EQ(r3.status, 0) << r3.out;
+		EXPECT_NE(slurp(c), da) << "output does not depend on the input";
+	}
+}
+
+TEST_F(Cli, InputFileRoundTripAndShapeErrors)
+{
+	std::string m = model("mobilenet_v3_small");
+	// Write the seeded input ourselves as a .npy and feed it back.
+	std::string x = dir_ + "/x.npy";
+	std::string hdr = "{'descr': '<f4', 'fortran_order': False, 'shape': (1, 224, 224, 3), }";
+	while ((10 + hdr.size() + 1) % 64)
+		hdr += ' ';
+	hdr += '\n';
+	std::vector<char> f = {'\x93', 'N', 'U', 'M', 'P', 'Y', 1, 0, (char)(hdr.size() & 0xff),
+			       (char)(hdr.size() >> 8)};
+	f.insert(f.end(), hdr.begin(), hdr.end());
+	std::vector<float> px(224 * 224 * 3);
+	for (size_t i = 0; i < px.size(); i++)
+		px[i] = (float)((i * 7919) % 255) / 127.5f - 1.0f;
+	f.insert(f.end(), (char *)px.data(), (char *)px.data() + px.size() * 4);
+	spit(x, f);
+	Result r = run(bin_dir() + "npu-run " + m + " --input " + x + " --output " + dir_ +
+		       "/y1.npy");
+	ASSERT_EQ(r.status, 0) << r.out;
+	r = run(bin_dir() + "npu-run " + m + " --input " + x + " --output " + dir_ + "/y2.npy");
+	ASSERT_EQ(r.status, 0) << r.out;
+	EXPECT_EQ(slurp(dir_ + "/y1.npy"), slurp(dir_ + "/y2.npy"));
+
+	// Wrong shape: a clear NPU_ERR_SHAPE, exit 1.
+	std::string bad = dir_ + "/bad.npy";
+	auto g = f;
+	std::string s = "(1, 224, 224, 3)";
+	std::string t = "(1, 3, 224, 224)";
+	std::string all(g.begin(), g.end());
+	all.replace(all.find(s), s.size(), t);
+	spit(bad, std::vector<char>(all.begin(), all.end()));
+	r = run(bin_dir() + "npu-run " + m + " --input " + bad);
+	EXPECT_EQ(r.status, 1);
+	EXPECT_NE(r.out.find("NPU_ERR_SHAPE"), std::string::npos) << r.out;
+	// ... which is the right shape when read as NCHW.
+	r = run(bin_dir() + "npu-run " + m + " --nchw --input " + bad);
+	EXPECT_EQ(r.status, 0) << r.out;
+	// Not a .npy at all.
+	r = run(bin_dir() + "npu-run " + m + " --input " + m);
+	EXPECT_EQ(r.status, 1);
+	EXPECT_NE(r.out.find("not a .npy"), std::string::npos) << r.out;
+}
+
+TEST_F(Cli, ProfileJsonHasTheKeys)
+{
+	std::string m = model("shufflenet_v2_x1_0"), p = dir_ + "/p.json";
+	Result r = run(bin_dir() + "npu-run " + m + " --profile " + p + " --repeat 2 --verbose");
+	ASSERT_EQ(r.status, 0) << r.out;
+	auto d = slurp(p);
+	std::string j(d.begin(), d.end());
+	for (const char *k : {"\"total_cycles\"", "\"bound_cycles\"", "\"macs\"", "\"dram_bytes\"",
+			      "\"cpu_ns\"", "\"clock_mhz\"", "\"layers\"", "\"engine\"",
+			      "\"split\"", "\"shuffle\"", "\"concat\""})
+		EXPECT_NE(j.find(k), std::string::npos) << k;
+	if (system("command -v python3 >/dev/null 2>&1") == 0) {
+		Result v = run("python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); "
+			       "assert d[\"macs\"] == sum(l[\"macs\"] for l in d[\"layers\"])' " +
+			       p);
+		EXPECT_EQ(v.status, 0) << v.out;
+	}
+}
+
+// Truncated and bit-flipped files: exit 1, a named error, never a crash.
+TEST_F(Cli, CorruptModelsGiveNamedErrors)
+{
+	std::string m = model("mobilenet_v3_small");
+	auto good = slurp(m);
+	ASSERT_GT(good.size(), 1000u);
+	struct Case {
+		std::string what;
+		std::vector<char> data;
+		const char *err;
+	};
+	std::vector<Case> cases;
+	cases.push_back({"empty", {}, "NPU_ERR_MODEL_TRUNCATED"});
+	cases.push_back({"half", std::vector<char>(good.begin(), good.begin() + good.size() / 2),
+			 "NPU_ERR_MODEL_TRUNCATED"});
+	cases.push_back({"minus1", std::vector<char>(good.begin(), good.end() - 1),
+			 "NPU_ERR_MODEL_TRUNCATED"});
+	for (size_t at : {size_t(100), good.size() / 3, good.size() - 5}) {
+		auto f = good;
+		f[at] ^= 0x04;
+		cases.push_back({"flip@" + std::to_string(at), f, "NPU_ERR_MODEL_CHECKSUM"});
+	}
+	auto mg = good;
+	mg[1] = 'X';
+	cases.push_back({"magic", mg, "NPU_ERR_MODEL_MAGIC"});
+	for (auto &c : cases) {
+		std::string path = dir_ + "/corrupt.npu";
+		spit(path, c.data);
+		Result r = run(bin_dir() + "npu-run " + path);
+		EXPECT_EQ(r.status, 1) << c.what << ": " << r.out;
+		EXPECT_NE(r.out.find(c.err), std::string::npos) << c.what << ": " << r.out;
+		EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 1) << c.what << ": " << r.out;
+	}
+}
+
+} // namespace
