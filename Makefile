@@ -84,7 +84,7 @@ $(LIB): $(LIB_OBJS)
 define TOOL_RULE
 $(BUILD)/bin/$(1): $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard tools/$(1)/*.c)) $(LIB) $(ONNX_OBJ)
 	@mkdir -p $$(@D)
-	$$(CC) $$(LDFLAGS) -o $$@ $$(filter %.o,$$^) $(LIB) $(ONNX_OBJ) -lprotobuf-c $$(LDLIBS)
+	$$(CC) $$(LDFLAGS) -o $$@ $$(filter-out $(ONNX_OBJ),$$(filter %.o,$$^)) $(LIB) $(ONNX_OBJ) -lprotobuf-c $$(LDLIBS)
 endef
 $(foreach t,$(TOOLS),$(eval $(call TOOL_RULE,$(t))))
 
