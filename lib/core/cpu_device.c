@@ -48,9 +48,9 @@ int npui_run_cpu(npu_device *dev, npu_model *m)
 }
 
 const struct npui_device_ops npui_cpu_device_ops = {
-	.name = "cpu",
-	.summary = "reference CPU kernels (bit-exact golden model)",
-	.open = cpu_open,
-	.close = cpu_close,
-	.run = npui_run_cpu,
+        .name = "cpu",
+        .summary = "reference CPU kernels (bit-exact golden model)",
+        .open = cpu_open,
+        .close = cpu_close,
+        .run = npui_run_cpu,
 };

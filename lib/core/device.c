@@ -13,7 +13,7 @@ extern const struct npui_device_ops npui_cpu_device_ops;
 
 /* Registered device kinds, looked up by URI scheme. */
 static const struct npui_device_ops *const device_table[] = {
-	&npui_cpu_device_ops,
+        &npui_cpu_device_ops,
 };
 #define NUM_DEVICES (sizeof(device_table) / sizeof(device_table[0]))
 
@@ -58,7 +58,7 @@ static int job_run(npu_device *dev, struct npu_job *job)
 
 	if (job->io.input_type == NPU_IO_FLOAT32)
 		npu_quantize(job->io.input, in_n, in->q.scale, in->q.zero_point,
-			     m->bufs[m->g->input]);
+		             m->bufs[m->g->input]);
 	else
 		memcpy(m->bufs[m->g->input], job->io.input, in_n);
 
@@ -68,7 +68,7 @@ static int job_run(npu_device *dev, struct npu_job *job)
 
 	if (job->io.output_type == NPU_IO_FLOAT32)
 		npu_dequantize(m->bufs[m->g->output], out_n, out->q.scale, out->q.zero_point,
-			       job->io.output);
+		               job->io.output);
 	else
 		memcpy(job->io.output, m->bufs[m->g->output], out_n);
 	return NPU_OK;
@@ -263,7 +263,7 @@ int npu_wait(npu_job *job, int timeout_ms)
 		if (timeout_ms < 0) {
 			pthread_cond_wait(&dev->done_cv, &dev->lock);
 		} else if (pthread_cond_timedwait(&dev->done_cv, &dev->lock, &deadline) ==
-			   ETIMEDOUT) {
+		           ETIMEDOUT) {
 			if (job->done)
 				break;
 			pthread_mutex_unlock(&dev->lock);

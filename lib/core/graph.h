@@ -19,13 +19,13 @@
 extern "C" {
 #endif
 
-#define NPUI_NAME_MAX 32        /* including the NUL */
-#define NPUI_MAX_INPUTS 8       /* per layer (concat fan-in) */
-#define NPUI_MAX_TENSORS 65536
-#define NPUI_MAX_LAYERS 65536
-#define NPUI_MAX_DIM 32768      /* h, w, c each */
-#define NPUI_MAX_KERNEL 15      /* kh, kw of conv and pooling */
-#define NPUI_MAX_LABELS 100000
+#define NPUI_NAME_MAX      32 /* including the NUL */
+#define NPUI_MAX_INPUTS    8  /* per layer (concat fan-in) */
+#define NPUI_MAX_TENSORS   65536
+#define NPUI_MAX_LAYERS    65536
+#define NPUI_MAX_DIM       32768 /* h, w, c each */
+#define NPUI_MAX_KERNEL    15    /* kh, kw of conv and pooling */
+#define NPUI_MAX_LABELS    100000
 #define NPUI_MAX_LABEL_LEN 255
 
 /* Layer operations. Values are stored in model files: never renumber. */
@@ -75,28 +75,28 @@ enum npui_act {
 
 /* LUT functions (NPUI_OP_LUT). Stored in files: never renumber. */
 enum npui_lut_fn {
-	NPUI_LUT_HSWISH = 1,    /* x * relu6(x + 3) / 6 */
-	NPUI_LUT_HSIGMOID = 2,  /* relu6(x + 3) / 6 */
-	NPUI_LUT_SIGMOID = 3,   /* 1 / (1 + exp(-x)) */
-	NPUI_LUT_RELU = 4,      /* max(x, 0) */
-	NPUI_LUT_RELU6 = 5,     /* min(max(x, 0), 6) */
+	NPUI_LUT_HSWISH = 1,   /* x * relu6(x + 3) / 6 */
+	NPUI_LUT_HSIGMOID = 2, /* relu6(x + 3) / 6 */
+	NPUI_LUT_SIGMOID = 3,  /* 1 / (1 + exp(-x)) */
+	NPUI_LUT_RELU = 4,     /* max(x, 0) */
+	NPUI_LUT_RELU6 = 5,    /* min(max(x, 0), 6) */
 };
 
 struct npui_quant {
-	float scale;            /* > 0, finite */
-	int32_t zero_point;     /* -128 .. 127 */
+	float scale;        /* > 0, finite */
+	int32_t zero_point; /* -128 .. 127 */
 };
 
 struct npui_tensor {
 	char name[NPUI_NAME_MAX];
-	int32_t h, w, c;        /* each 1 .. NPUI_MAX_DIM */
+	int32_t h, w, c; /* each 1 .. NPUI_MAX_DIM */
 	struct npui_quant q;
 };
 
 struct npui_layer {
 	char name[NPUI_NAME_MAX];
-	uint16_t op;            /* enum npui_op */
-	uint8_t act;            /* enum npui_act (CONV, FC, ADD, MUL, pools) */
+	uint16_t op; /* enum npui_op */
+	uint8_t act; /* enum npui_act (CONV, FC, ADD, MUL, pools) */
 	uint8_t num_inputs;
 	int32_t inputs[NPUI_MAX_INPUTS];
 	int32_t output;
@@ -105,16 +105,16 @@ struct npui_layer {
 	uint16_t kh, kw;
 	uint16_t stride_h, stride_w;
 	uint16_t pad_t, pad_l, pad_b, pad_r;
-	uint16_t groups;        /* CONV groups, SHUFFLE groups; else 0 */
+	uint16_t groups;           /* CONV groups, SHUFFLE groups; else 0 */
 	uint8_t count_include_pad; /* AVGPOOL */
-	uint8_t lut_fn;         /* LUT: enum npui_lut_fn */
-	int32_t split_begin;    /* SPLIT */
+	uint8_t lut_fn;            /* LUT: enum npui_lut_fn */
+	int32_t split_begin;       /* SPLIT */
 
 	/* CONV, FC: owned by the graph (NULL for other ops). */
-	int8_t *weights;        /* weights_count bytes */
+	int8_t *weights; /* weights_count bytes */
 	size_t weights_count;
-	int32_t *bias;          /* [Cout] */
-	float *w_scale;         /* [Cout], > 0 and finite */
+	int32_t *bias;  /* [Cout] */
+	float *w_scale; /* [Cout], > 0 and finite */
 };
 
 struct npui_graph {
@@ -123,10 +123,10 @@ struct npui_graph {
 	struct npui_tensor *tensors;
 	uint32_t num_layers;
 	struct npui_layer *layers;
-	int32_t input;          /* tensor id of the graph input */
-	int32_t output;         /* tensor id of the graph output */
+	int32_t input;  /* tensor id of the graph input */
+	int32_t output; /* tensor id of the graph output */
 	uint32_t num_labels;
-	char **labels;          /* num_labels NUL-terminated strings, or NULL */
+	char **labels; /* num_labels NUL-terminated strings, or NULL */
 };
 
 /*
@@ -153,8 +153,7 @@ uint64_t npui_layer_macs(const struct npui_graph *g, const struct npui_layer *l)
 const char *npui_op_name(const struct npui_layer *l);
 
 /* Expected weight count of a CONV/FC layer, from its tensors' shapes. */
-size_t npui_layer_weights_expected(const struct npui_graph *g,
-				   const struct npui_layer *l);
+size_t npui_layer_weights_expected(const struct npui_graph *g, const struct npui_layer *l);
 
 /* Free everything a graph owns, then the graph. NULL is a no-op. */
 void npui_graph_free(struct npui_graph *g);
@@ -172,8 +171,7 @@ int npui_graph_validate(const struct npui_graph *g, char *why, size_t why_len);
  * Serialize to the model file format (docs/MODEL_FORMAT.md). The graph must
  * validate. On NPU_OK, *data is malloc'ed (caller frees) and *size set.
  */
-int npui_model_serialize(const struct npui_graph *g, void **data,
-			 size_t *size);
+int npui_model_serialize(const struct npui_graph *g, void **data, size_t *size);
 
 /*
  * Parse and validate a model file image. Never reads outside
@@ -181,8 +179,8 @@ int npui_model_serialize(const struct npui_graph *g, void **data,
  * Errors: NPU_ERR_MODEL_* naming the first problem, NPU_ERR_NO_MEM,
  * NPU_ERR_INVALID_ARG. why as for npui_graph_validate.
  */
-int npui_model_parse(const void *data, size_t size, struct npui_graph **out,
-		     char *why, size_t why_len);
+int npui_model_parse(const void *data, size_t size, struct npui_graph **out, char *why,
+                     size_t why_len);
 
 #ifdef __cplusplus
 }

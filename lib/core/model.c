@@ -12,7 +12,7 @@
 
 /* Largest model file accepted from disk: far above any light-weight CNN. */
 #define MODEL_FILE_MAX ((size_t)1 << 30)
-#define ARENA_ALIGN 64
+#define ARENA_ALIGN    64
 
 /*
  * Place every activation tensor in one arena. Tensor t lives from the layer
@@ -46,7 +46,7 @@ static int arena_plan(npu_model *m)
 		first[t] = -1;
 		last[t] = -2; /* unused tensors need no memory */
 		size[t] = ((size_t)ten->h * ten->w * ten->c + ARENA_ALIGN - 1) &
-			  ~(size_t)(ARENA_ALIGN - 1);
+		          ~(size_t)(ARENA_ALIGN - 1);
 		order[t] = t;
 	}
 	for (uint32_t i = 0; i < g->num_layers; i++) {
@@ -273,7 +273,7 @@ const char *npu_model_label(const npu_model *m, unsigned i)
 }
 
 int npu_model_profile(const npu_model *m, struct npu_layer_profile *out, unsigned max,
-		      unsigned *count)
+                      unsigned *count)
 {
 	npu_device *dev;
 	unsigned n;

@@ -21,8 +21,8 @@ struct npui_ref_plan;
  * A device kind. Every hook is called with the device's lock NOT held.
  */
 struct npui_device_ops {
-	const char *name;       /* URI scheme: "cpu", "sim", ... */
-	const char *summary;    /* one line for --help listings */
+	const char *name;    /* URI scheme: "cpu", "sim", ... */
+	const char *summary; /* one line for --help listings */
 	/* Open: args is the text after "name:" ("" if none). Returns NPU_OK or
 	 * an error; on error nothing is left allocated. Required. */
 	int (*open)(npu_device *dev, const char *args);
@@ -46,7 +46,7 @@ struct npui_device_ops {
 struct npu_device {
 	const struct npui_device_ops *ops;
 	char uri[256];
-	void *priv;             /* backend state */
+	void *priv; /* backend state */
 
 	pthread_mutex_t lock;
 	pthread_cond_t work_cv; /* worker: a job was queued, or stop */
@@ -61,16 +61,16 @@ struct npu_model {
 	npu_device *dev;
 	struct npui_graph *g;
 	struct npui_ref_plan *plan;
-	int8_t *arena;          /* all activation tensors */
-	int8_t **bufs;          /* bufs[t]: tensor t inside arena */
+	int8_t *arena; /* all activation tensors */
+	int8_t **bufs; /* bufs[t]: tensor t inside arena */
 	size_t arena_size;
-	void *dev_priv;         /* backend's schedule */
+	void *dev_priv; /* backend's schedule */
 
 	/* Written by the worker during a run, published under dev->lock. */
 	struct npu_layer_profile *run_prof;
 	struct npu_layer_profile *prof;
 	unsigned have_prof;
-	unsigned pending;       /* submitted, not yet finished */
+	unsigned pending; /* submitted, not yet finished */
 };
 
 struct npu_job {

@@ -30,27 +30,27 @@ extern "C" {
 
 /* Status codes. Values are part of the ABI: never renumber, only add. */
 enum npu_status {
-	NPU_OK = 0,                     /* success */
-	NPU_ERR_INVALID_ARG = -1,       /* NULL pointer, bad size or flag */
-	NPU_ERR_NO_MEM = -2,            /* allocation failed */
-	NPU_ERR_IO = -3,                /* file could not be opened or read */
-	NPU_ERR_NO_DEVICE = -4,         /* URI names no registered backend */
-	NPU_ERR_NOT_SUPPORTED = -5,     /* the device cannot do this */
-	NPU_ERR_MODEL_MAGIC = -6,       /* not an lwnpu model file */
-	NPU_ERR_MODEL_VERSION = -7,     /* model format version not supported */
-	NPU_ERR_MODEL_TRUNCATED = -8,   /* file shorter than its header says */
-	NPU_ERR_MODEL_CHECKSUM = -9,    /* CRC32 mismatch: file corrupted */
-	NPU_ERR_MODEL_TENSOR = -10,     /* bad tensor record (shape, quant) */
-	NPU_ERR_MODEL_LAYER = -11,      /* bad layer record (op, params) */
-	NPU_ERR_MODEL_GRAPH = -12,      /* bad graph (references, order) */
-	NPU_ERR_MODEL_WEIGHTS = -13,    /* weight/bias/scale data out of range */
-	NPU_ERR_SHAPE = -14,            /* buffer size does not match tensor */
-	NPU_ERR_TIMEOUT = -15,          /* wait or device job timed out */
-	NPU_ERR_DEVICE_FAULT = -16,     /* device reported an error */
-	NPU_ERR_BUSY = -17,             /* resource in use */
-	NPU_ERR_DISCONNECTED = -18,     /* device went away */
-	NPU_ERR_INTERNAL = -19,         /* broken internal invariant (a bug) */
-	NPU_ERR_MODEL_LABELS = -20,     /* bad class-label section */
+	NPU_OK = 0,                   /* success */
+	NPU_ERR_INVALID_ARG = -1,     /* NULL pointer, bad size or flag */
+	NPU_ERR_NO_MEM = -2,          /* allocation failed */
+	NPU_ERR_IO = -3,              /* file could not be opened or read */
+	NPU_ERR_NO_DEVICE = -4,       /* URI names no registered backend */
+	NPU_ERR_NOT_SUPPORTED = -5,   /* the device cannot do this */
+	NPU_ERR_MODEL_MAGIC = -6,     /* not an lwnpu model file */
+	NPU_ERR_MODEL_VERSION = -7,   /* model format version not supported */
+	NPU_ERR_MODEL_TRUNCATED = -8, /* file shorter than its header says */
+	NPU_ERR_MODEL_CHECKSUM = -9,  /* CRC32 mismatch: file corrupted */
+	NPU_ERR_MODEL_TENSOR = -10,   /* bad tensor record (shape, quant) */
+	NPU_ERR_MODEL_LAYER = -11,    /* bad layer record (op, params) */
+	NPU_ERR_MODEL_GRAPH = -12,    /* bad graph (references, order) */
+	NPU_ERR_MODEL_WEIGHTS = -13,  /* weight/bias/scale data out of range */
+	NPU_ERR_SHAPE = -14,          /* buffer size does not match tensor */
+	NPU_ERR_TIMEOUT = -15,        /* wait or device job timed out */
+	NPU_ERR_DEVICE_FAULT = -16,   /* device reported an error */
+	NPU_ERR_BUSY = -17,           /* resource in use */
+	NPU_ERR_DISCONNECTED = -18,   /* device went away */
+	NPU_ERR_INTERNAL = -19,       /* broken internal invariant (a bug) */
+	NPU_ERR_MODEL_LABELS = -20,   /* bad class-label section */
 };
 
 /* Human-readable one-line description; never NULL, also for unknown codes. */
@@ -100,8 +100,7 @@ const char *const *npu_backend_names(void);
 int npu_model_load_file(npu_device *dev, const char *path, npu_model **out);
 
 /* As npu_model_load_file, from memory. data is copied; the caller keeps it. */
-int npu_model_load_memory(npu_device *dev, const void *data, size_t size,
-			  npu_model **out);
+int npu_model_load_memory(npu_device *dev, const void *data, size_t size, npu_model **out);
 
 /* Free a model. Waits for its outstanding jobs. NULL is a no-op. */
 void npu_model_free(npu_model *model);
@@ -110,9 +109,9 @@ void npu_model_free(npu_model *model);
 struct npu_tensor_info {
 	char name[32];
 	int32_t n, h, w, c;
-	float scale;            /* real = scale * (q - zero_point) */
+	float scale; /* real = scale * (q - zero_point) */
 	int32_t zero_point;
-	size_t elements;        /* n * h * w * c */
+	size_t elements; /* n * h * w * c */
 };
 
 /* The model's (single) input and output tensor. Returns NPU_OK or
@@ -129,8 +128,8 @@ const char *npu_model_label(const npu_model *model, unsigned i);
 /* ---- running ---------------------------------------------------------- */
 
 enum npu_io_type {
-	NPU_IO_INT8 = 0,        /* raw quantized bytes in the tensor's quant */
-	NPU_IO_FLOAT32 = 1,     /* float; quantized/dequantized by the library */
+	NPU_IO_INT8 = 0,    /* raw quantized bytes in the tensor's quant */
+	NPU_IO_FLOAT32 = 1, /* float; quantized/dequantized by the library */
 };
 
 /*
@@ -170,14 +169,14 @@ int npu_run(npu_model *model, const struct npu_io *io);
 /* One layer of the last completed run. */
 struct npu_layer_profile {
 	char name[32];
-	char op[16];            /* "conv", "dwconv", "fc", "add", ... */
-	char engine[8];         /* "cpu", "pw", "dw", ... */
-	uint64_t cycles;        /* NPU cycles (0 on the CPU) */
-	uint64_t cpu_ns;        /* host time spent on the CPU for this layer */
-	uint64_t macs;          /* multiply-accumulates */
-	uint64_t dram_bytes;    /* bytes moved to/from device memory */
-	uint64_t bound_cycles;  /* physical bound (DESIGN §5), 0 on cpu */
-	uint32_t folded;        /* 1: op cost nothing (folded into addressing) */
+	char op[16];           /* "conv", "dwconv", "fc", "add", ... */
+	char engine[8];        /* "cpu", "pw", "dw", ... */
+	uint64_t cycles;       /* NPU cycles (0 on the CPU) */
+	uint64_t cpu_ns;       /* host time spent on the CPU for this layer */
+	uint64_t macs;         /* multiply-accumulates */
+	uint64_t dram_bytes;   /* bytes moved to/from device memory */
+	uint64_t bound_cycles; /* physical bound (DESIGN §5), 0 on cpu */
+	uint32_t folded;       /* 1: op cost nothing (folded into addressing) */
 };
 
 /*
@@ -185,17 +184,15 @@ struct npu_layer_profile {
  * records to out and the number of layers to *count.
  * Returns NPU_OK, NPU_ERR_INVALID_ARG.
  */
-int npu_model_profile(const npu_model *model, struct npu_layer_profile *out,
-		      unsigned max, unsigned *count);
+int npu_model_profile(const npu_model *model, struct npu_layer_profile *out, unsigned max,
+                      unsigned *count);
 
 /* ---- quantization helpers (exactly the library's own) ------------------ */
 
 /* q = clamp(round_half_away(x / scale) + zero_point, -128, 127), in double. */
-void npu_quantize(const float *x, size_t n, float scale, int32_t zero_point,
-		  int8_t *q);
+void npu_quantize(const float *x, size_t n, float scale, int32_t zero_point, int8_t *q);
 /* x = scale * (q - zero_point). */
-void npu_dequantize(const int8_t *q, size_t n, float scale, int32_t zero_point,
-		    float *x);
+void npu_dequantize(const int8_t *q, size_t n, float scale, int32_t zero_point, float *x);
 /* Numerically stable softmax of n floats; out may alias x. */
 void npu_softmax(const float *x, size_t n, float *out);
 

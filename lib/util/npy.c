@@ -104,8 +104,7 @@ int npui_npy_read(const char *path, struct npui_npy *out, char *why, size_t why_
 			rc = fail(why, why_len, path, "truncated header");
 			goto out;
 		}
-		hlen = pre[8] | (size_t)pre[9] << 8 | (size_t)pre[10] << 16 |
-		       (size_t)pre[11] << 24;
+		hlen = pre[8] | (size_t)pre[9] << 8 | (size_t)pre[10] << 16 | (size_t)pre[11] << 24;
 		pre_len = 12;
 	} else {
 		rc = fail(why, why_len, path, "unsupported .npy version");
@@ -162,7 +161,7 @@ out:
 }
 
 int npui_npy_write(const char *path, enum npui_npy_dtype dtype, const size_t *shape, int ndim,
-		   const void *data)
+                   const void *data)
 {
 	char hdr[256];
 	size_t count = 1, len, total;
@@ -170,10 +169,10 @@ int npui_npy_write(const char *path, enum npui_npy_dtype dtype, const size_t *sh
 	FILE *f;
 
 	pos = snprintf(hdr, sizeof(hdr), "{'descr': '%s', 'fortran_order': False, 'shape': (",
-		       dtype == NPUI_NPY_F32 ? "<f4" : "|i1");
+	               dtype == NPUI_NPY_F32 ? "<f4" : "|i1");
 	for (int i = 0; i < ndim; i++) {
 		pos += snprintf(hdr + pos, sizeof(hdr) - pos, "%zu%s", shape[i],
-				ndim == 1 ? "," : (i + 1 < ndim ? ", " : ""));
+		                ndim == 1 ? "," : (i + 1 < ndim ? ", " : ""));
 		count *= shape[i];
 	}
 	pos += snprintf(hdr + pos, sizeof(hdr) - pos, "), }");
@@ -187,10 +186,18 @@ int npui_npy_write(const char *path, enum npui_npy_dtype dtype, const size_t *sh
 	f = fopen(path, "wb");
 	if (!f)
 		return NPU_ERR_IO;
-	unsigned char pre[10] = {0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0,
-				 (unsigned char)(len & 0xff), (unsigned char)(len >> 8)};
+	unsigned char pre[10] = {0x93,
+	                         'N',
+	                         'U',
+	                         'M',
+	                         'P',
+	                         'Y',
+	                         1,
+	                         0,
+	                         (unsigned char)(len & 0xff),
+	                         (unsigned char)(len >> 8)};
 	int ok = fwrite(pre, 1, 10, f) == 10 && fwrite(hdr, 1, len, f) == len &&
-		 fwrite(data, dtype == NPUI_NPY_F32 ? 4 : 1, count, f) == count;
+	         fwrite(data, dtype == NPUI_NPY_F32 ? 4 : 1, count, f) == count;
 	if (fclose(f) != 0)
 		ok = 0;
 	return ok ? NPU_OK : NPU_ERR_IO;

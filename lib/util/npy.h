@@ -13,8 +13,8 @@ extern "C" {
 #endif
 
 enum npui_npy_dtype {
-	NPUI_NPY_F32 = 1,       /* '<f4' */
-	NPUI_NPY_I8 = 2,        /* '|i1' */
+	NPUI_NPY_F32 = 1, /* '<f4' */
+	NPUI_NPY_I8 = 2,  /* '|i1' */
 };
 
 #define NPUI_NPY_MAX_DIMS 8
@@ -23,8 +23,8 @@ struct npui_npy {
 	enum npui_npy_dtype dtype;
 	int ndim;
 	size_t shape[NPUI_NPY_MAX_DIMS];
-	size_t count;           /* product of shape */
-	void *data;             /* count elements, malloc'ed */
+	size_t count; /* product of shape */
+	void *data;   /* count elements, malloc'ed */
 };
 
 /*
@@ -36,7 +36,7 @@ int npui_npy_read(const char *path, struct npui_npy *out, char *why, size_t why_
 
 /* Write count elements with the given shape. Returns NPU_OK or NPU_ERR_IO. */
 int npui_npy_write(const char *path, enum npui_npy_dtype dtype, const size_t *shape, int ndim,
-		   const void *data);
+                   const void *data);
 
 void npui_npy_free(struct npui_npy *n);
 

@@ -13,7 +13,8 @@
 #include "core/graph.h"
 #include "ref/ref.h"
 
-namespace {
+namespace
+{
 
 // A small but real graph: conv3x3 s2 + ReLU6 -> dwconv3x3 -> conv1x1 ->
 // add(residual with the dw output) -> GAP -> FC. Owned by the caller via
@@ -31,10 +32,10 @@ struct npui_graph *make_graph(int h, int w, uint32_t seed)
 		float s;
 		int zp;
 	} ts[] = {
-		{"input", h, w, C0, 0.0078f, 0},    {"conv1", oh, ow, C1, 0.0235f, -128},
-		{"dw", oh, ow, C1, 0.05f, -10},     {"pw", oh, ow, C1, 0.06f, 5},
-		{"add", oh, ow, C1, 0.08f, -3},     {"gap", 1, 1, C1, 0.04f, 2},
-		{"logits", 1, 1, NCLS, 0.1f, 0},
+	        {"input", h, w, C0, 0.0078f, 0}, {"conv1", oh, ow, C1, 0.0235f, -128},
+	        {"dw", oh, ow, C1, 0.05f, -10},  {"pw", oh, ow, C1, 0.06f, 5},
+	        {"add", oh, ow, C1, 0.08f, -3},  {"gap", 1, 1, C1, 0.04f, 2},
+	        {"logits", 1, 1, NCLS, 0.1f, 0},
 	};
 	g->num_tensors = sizeof(ts) / sizeof(ts[0]);
 	g->tensors = static_cast<npui_tensor *>(calloc(g->num_tensors, sizeof(npui_tensor)));
@@ -50,7 +51,7 @@ struct npui_graph *make_graph(int h, int w, uint32_t seed)
 	g->num_layers = 6;
 	g->layers = static_cast<npui_layer *>(calloc(g->num_layers, sizeof(npui_layer)));
 	auto conv = [&](npui_layer &l, const char *name, int in, int out, int k, int s, int p,
-			int groups, int act) {
+	                int groups, int act) {
 		strcpy(l.name, name);
 		l.op = NPUI_OP_CONV;
 		l.act = act;
@@ -119,7 +120,8 @@ std::vector<uint8_t> serialize(const npui_graph *g)
 	return v;
 }
 
-class Api : public ::testing::Test {
+class Api : public ::testing::Test
+{
       protected:
 	void SetUp() override
 	{
@@ -129,7 +131,7 @@ class Api : public ::testing::Test {
 		file_ = serialize(g);
 		npui_graph_free(g);
 		ASSERT_EQ(npu_model_load_memory(dev_, file_.data(), file_.size(), &m_), NPU_OK)
-			<< npu_last_error();
+		        << npu_last_error();
 	}
 	void TearDown() override
 	{
@@ -252,7 +254,8 @@ TEST_F(Api, FloatIoIsQuantizeRunDequantize)
 	std::vector<int8_t> xq(in.elements), yq(out.elements);
 	npu_quantize(x.data(), x.size(), in.scale, in.zero_point, xq.data());
 
-	npu_io fio = {NPU_IO_FLOAT32, x.data(), x.size() * 4, NPU_IO_FLOAT32, y.data(), y.size() * 4};
+	npu_io fio = {NPU_IO_FLOAT32, x.data(), x.size() * 4,
+	              NPU_IO_FLOAT32, y.data(), y.size() * 4};
 	ASSERT_EQ(npu_run(m_, &fio), NPU_OK);
 	npu_io qio = {NPU_IO_INT8, xq.data(), xq.size(), NPU_IO_INT8, yq.data(), yq.size()};
 	ASSERT_EQ(npu_run(m_, &qio), NPU_OK);
@@ -346,8 +349,8 @@ TEST_F(Api, FourThreadsShareOneDevice)
 			npu_model *m = t % 2 ? m2 : m_;
 			for (int r = 0; r < 25; r++) {
 				std::vector<int8_t> y(10);
-				npu_io tio = {NPU_IO_INT8, x.data(), x.size(), NPU_IO_INT8, y.data(),
-					      10};
+				npu_io tio = {NPU_IO_INT8, x.data(), x.size(),
+				              NPU_IO_INT8, y.data(), 10};
 				if (npu_run(m, &tio) != NPU_OK || y != expect)
 					bad[t]++;
 			}
@@ -388,8 +391,7 @@ TEST(ApiLoad, BadFilesGiveNamedErrors)
 	npu_model *m = reinterpret_cast<npu_model *>(0x1);
 	ASSERT_EQ(npu_open("cpu", &dev), NPU_OK);
 	EXPECT_EQ(npu_model_load_file(dev, "/nonexistent/model.npu", &m), NPU_ERR_IO);
-	EXPECT_NE(std::string(npu_last_error()).find("/nonexistent/model.npu"),
-		  std::string::npos);
+	EXPECT_NE(std::string(npu_last_error()).find("/nonexistent/model.npu"), std::string::npos);
 	EXPECT_EQ(npu_model_load_file(dev, "/", &m), NPU_ERR_IO);
 
 	npui_graph *g = make_graph(9, 9, 1);
@@ -399,11 +401,10 @@ TEST(ApiLoad, BadFilesGiveNamedErrors)
 	auto flipped = file;
 	flipped[flipped.size() / 2] ^= 0x10;
 	EXPECT_EQ(npu_model_load_memory(dev, flipped.data(), flipped.size(), &m),
-		  NPU_ERR_MODEL_CHECKSUM);
+	          NPU_ERR_MODEL_CHECKSUM);
 	auto magic = file;
 	magic[0] ^= 0xff;
-	EXPECT_EQ(npu_model_load_memory(dev, magic.data(), magic.size(), &m),
-		  NPU_ERR_MODEL_MAGIC);
+	EXPECT_EQ(npu_model_load_memory(dev, magic.data(), magic.size(), &m), NPU_ERR_MODEL_MAGIC);
 	EXPECT_EQ(npu_model_load_memory(dev, nullptr, 10, &m), NPU_ERR_INVALID_ARG);
 	EXPECT_EQ(m, reinterpret_cast<npu_model *>(0x1)) << "output written on failure";
 	// After all that, the device still works.

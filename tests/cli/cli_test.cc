@@ -17,7 +17,8 @@
 #include <string>
 #include <vector>
 
-namespace {
+namespace
+{
 
 std::string bin_dir()
 {
@@ -70,11 +71,12 @@ std::vector<float> npy_floats(const std::vector<char> &d)
 }
 
 const char *const kNets[] = {
-	"squeezenet1_0", "squeezenet1_1",	"mobilenet_v1",	      "shufflenet_v1_g3",
-	"mobilenet_v2",	 "mobilenet_v3_large", "mobilenet_v3_small", "shufflenet_v2_x1_0",
+        "squeezenet1_0", "squeezenet1_1",      "mobilenet_v1",       "shufflenet_v1_g3",
+        "mobilenet_v2",  "mobilenet_v3_large", "mobilenet_v3_small", "shufflenet_v2_x1_0",
 };
 
-class Cli : public ::testing::Test {
+class Cli : public ::testing::Test
+{
       protected:
 	static void SetUpTestSuite()
 	{
@@ -105,7 +107,7 @@ TEST_F(Cli, RunHelpAndUsageErrors)
 	Result r = run(bin_dir() + "npu-run --help");
 	EXPECT_EQ(r.status, 0);
 	for (const char *opt : {"--device", "--input", "--output", "--profile", "--repeat",
-				"--verbose", "--seed", "exit status"})
+	                        "--verbose", "--seed", "exit status"})
 		EXPECT_NE(r.out.find(opt), std::string::npos) << opt;
 	EXPECT_EQ(run(bin_dir() + "npu-run").status, 2);
 	EXPECT_EQ(run(bin_dir() + "npu-run a b").status, 2);
@@ -129,7 +131,7 @@ TEST_F(Cli, EveryZooNetRunsRepeatablyOnCpu)
 	for (const char *net : kNets) {
 		SCOPED_TRACE(net);
 		std::string m = model(net), a = dir_ + "/" + net + ".a.npy",
-			    b = dir_ + "/" + net + ".b.npy";
+		            b = dir_ + "/" + net + ".b.npy";
 		Result r1 = run(bin_dir() + "npu-run --device cpu " + m + " --output " + a);
 		ASSERT_EQ(r1.status, 0) << r1.out;
 		EXPECT_NE(r1.out.find("top-5"), std::string::npos);
@@ -159,16 +161,24 @@ TEST_F(Cli, InputFileRoundTripAndShapeErrors)
 	while ((10 + hdr.size() + 1) % 64)
 		hdr += ' ';
 	hdr += '\n';
-	std::vector<char> f = {'\x93', 'N', 'U', 'M', 'P', 'Y', 1, 0, (char)(hdr.size() & 0xff),
-			       (char)(hdr.size() >> 8)};
+	std::vector<char> f = {'\x93',
+	                       'N',
+	                       'U',
+	                       'M',
+	                       'P',
+	                       'Y',
+	                       1,
+	                       0,
+	                       (char)(hdr.size() & 0xff),
+	                       (char)(hdr.size() >> 8)};
 	f.insert(f.end(), hdr.begin(), hdr.end());
 	std::vector<float> px(224 * 224 * 3);
 	for (size_t i = 0; i < px.size(); i++)
 		px[i] = (float)((i * 7919) % 255) / 127.5f - 1.0f;
 	f.insert(f.end(), (char *)px.data(), (char *)px.data() + px.size() * 4);
 	spit(x, f);
-	Result r = run(bin_dir() + "npu-run " + m + " --input " + x + " --output " + dir_ +
-		       "/y1.npy");
+	Result r =
+	        run(bin_dir() + "npu-run " + m + " --input " + x + " --output " + dir_ + "/y1.npy");
 	ASSERT_EQ(r.status, 0) << r.out;
 	r = run(bin_dir() + "npu-run " + m + " --input " + x + " --output " + dir_ + "/y2.npy");
 	ASSERT_EQ(r.status, 0) << r.out;
@@ -202,13 +212,13 @@ TEST_F(Cli, ProfileJsonHasTheKeys)
 	auto d = slurp(p);
 	std::string j(d.begin(), d.end());
 	for (const char *k : {"\"total_cycles\"", "\"bound_cycles\"", "\"macs\"", "\"dram_bytes\"",
-			      "\"cpu_ns\"", "\"clock_mhz\"", "\"layers\"", "\"engine\"",
-			      "\"split\"", "\"shuffle\"", "\"concat\""})
+	                      "\"cpu_ns\"", "\"clock_mhz\"", "\"layers\"", "\"engine\"",
+	                      "\"split\"", "\"shuffle\"", "\"concat\""})
 		EXPECT_NE(j.find(k), std::string::npos) << k;
 	if (system("command -v python3 >/dev/null 2>&1") == 0) {
 		Result v = run("python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); "
-			       "assert d[\"macs\"] == sum(l[\"macs\"] for l in d[\"layers\"])' " +
-			       p);
+		               "assert d[\"macs\"] == sum(l[\"macs\"] for l in d[\"layers\"])' " +
+		               p);
 		EXPECT_EQ(v.status, 0) << v.out;
 	}
 }
@@ -227,9 +237,9 @@ TEST_F(Cli, CorruptModelsGiveNamedErrors)
 	std::vector<Case> cases;
 	cases.push_back({"empty", {}, "NPU_ERR_MODEL_TRUNCATED"});
 	cases.push_back({"half", std::vector<char>(good.begin(), good.begin() + good.size() / 2),
-			 "NPU_ERR_MODEL_TRUNCATED"});
+	                 "NPU_ERR_MODEL_TRUNCATED"});
 	cases.push_back({"minus1", std::vector<char>(good.begin(), good.end() - 1),
-			 "NPU_ERR_MODEL_TRUNCATED"});
+	                 "NPU_ERR_MODEL_TRUNCATED"});
 	for (size_t at : {size_t(100), good.size() / 3, good.size() - 5}) {
 		auto f = good;
 		f[at] ^= 0x04;
@@ -244,7 +254,8 @@ TEST_F(Cli, CorruptModelsGiveNamedErrors)
 		Result r = run(bin_dir() + "npu-run " + path);
 		EXPECT_EQ(r.status, 1) << c.what << ": " << r.out;
 		EXPECT_NE(r.out.find(c.err), std::string::npos) << c.what << ": " << r.out;
-		EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 1) << c.what << ": " << r.out;
+		EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 1)
+		        << c.what << ": " << r.out;
 	}
 }
 

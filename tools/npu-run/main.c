@@ -17,28 +17,28 @@
 #define NOMINAL_CLOCK_MHZ 200.0
 
 static const char usage_text[] =
-	"usage: npu-run MODEL [options]\n"
-	"\n"
-	"Run an lwnpu model (.npu file) once or more on a device and print the\n"
-	"top-5 classes.\n"
-	"\n"
-	"options:\n"
-	"  -d, --device URI     device to run on (default: $NPU_DEVICE, else cpu);\n"
-	"                       backends: %s\n"
-	"  -i, --input X.npy    input tensor: float32 (quantized with the model's input\n"
-	"                       scale) or int8 (raw), shape [1,H,W,C] or [H,W,C];\n"
-	"                       without it a deterministic input from --seed is used\n"
-	"      --nchw           the --input array is [1,C,H,W] / [C,H,W] (PyTorch order)\n"
-	"  -s, --seed N         seed of the generated input (default 1): uniform in\n"
-	"                       [-1, 1), NHWC\n"
-	"  -o, --output Y.npy   write the output as float32 [1,C] (dequantized logits)\n"
-	"  -p, --profile P.json write the per-layer profile of the last run as JSON\n"
-	"  -r, --repeat N       run N times (default 1); prints the median host time\n"
-	"  -v, --verbose        print the model's tensors and a per-layer table\n"
-	"  -h, --help           this text\n"
-	"\n"
-	"exit status: 0 ok; 1 the model, input or device failed (one line on stderr\n"
-	"naming the error, e.g. NPU_ERR_MODEL_CHECKSUM); 2 bad command line.\n";
+        "usage: npu-run MODEL [options]\n"
+        "\n"
+        "Run an lwnpu model (.npu file) once or more on a device and print the\n"
+        "top-5 classes.\n"
+        "\n"
+        "options:\n"
+        "  -d, --device URI     device to run on (default: $NPU_DEVICE, else cpu);\n"
+        "                       backends: %s\n"
+        "  -i, --input X.npy    input tensor: float32 (quantized with the model's input\n"
+        "                       scale) or int8 (raw), shape [1,H,W,C] or [H,W,C];\n"
+        "                       without it a deterministic input from --seed is used\n"
+        "      --nchw           the --input array is [1,C,H,W] / [C,H,W] (PyTorch order)\n"
+        "  -s, --seed N         seed of the generated input (default 1): uniform in\n"
+        "                       [-1, 1), NHWC\n"
+        "  -o, --output Y.npy   write the output as float32 [1,C] (dequantized logits)\n"
+        "  -p, --profile P.json write the per-layer profile of the last run as JSON\n"
+        "  -r, --repeat N       run N times (default 1); prints the median host time\n"
+        "  -v, --verbose        print the model's tensors and a per-layer table\n"
+        "  -h, --help           this text\n"
+        "\n"
+        "exit status: 0 ok; 1 the model, input or device failed (one line on stderr\n"
+        "naming the error, e.g. NPU_ERR_MODEL_CHECKSUM); 2 bad command line.\n";
 
 static void usage(FILE *f)
 {
@@ -58,7 +58,7 @@ static int fail(const char *what, int rc)
 	const char *detail = npu_last_error();
 
 	fprintf(stderr, "npu-run: %s: %s: %s%s%s\n", what, npu_status_name(rc), npu_strerror(rc),
-		detail[0] ? ": " : "", detail);
+	        detail[0] ? ": " : "", detail);
 	return 1;
 }
 
@@ -103,7 +103,7 @@ static void json_string(FILE *f, const char *s)
 }
 
 static int write_profile(const char *path, const char *model_path, const char *uri,
-			 const struct npu_layer_profile *p, unsigned n)
+                         const struct npu_layer_profile *p, unsigned n)
 {
 	uint64_t cycles = 0, bound = 0, macs = 0, dram = 0, cpu_ns = 0;
 	FILE *f = fopen(path, "w");
@@ -122,11 +122,11 @@ static int write_profile(const char *path, const char *model_path, const char *u
 	fprintf(f, ",\n  \"device\": ");
 	json_string(f, uri);
 	fprintf(f,
-		",\n  \"clock_mhz\": %.1f,\n  \"total_cycles\": %llu,\n  \"bound_cycles\": %llu,\n"
-		"  \"macs\": %llu,\n  \"dram_bytes\": %llu,\n  \"cpu_ns\": %llu,\n"
-		"  \"layers\": [",
-		NOMINAL_CLOCK_MHZ, (unsigned long long)cycles, (unsigned long long)bound,
-		(unsigned long long)macs, (unsigned long long)dram, (unsigned long long)cpu_ns);
+	        ",\n  \"clock_mhz\": %.1f,\n  \"total_cycles\": %llu,\n  \"bound_cycles\": %llu,\n"
+	        "  \"macs\": %llu,\n  \"dram_bytes\": %llu,\n  \"cpu_ns\": %llu,\n"
+	        "  \"layers\": [",
+	        NOMINAL_CLOCK_MHZ, (unsigned long long)cycles, (unsigned long long)bound,
+	        (unsigned long long)macs, (unsigned long long)dram, (unsigned long long)cpu_ns);
 	for (unsigned i = 0; i < n; i++) {
 		fprintf(f, "%s\n    {\"name\": ", i ? "," : "");
 		json_string(f, p[i].name);
@@ -135,11 +135,11 @@ static int write_profile(const char *path, const char *model_path, const char *u
 		fprintf(f, ", \"engine\": ");
 		json_string(f, p[i].engine);
 		fprintf(f,
-			", \"cycles\": %llu, \"cpu_ns\": %llu, \"macs\": %llu, "
-			"\"dram_bytes\": %llu, \"bound_cycles\": %llu, \"folded\": %s}",
-			(unsigned long long)p[i].cycles, (unsigned long long)p[i].cpu_ns,
-			(unsigned long long)p[i].macs, (unsigned long long)p[i].dram_bytes,
-			(unsigned long long)p[i].bound_cycles, p[i].folded ? "true" : "false");
+		        ", \"cycles\": %llu, \"cpu_ns\": %llu, \"macs\": %llu, "
+		        "\"dram_bytes\": %llu, \"bound_cycles\": %llu, \"folded\": %s}",
+		        (unsigned long long)p[i].cycles, (unsigned long long)p[i].cpu_ns,
+		        (unsigned long long)p[i].macs, (unsigned long long)p[i].dram_bytes,
+		        (unsigned long long)p[i].bound_cycles, p[i].folded ? "true" : "false");
 	}
 	fprintf(f, "\n  ]\n}\n");
 	return fclose(f) == 0 ? 0 : -1;
@@ -151,13 +151,13 @@ static void print_layers(const struct npu_layer_profile *p, unsigned n)
 	       "cycles", "cpu_us");
 	for (unsigned i = 0; i < n; i++)
 		printf("%-4u %-28.28s %-9s %-6s %12llu %12llu %10.1f\n", i, p[i].name, p[i].op,
-		       p[i].engine, (unsigned long long)p[i].macs,
-		       (unsigned long long)p[i].cycles, p[i].cpu_ns / 1e3);
+		       p[i].engine, (unsigned long long)p[i].macs, (unsigned long long)p[i].cycles,
+		       p[i].cpu_ns / 1e3);
 }
 
 /* Load --input into the model's input layout; returns 0 or prints why. */
 static int load_input(const char *path, int nchw, const struct npu_tensor_info *in,
-		      struct npu_io *io, void **buf)
+                      struct npu_io *io, void **buf)
 {
 	struct npui_npy a;
 	char why[256];
@@ -171,14 +171,14 @@ static int load_input(const char *path, int nchw, const struct npu_tensor_info *
 	}
 	if (a.ndim == 4 && a.shape[0] == 1)
 		lead = 1;
-	if (a.ndim - lead != 3 || (!nchw && (a.shape[lead] != h || a.shape[lead + 1] != w ||
-					     a.shape[lead + 2] != c)) ||
+	if (a.ndim - lead != 3 ||
+	    (!nchw && (a.shape[lead] != h || a.shape[lead + 1] != w || a.shape[lead + 2] != c)) ||
 	    (nchw && (a.shape[lead] != c || a.shape[lead + 1] != h || a.shape[lead + 2] != w))) {
 		fprintf(stderr,
-			"npu-run: --input: NPU_ERR_SHAPE: %s: expected shape %s[%zu,%zu,%zu] "
-			"(%s)\n",
-			path, lead ? "[1]+" : "", nchw ? c : h, nchw ? h : w, nchw ? w : c,
-			nchw ? "C,H,W" : "H,W,C");
+		        "npu-run: --input: NPU_ERR_SHAPE: %s: expected shape %s[%zu,%zu,%zu] "
+		        "(%s)\n",
+		        path, lead ? "[1]+" : "", nchw ? c : h, nchw ? h : w, nchw ? w : c,
+		        nchw ? "C,H,W" : "H,W,C");
 		npui_npy_free(&a);
 		return -1;
 	}
@@ -208,16 +208,11 @@ static int load_input(const char *path, int nchw, const struct npu_tensor_info *
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"device", required_argument, NULL, 'd'},
-		{"input", required_argument, NULL, 'i'},
-		{"nchw", no_argument, NULL, 'N'},
-		{"seed", required_argument, NULL, 's'},
-		{"output", required_argument, NULL, 'o'},
-		{"profile", required_argument, NULL, 'p'},
-		{"repeat", required_argument, NULL, 'r'},
-		{"verbose", no_argument, NULL, 'v'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+	        {"device", required_argument, NULL, 'd'}, {"input", required_argument, NULL, 'i'},
+	        {"nchw", no_argument, NULL, 'N'},         {"seed", required_argument, NULL, 's'},
+	        {"output", required_argument, NULL, 'o'}, {"profile", required_argument, NULL, 'p'},
+	        {"repeat", required_argument, NULL, 'r'}, {"verbose", no_argument, NULL, 'v'},
+	        {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
 	};
 	const char *uri = NULL, *input = NULL, *output = NULL, *profile = NULL;
 	unsigned long long seed = 1;
@@ -253,7 +248,7 @@ int main(int argc, char **argv)
 			repeat = strtol(optarg, &end, 10);
 			if (*end || repeat < 1 || repeat > 1000000) {
 				fprintf(stderr, "npu-run: --repeat: want 1..1000000, got %s\n",
-					optarg);
+				        optarg);
 				return EXIT_USAGE;
 			}
 			break;
@@ -339,7 +334,7 @@ int main(int argc, char **argv)
 			goto out_free;
 		}
 		times[r] = (uint64_t)(t1.tv_sec - t0.tv_sec) * 1000000000u +
-			   (uint64_t)(t1.tv_nsec - t0.tv_nsec);
+		           (uint64_t)(t1.tv_nsec - t0.tv_nsec);
 	}
 
 	npu_softmax(logits, out.elements, prob);
@@ -363,8 +358,8 @@ int main(int argc, char **argv)
 		}
 	}
 	qsort(times, (size_t)repeat, sizeof(*times), cmp_u64);
-	printf("host time per inference: median %.3f ms over %ld run%s\n",
-	       times[repeat / 2] / 1e6, repeat, repeat > 1 ? "s" : "");
+	printf("host time per inference: median %.3f ms over %ld run%s\n", times[repeat / 2] / 1e6,
+	       repeat, repeat > 1 ? "s" : "");
 
 	if (verbose || profile) {
 		unsigned n = npu_model_num_layers(m), got;
@@ -378,7 +373,7 @@ int main(int argc, char **argv)
 			print_layers(p, got);
 		if (profile && write_profile(profile, model_path, npu_device_uri(dev), p, got)) {
 			fprintf(stderr, "npu-run: --profile: NPU_ERR_IO: cannot write %s\n",
-				profile);
+			        profile);
 			free(p);
 			goto out_free;
 		}
