@@ -21,7 +21,7 @@ OPT ?= -O2
 DEPS_STAMP := $(BUILD)/.deps-ok
 
 WARN := -Wall -Wextra -Werror
-CPPFLAGS += -Ilib/include -Ilib -I$(BUILD)/gen -D_GNU_SOURCE
+CPPFLAGS += -Ilib/include -Ilib -I. -I$(BUILD)/gen -D_GNU_SOURCE
 CFLAGS := -std=c11 $(OPT) -g $(WARN) -fno-strict-aliasing $(SAN)
 CXXFLAGS := -std=c++17 $(OPT) -g $(WARN) $(SAN)
 LDFLAGS += $(SAN)
