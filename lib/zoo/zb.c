@@ -19,6 +19,8 @@ struct zb_tensor {
 	float lo, hi; /* calibration range seen so far */
 	int parent;   /* union-find: tensors that must share one quant */
 	int last_use; /* last layer that reads it; data is freed after */
+	int fixed;    /* fq given by zb_set_quant: not calibrated */
+	struct npui_quant fq;
 };
 
 struct zb_layer {
@@ -27,7 +29,11 @@ struct zb_layer {
 	size_t nw;
 	int cout;
 	enum zb_norm norm;
+	float *wscale; /* [cout] given weight scales, or NULL */
 };
+
+/* Percentile calibration: a histogram of |x| per tensor over [0, absmax]. */
+#define ZB_HIST_BINS 4096
 
 struct zb {
 	struct npui_graph *g;
@@ -38,6 +44,7 @@ struct zb {
 	uint64_t rng;
 	int err;
 	char why[200];
+	uint64_t *hist; /* [num_tensors][ZB_HIST_BINS] on the histogram pass */
 };
 
 double zb_rng_normal(uint64_t *s)
@@ -178,6 +185,11 @@ static struct npui_layer *new_layer(struct zb *b, const char *name, enum npui_op
 
 struct zb *zb_new(const char *graph_name, int size, uint64_t seed)
 {
+	return zb_new_input(graph_name, size, size, 3, seed);
+}
+
+struct zb *zb_new_input(const char *graph_name, int h, int w, int c, uint64_t seed)
+{
 	struct zb *b = calloc(1, sizeof(*b));
 
 	if (!b)
@@ -191,7 +203,7 @@ struct zb *zb_new(const char *graph_name, int size, uint64_t seed)
 	/* Its own stream: weights must not shift when calibration changes. */
 	b->seed = seed;
 	b->rng = seed ^ UINT64_C(0x7765696768747321);
-	b->g->input = new_tensor(b, "input", size, size, 3);
+	b->g->input = new_tensor(b, "input", h, w, c);
 	b->g->output = -1;
 	return b;
 }
@@ -209,8 +221,10 @@ static void free_float_state(struct zb *b)
 	for (i = 0; i < b->g->num_layers; i++) {
 		free(b->l[i].w);
 		free(b->l[i].bias);
+		free(b->l[i].wscale);
 		b->l[i].w = NULL;
 		b->l[i].bias = NULL;
+		b->l[i].wscale = NULL;
 	}
 }
 
@@ -433,8 +447,9 @@ int zb_mul(struct zb *b, const char *name, int in0, int in1)
 		return -1;
 	t0 = &b->g->tensors[in0];
 	t1 = &b->g->tensors[in1];
-	if (t1->h != 1 || t1->w != 1 || t1->c != t0->c) {
-		zb_fail(b, NPU_ERR_INTERNAL, "%s: gate is not [1,1,%d]", name, t0->c);
+	if ((t1->h != 1 || t1->w != 1 || t1->c != t0->c) && !same_shape(t0, t1)) {
+		zb_fail(b, NPU_ERR_INTERNAL, "%s: gate is not [1,1,%d] nor in0's shape", name,
+		        t0->c);
 		return -1;
 	}
 	l = new_layer(b, name, NPUI_OP_MUL, 2, ins, t0->h, t0->w, t0->c);
@@ -530,6 +545,194 @@ int zb_lut(struct zb *b, const char *name, int in, enum npui_lut_fn fn)
 		return -1;
 	l->lut_fn = (uint8_t)fn;
 	return l->output;
+}
+
+/* ---- layers with given parameters ------------------------------------- */
+
+static void set_window_given(struct npui_layer *l, const struct zb_window *win)
+{
+	l->kh = (uint16_t)win->kh;
+	l->kw = (uint16_t)win->kw;
+	l->stride_h = (uint16_t)win->sh;
+	l->stride_w = (uint16_t)win->sw;
+	l->pad_t = (uint16_t)win->pt;
+	l->pad_l = (uint16_t)win->pl;
+	l->pad_b = (uint16_t)win->pb;
+	l->pad_r = (uint16_t)win->pr;
+}
+
+static int window_ok(struct zb *b, const char *name, const struct zb_window *win)
+{
+	if (win->kh < 1 || win->kw < 1 || win->kh > NPUI_MAX_KERNEL || win->kw > NPUI_MAX_KERNEL ||
+	    win->sh < 1 || win->sw < 1 || win->sh > 8 || win->sw > 8 || win->pt < 0 ||
+	    win->pl < 0 || win->pb < 0 || win->pr < 0 || win->pt >= win->kh || win->pb >= win->kh ||
+	    win->pl >= win->kw || win->pr >= win->kw) {
+		zb_fail(b, NPU_ERR_INVALID_ARG,
+		        "%s: window %dx%d stride %dx%d pads %d,%d,%d,%d not supported", name,
+		        win->kh, win->kw, win->sh, win->sw, win->pt, win->pl, win->pb, win->pr);
+		return 0;
+	}
+	return 1;
+}
+
+/* Copy given float parameters into the newest layer (ZB_FIXED). */
+static int give_params(struct zb *b, int cout, size_t fan_in, const float *w, const float *bias)
+{
+	struct zb_layer *zl = &b->l[b->g->num_layers - 1];
+
+	zl->nw = (size_t)cout * fan_in;
+	zl->cout = cout;
+	zl->norm = ZB_FIXED;
+	zl->w = malloc(zl->nw * sizeof(float));
+	zl->bias = calloc((size_t)cout, sizeof(float));
+	if (!zl->w || !zl->bias) {
+		zb_fail(b, NPU_ERR_NO_MEM, "out of memory");
+		return -1;
+	}
+	memcpy(zl->w, w, zl->nw * sizeof(float));
+	if (bias)
+		memcpy(zl->bias, bias, (size_t)cout * sizeof(float));
+	return 0;
+}
+
+int zb_conv_given(struct zb *b, const char *name, int in, int cout, const struct zb_window *win,
+                  int groups, enum npui_act act, const float *w, const float *bias)
+{
+	const struct npui_tensor *ti;
+	struct npui_layer *l;
+	int oh, ow, cin, out;
+
+	if (b->err || in < 0 || !window_ok(b, name, win))
+		return -1;
+	ti = &b->g->tensors[in];
+	cin = ti->c;
+	if (groups < 1 || cout < 1 || cin % groups || cout % groups) {
+		zb_fail(b, NPU_ERR_INVALID_ARG, "%s: %d -> %d channels in %d groups", name, cin,
+		        cout, groups);
+		return -1;
+	}
+	oh = out_size(ti->h, win->kh, win->sh, win->pt, win->pb);
+	ow = out_size(ti->w, win->kw, win->sw, win->pl, win->pr);
+	l = new_layer(b, name, NPUI_OP_CONV, 1, &in, oh, ow, cout);
+	if (!l)
+		return -1;
+	l->act = (uint8_t)act;
+	l->groups = (uint16_t)groups;
+	set_window_given(l, win);
+	out = l->output;
+	if (give_params(b, cout, (size_t)win->kh * win->kw * (cin / groups), w, bias))
+		return -1;
+	return out;
+}
+
+int zb_fc_given(struct zb *b, const char *name, int in, int cout, enum npui_act act, const float *w,
+                const float *bias)
+{
+	const struct npui_tensor *ti;
+	struct npui_layer *l;
+	size_t k;
+	int out;
+
+	if (b->err || in < 0)
+		return -1;
+	ti = &b->g->tensors[in];
+	k = (size_t)ti->h * ti->w * ti->c;
+	l = new_layer(b, name, NPUI_OP_FC, 1, &in, 1, 1, cout);
+	if (!l)
+		return -1;
+	l->act = (uint8_t)act;
+	out = l->output;
+	if (give_params(b, cout, k, w, bias))
+		return -1;
+	return out;
+}
+
+int zb_pool_given(struct zb *b, const char *name, enum npui_op op, int in,
+                  const struct zb_window *win, int count_include_pad)
+{
+	const struct npui_tensor *ti;
+	struct npui_layer *l;
+
+	if (b->err || in < 0 || !window_ok(b, name, win))
+		return -1;
+	if (op != NPUI_OP_MAXPOOL && op != NPUI_OP_AVGPOOL) {
+		zb_fail(b, NPU_ERR_INTERNAL, "%s: not a pooling op", name);
+		return -1;
+	}
+	ti = &b->g->tensors[in];
+	l = new_layer(b, name, op, 1, &in, out_size(ti->h, win->kh, win->sh, win->pt, win->pb),
+	              out_size(ti->w, win->kw, win->sw, win->pl, win->pr), ti->c);
+	if (!l)
+		return -1;
+	set_window_given(l, win);
+	if (op == NPUI_OP_AVGPOOL)
+		l->count_include_pad = (uint8_t)(count_include_pad != 0);
+	else
+		tie(b, in, l->output);
+	return l->output;
+}
+
+const struct npui_graph *zb_graph(const struct zb *b)
+{
+	return b->g;
+}
+
+int zb_producer(const struct zb *b, int t)
+{
+	int i;
+
+	if (!b->g)
+		return -1;
+	for (i = (int)b->g->num_layers - 1; i >= 0; i--)
+		if (b->g->layers[i].output == t)
+			return i;
+	return -1;
+}
+
+void zb_set_act(struct zb *b, int li, enum npui_act act)
+{
+	if (b->err || li < 0 || (uint32_t)li >= b->g->num_layers)
+		return;
+	b->g->layers[li].act = (uint8_t)act;
+}
+
+int zb_float_params(struct zb *b, int li, float **w, float **bias, size_t *nw, int *cout)
+{
+	if (b->err || li < 0 || (uint32_t)li >= b->g->num_layers || !b->l[li].w)
+		return -1;
+	*w = b->l[li].w;
+	*bias = b->l[li].bias;
+	*nw = b->l[li].nw;
+	*cout = b->l[li].cout;
+	return 0;
+}
+
+void zb_set_weight_scales(struct zb *b, int li, const float *scales)
+{
+	struct zb_layer *zl;
+
+	if (b->err || li < 0 || (uint32_t)li >= b->g->num_layers || !b->l[li].w)
+		return;
+	zl = &b->l[li];
+	free(zl->wscale);
+	zl->wscale = NULL;
+	if (!scales)
+		return;
+	zl->wscale = malloc((size_t)zl->cout * sizeof(float));
+	if (!zl->wscale) {
+		zb_fail(b, NPU_ERR_NO_MEM, "out of memory");
+		return;
+	}
+	memcpy(zl->wscale, scales, (size_t)zl->cout * sizeof(float));
+}
+
+void zb_set_quant(struct zb *b, int t, float scale, int zero_point)
+{
+	if (b->err || t < 0 || (uint32_t)t >= b->g->num_tensors)
+		return;
+	b->t[t].fixed = 1;
+	b->t[t].fq.scale = scale;
+	b->t[t].fq.zero_point = zero_point;
 }
 
 /* ---- quant sharing (union-find) ---------------------------------------- */
@@ -861,11 +1064,16 @@ static void run_other(const struct zb *b, const struct npui_layer *l, const floa
 		for (i = 0; i < n; i++)
 			out[i] = in[0][i] + in[1][i];
 		break;
-	case NPUI_OP_MUL:
+	case NPUI_OP_MUL: {
+		/* in1 is a [1,1,C] gate broadcast over H,W, or in0's shape. */
+		const struct npui_tensor *t1 = &b->g->tensors[l->inputs[1]];
+		size_t step = t1->h * t1->w == 1 ? 0 : (size_t)C;
+
 		for (p = 0; p < npos; p++)
 			for (c = 0; c < C; c++)
-				out[p * C + c] = in[0][p * C + c] * in[1][c];
+				out[p * C + c] = in[0][p * C + c] * in[1][p * step + c];
 		break;
+	}
 	case NPUI_OP_CONCAT:
 		for (j = 0; j < l->num_inputs; j++) {
 			int cj = b->g->tensors[l->inputs[j]].c;
@@ -894,6 +1102,33 @@ static void run_other(const struct zb *b, const struct npui_layer *l, const floa
 		for (i = 0; i < n; i++)
 			out[i] = lut_f(in[0][i], l->lut_fn);
 		break;
+	}
+}
+
+/* Record the range of tensor t's values (or, on the histogram pass, their
+ * |x| histogram). */
+static void observe(struct zb *b, int t, const float *v, size_t n)
+{
+	struct zb_tensor *zt = &b->t[t];
+	size_t i;
+
+	if (b->hist) {
+		uint64_t *h = b->hist + (size_t)t * ZB_HIST_BINS;
+		double top = fmax(fabs(zt->lo), fabs(zt->hi));
+		double k = top > 0 ? ZB_HIST_BINS / top : 0;
+
+		for (i = 0; i < n; i++) {
+			double bin = fabs(v[i]) * k;
+
+			h[bin < ZB_HIST_BINS - 1 ? (size_t)bin : ZB_HIST_BINS - 1]++;
+		}
+		return;
+	}
+	for (i = 0; i < n; i++) {
+		if (v[i] < zt->lo)
+			zt->lo = v[i];
+		if (v[i] > zt->hi)
+			zt->hi = v[i];
 	}
 }
 
@@ -938,17 +1173,11 @@ static int run_layer(struct zb *b, uint32_t li, int nb, int first)
 			act = NPUI_ACT_NONE; /* pools carry no fused act here */
 	}
 	/* Batch statistics, as BatchNorm has: every sample's positions. */
-	if (first && (l->op == NPUI_OP_CONV || l->op == NPUI_OP_FC))
+	if (first && (l->op == NPUI_OP_CONV || l->op == NPUI_OP_FC) && zl->norm != ZB_FIXED)
 		normalize(zl, out, npos * nb);
-	for (i = 0; i < n * nb; i++) {
-		float v = act_f(out[i], act);
-
-		out[i] = v;
-		if (v < b->t[l->output].lo)
-			b->t[l->output].lo = v;
-		if (v > b->t[l->output].hi)
-			b->t[l->output].hi = v;
-	}
+	for (i = 0; i < n * nb; i++)
+		out[i] = act_f(out[i], act);
+	observe(b, l->output, out, n * nb);
 	b->t[l->output].data = out;
 	return NPU_OK;
 }
@@ -962,7 +1191,8 @@ static int forward(struct zb *b, const float *x, int nb, int first)
 {
 	struct npui_graph *g = b->g;
 	struct zb_tensor *tin = &b->t[g->input];
-	size_t n = (size_t)g->tensors[g->input].h * g->tensors[g->input].w * 3 * nb, i;
+	const struct npui_tensor *ti = &g->tensors[g->input];
+	size_t n = (size_t)ti->h * ti->w * ti->c * nb, i;
 	uint32_t li;
 	int rc = NPU_OK, j;
 
@@ -970,12 +1200,7 @@ static int forward(struct zb *b, const float *x, int nb, int first)
 	if (!tin->data)
 		return NPU_ERR_NO_MEM;
 	memcpy(tin->data, x, n * sizeof(float));
-	for (i = 0; i < n; i++) {
-		if (x[i] < tin->lo)
-			tin->lo = x[i];
-		if (x[i] > tin->hi)
-			tin->hi = x[i];
-	}
+	observe(b, g->input, x, n);
 	for (li = 0; li < g->num_layers && rc == NPU_OK; li++) {
 		rc = run_layer(b, li, nb, first);
 		/* Keep peak memory to the live tensors only. */
@@ -1010,38 +1235,63 @@ static struct npui_quant quant_of_range(float lo, float hi)
 	return q;
 }
 
-static int quantize(struct zb *b, int calibrated)
+/*
+ * calibrated: ranges were recorded. strict: a tensor with neither a range
+ * nor a given quant is an error (else it gets a placeholder quant).
+ */
+static int quantize(struct zb *b, int calibrated, int strict)
 {
 	struct npui_graph *g = b->g;
 	float *lo = malloc(g->num_tensors * sizeof(float));
 	float *hi = malloc(g->num_tensors * sizeof(float));
+	int *fixed = calloc(g->num_tensors, sizeof(int));
 	uint32_t i;
 
-	if (!lo || !hi) {
+	if (!lo || !hi || !fixed) {
 		free(lo);
 		free(hi);
+		free(fixed);
 		return NPU_ERR_NO_MEM;
 	}
 	for (i = 0; i < g->num_tensors; i++) {
 		lo[i] = INFINITY;
 		hi[i] = -INFINITY;
 	}
-	/* A shared quant covers the union of its members' ranges. */
+	/* A shared quant covers the union of its members' ranges; a given
+	 * quant of any member is the group's (the root's own wins). */
 	for (i = 0; i < g->num_tensors; i++) {
 		int r = root(b, (int)i);
 
 		lo[r] = fminf(lo[r], b->t[i].lo);
 		hi[r] = fmaxf(hi[r], b->t[i].hi);
+		if (b->t[i].fixed && (!fixed[r] || (int)i == r)) {
+			fixed[r] = 1;
+			g->tensors[r].q = b->t[i].fq;
+		}
 	}
 	for (i = 0; i < g->num_tensors; i++) {
 		int r = root(b, (int)i);
 
-		/* Uncalibrated: a placeholder range that still validates. */
-		g->tensors[i].q =
-		        calibrated ? quant_of_range(lo[r], hi[r]) : quant_of_range(-4.f, 4.f);
+		if (fixed[r]) {
+			g->tensors[i].q = g->tensors[r].q;
+		} else if (strict && !calibrated) {
+			free(lo);
+			free(hi);
+			free(fixed);
+			zb_fail(b, NPU_ERR_INVALID_ARG,
+			        "tensor '%s' has no quantization (no QuantizeLinear) and no "
+			        "calibration inputs were given",
+			        g->tensors[i].name);
+			return b->err;
+		} else {
+			/* Uncalibrated: a placeholder range that still validates. */
+			g->tensors[i].q = calibrated ? quant_of_range(lo[r], hi[r])
+			                             : quant_of_range(-4.f, 4.f);
+		}
 	}
 	free(lo);
 	free(hi);
+	free(fixed);
 
 	for (i = 0; i < g->num_layers; i++) {
 		struct npui_layer *l = &g->layers[i];
@@ -1069,6 +1319,8 @@ static int quantize(struct zb *b, int calibrated)
 			for (k = 0; k < per; k++)
 				m = fmax(m, fabs(w[k]));
 			ws = m > 0 ? m / 127.0 : 1.0;
+			if (zl->wscale)
+				ws = zl->wscale[c];
 			l->w_scale[c] = (float)ws;
 			ws = l->w_scale[c]; /* quantize with the stored scale */
 			for (k = 0; k < per; k++) {
@@ -1095,20 +1347,13 @@ void zoo_calib_input(uint64_t seed, int index, float *x, size_t n)
 		x[i] = (float)(2.0 * zb_rng_uniform(&s) - 1.0);
 }
 
-int zb_finish(struct zb *b, int output, int calib, struct npui_graph **out, char *why,
-              size_t why_len)
+/* Mark the output and each tensor's last reader (forward frees after it). */
+static void set_output(struct zb *b, int output)
 {
 	struct npui_graph *g = b->g;
-	char vwhy[160];
-	float *x = NULL;
-	size_t n;
 	uint32_t i;
-	int j, rc;
+	int j;
 
-	if (!b->err && output < 0)
-		zb_fail(b, NPU_ERR_INTERNAL, "no output tensor");
-	if (b->err)
-		goto out_why;
 	g->output = output;
 	for (i = 0; i < g->num_tensors; i++)
 		b->t[i].last_use = -1;
@@ -1116,6 +1361,22 @@ int zb_finish(struct zb *b, int output, int calib, struct npui_graph **out, char
 		for (j = 0; j < g->layers[i].num_inputs; j++)
 			b->t[g->layers[i].inputs[j]].last_use = (int)i;
 	b->t[output].last_use = (int)g->num_layers;
+}
+
+int zb_finish(struct zb *b, int output, int calib, struct npui_graph **out, char *why,
+              size_t why_len)
+{
+	struct npui_graph *g = b->g;
+	char vwhy[160];
+	float *x = NULL;
+	size_t n;
+	int j, rc;
+
+	if (!b->err && output < 0)
+		zb_fail(b, NPU_ERR_INTERNAL, "no output tensor");
+	if (b->err)
+		goto out_why;
+	set_output(b, output);
 
 	n = (size_t)g->tensors[g->input].h * g->tensors[g->input].w * 3;
 	if (calib > 0) {
@@ -1132,7 +1393,7 @@ int zb_finish(struct zb *b, int output, int calib, struct npui_graph **out, char
 			goto out_free_x;
 		}
 	}
-	rc = quantize(b, calib > 0);
+	rc = quantize(b, calib > 0, 0);
 	if (rc) {
 		zb_fail(b, rc, "out of memory");
 		goto out_free_x;
@@ -1150,6 +1411,108 @@ int zb_finish(struct zb *b, int output, int calib, struct npui_graph **out, char
 
 out_free_x:
 	free(x);
+out_why:
+	if (why && why_len)
+		snprintf(why, why_len, "%s", b->why);
+	return b->err;
+}
+
+/* Inputs per forward batch: bounds the float activations held at once. */
+#define ZB_CALIB_BATCH_VALUES (1u << 20)
+
+/* Run all calibration inputs, in batches, through the float graph. */
+static int calib_passes(struct zb *b, const struct zb_calib *c)
+{
+	const struct npui_tensor *ti = &b->g->tensors[b->g->input];
+	size_t per = (size_t)ti->h * ti->w * ti->c;
+	int nb = (int)(ZB_CALIB_BATCH_VALUES / per), s, rc;
+
+	if (nb < 1)
+		nb = 1;
+	for (s = 0; s < c->n; s += nb) {
+		int k = c->n - s < nb ? c->n - s : nb;
+
+		rc = forward(b, c->x + (size_t)s * per, k, 0);
+		if (rc)
+			return rc;
+	}
+	return NPU_OK;
+}
+
+/* Replace each tensor's [lo, hi] by its intersection with [-T, T], T the
+ * given percentile of |x| (upper edge of the bin where it falls). */
+static int percentile_ranges(struct zb *b, const struct zb_calib *c)
+{
+	uint32_t nt = b->g->num_tensors, t;
+	int rc;
+
+	b->hist = calloc((size_t)nt * ZB_HIST_BINS, sizeof(uint64_t));
+	if (!b->hist)
+		return NPU_ERR_NO_MEM;
+	rc = calib_passes(b, c);
+	for (t = 0; rc == NPU_OK && t < nt; t++) {
+		const uint64_t *h = b->hist + (size_t)t * ZB_HIST_BINS;
+		struct zb_tensor *zt = &b->t[t];
+		double top = fmax(fabs(zt->lo), fabs(zt->hi)), want, thr;
+		uint64_t total = 0, run = 0;
+		int k;
+
+		if (!(top > 0) || !isfinite(top))
+			continue;
+		for (k = 0; k < ZB_HIST_BINS; k++)
+			total += h[k];
+		want = c->percentile / 100.0 * (double)total;
+		for (k = 0; k < ZB_HIST_BINS - 1; k++) {
+			run += h[k];
+			if ((double)run >= want)
+				break;
+		}
+		thr = top * (k + 1) / ZB_HIST_BINS;
+		zt->lo = (float)fmax(zt->lo, -thr);
+		zt->hi = (float)fmin(zt->hi, thr);
+	}
+	free(b->hist);
+	b->hist = NULL;
+	return rc;
+}
+
+int zb_finish_calib(struct zb *b, int output, const struct zb_calib *c, struct npui_graph **out,
+                    char *why, size_t why_len)
+{
+	struct npui_graph *g = b->g;
+	int calibrated = c && c->n > 0;
+	char vwhy[160];
+	int rc;
+
+	if (!b->err && output < 0)
+		zb_fail(b, NPU_ERR_INTERNAL, "no output tensor");
+	if (b->err)
+		goto out_why;
+	set_output(b, output);
+	if (calibrated) {
+		rc = calib_passes(b, c);
+		if (!rc && c->method == ZB_CALIB_PERCENTILE)
+			rc = percentile_ranges(b, c);
+		if (rc) {
+			zb_fail(b, rc, "calibration pass: %s", npu_strerror(rc));
+			goto out_why;
+		}
+	}
+	rc = quantize(b, calibrated, 1);
+	if (rc) {
+		zb_fail(b, rc, "out of memory");
+		goto out_why;
+	}
+	rc = npui_graph_validate(g, vwhy, sizeof(vwhy));
+	if (rc) {
+		zb_fail(b, rc, "graph does not validate: %s", vwhy);
+		goto out_why;
+	}
+	free_float_state(b);
+	*out = g;
+	b->g = NULL;
+	return NPU_OK;
+
 out_why:
 	if (why && why_len)
 		snprintf(why, why_len, "%s", b->why);
