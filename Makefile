@@ -4,6 +4,8 @@
 #   make run        set up, build, run the demo on the default device
 #   make test       set up, build, run every test
 #   make asan       the tests under AddressSanitizer + UndefinedBehaviorSanitizer
+#   make lint       Verilator lint of all RTL (and generated files up to date)
+#   make synth      yosys synthesis of the RTL, LUT/FF/DSP/BRAM report
 #   make format     clang-format the C/C++ sources in place
 #   make format-check   fail if any source is not clang-formatted
 #
@@ -44,7 +46,7 @@ TEST_SRCS := $(sort $(wildcard tests/*/*.cc))
 TEST_OBJS := $(TEST_SRCS:%.cc=$(BUILD)/obj/%.o)
 TEST_BIN := $(BUILD)/bin/npu-tests
 
-.PHONY: all lib tools tests run test asan format format-check deps clean
+.PHONY: all lib tools tests run test asan format format-check deps clean lint synth
 .DEFAULT_GOAL := all
 
 all: lib tools tests
@@ -98,8 +100,14 @@ $(TEST_BIN): $(TEST_OBJS) $(LIB) $(ONNX_OBJ)
 run: deps all
 	tools/demo.sh $(BUILD)
 
+# RTL unit tests first (each engine bit-exact against lib/ref), then the
+# GoogleTest suites over the C API.
 test: deps all
+	$(MAKE) --no-print-directory rtl-test
 	NPU_BUILD=$(BUILD) $(TEST_BIN) --gtest_brief=0
+
+lint: deps rtl-lint
+synth: deps rtl-synth
 
 asan: deps
 	$(MAKE) BUILD=build-asan SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" OPT=-O1 all
@@ -114,5 +122,7 @@ format-check:
 
 clean:
 	rm -rf build build-asan
+
+include rtl-sim/rtl.mk
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
