@@ -1,6 +1,7 @@
 /*
  * npu-run: run one model on one device, print the top-5 classes, and
- * optionally write the logits (.npy) and a per-layer profile (JSON).
+ * optionally write the logits (.npy) and a per-layer profile (JSON, SVG,
+ * trace; lib/util/profile_out.c).
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -10,6 +11,7 @@
 
 #include "npu.h"
 #include "util/npy.h"
+#include "util/profile_out.h"
 
 #define EXIT_USAGE 2
 
@@ -33,6 +35,11 @@ static const char usage_text[] =
         "                       [-1, 1), NHWC\n"
         "  -o, --output Y.npy   write the output as float32 [1,C] (dequantized logits)\n"
         "  -p, --profile P.json write the per-layer profile of the last run as JSON\n"
+        "      --svg P.svg      draw it: per-layer cycles against the bound, and a\n"
+        "                       roofline (MACs/cycle against MACs per DRAM byte)\n"
+        "      --trace P.json   write it as a Chrome/Perfetto trace (Trace Event Format),\n"
+        "                       one lane per engine, layers back to back at the nominal\n"
+        "                       clock; open in ui.perfetto.dev or chrome://tracing\n"
         "  -r, --repeat N       run N times (default 1); prints the median host time\n"
         "  -v, --verbose        print the model's tensors and a per-layer table\n"
         "  -h, --help           this text\n"
@@ -87,62 +94,50 @@ static int cmp_u64(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-static void json_string(FILE *f, const char *s)
+/*
+ * Roofs of the roofline: the device's peak MACs/cycle and DRAM bytes/cycle
+ * from its CAPS. The public API does not report CAPS yet (issue 4), so they
+ * are left unknown (0) and the SVG says so rather than guess.
+ */
+static void device_roofs(const npu_device *dev, struct npui_profile_info *info)
 {
-	fputc('"', f);
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-		if (c == '"' || c == '\\')
-			fprintf(f, "\\%c", c);
-		else if (c < 0x20)
-			fprintf(f, "\\u%04x", c);
-		else
-			fputc(c, f);
-	}
-	fputc('"', f);
+	(void)dev;
+	info->peak_macs_per_cycle = 0;
+	info->dram_bytes_per_cycle = 0;
 }
 
-static int write_profile(const char *path, const char *model_path, const char *uri,
-                         const struct npu_layer_profile *p, unsigned n)
+/* Write the profile in each format asked for; 0 or prints why and returns -1. */
+static int write_profiles(const char *const paths[3], const char *model_path, const npu_device *dev,
+                          const struct npu_layer_profile *p, unsigned n)
 {
-	uint64_t cycles = 0, bound = 0, macs = 0, dram = 0, cpu_ns = 0;
-	FILE *f = fopen(path, "w");
+	static const struct {
+		enum npui_profile_format fmt;
+		const char *opt;
+	} outs[3] = {
+	        {NPUI_PROFILE_JSON, "--profile"},
+	        {NPUI_PROFILE_SVG, "--svg"},
+	        {NPUI_PROFILE_TRACE, "--trace"},
+	};
+	struct npui_profile_info info = {
+	        .model = model_path,
+	        .device = npu_device_uri(dev),
+	        .clock_mhz = NOMINAL_CLOCK_MHZ,
+	};
 
-	if (!f)
-		return -1;
-	for (unsigned i = 0; i < n; i++) {
-		cycles += p[i].cycles;
-		bound += p[i].bound_cycles;
-		macs += p[i].macs;
-		dram += p[i].dram_bytes;
-		cpu_ns += p[i].cpu_ns;
+	device_roofs(dev, &info);
+	for (int i = 0; i < 3; i++) {
+		int rc;
+
+		if (!paths[i])
+			continue;
+		rc = npui_profile_save(paths[i], outs[i].fmt, &info, p, n);
+		if (rc != NPU_OK) {
+			fprintf(stderr, "npu-run: %s: %s: cannot write %s\n", outs[i].opt,
+			        npu_status_name(rc), paths[i]);
+			return -1;
+		}
 	}
-	fprintf(f, "{\n  \"model\": ");
-	json_string(f, model_path);
-	fprintf(f, ",\n  \"device\": ");
-	json_string(f, uri);
-	fprintf(f,
-	        ",\n  \"clock_mhz\": %.1f,\n  \"total_cycles\": %llu,\n  \"bound_cycles\": %llu,\n"
-	        "  \"macs\": %llu,\n  \"dram_bytes\": %llu,\n  \"cpu_ns\": %llu,\n"
-	        "  \"layers\": [",
-	        NOMINAL_CLOCK_MHZ, (unsigned long long)cycles, (unsigned long long)bound,
-	        (unsigned long long)macs, (unsigned long long)dram, (unsigned long long)cpu_ns);
-	for (unsigned i = 0; i < n; i++) {
-		fprintf(f, "%s\n    {\"name\": ", i ? "," : "");
-		json_string(f, p[i].name);
-		fprintf(f, ", \"op\": ");
-		json_string(f, p[i].op);
-		fprintf(f, ", \"engine\": ");
-		json_string(f, p[i].engine);
-		fprintf(f,
-		        ", \"cycles\": %llu, \"cpu_ns\": %llu, \"macs\": %llu, "
-		        "\"dram_bytes\": %llu, \"bound_cycles\": %llu, \"folded\": %s}",
-		        (unsigned long long)p[i].cycles, (unsigned long long)p[i].cpu_ns,
-		        (unsigned long long)p[i].macs, (unsigned long long)p[i].dram_bytes,
-		        (unsigned long long)p[i].bound_cycles, p[i].folded ? "true" : "false");
-	}
-	fprintf(f, "\n  ]\n}\n");
-	return fclose(f) == 0 ? 0 : -1;
+	return 0;
 }
 
 static void print_layers(const struct npu_layer_profile *p, unsigned n)
@@ -212,9 +207,11 @@ int main(int argc, char **argv)
 	        {"nchw", no_argument, NULL, 'N'},         {"seed", required_argument, NULL, 's'},
 	        {"output", required_argument, NULL, 'o'}, {"profile", required_argument, NULL, 'p'},
 	        {"repeat", required_argument, NULL, 'r'}, {"verbose", no_argument, NULL, 'v'},
+	        {"svg", required_argument, NULL, 'S'},    {"trace", required_argument, NULL, 'T'},
 	        {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
 	};
-	const char *uri = NULL, *input = NULL, *output = NULL, *profile = NULL;
+	const char *uri = NULL, *input = NULL, *output = NULL;
+	const char *prof_out[3] = {NULL, NULL, NULL}; /* --profile, --svg, --trace */
 	unsigned long long seed = 1;
 	long repeat = 1;
 	int verbose = 0, nchw = 0, opt, rc, status = 1;
@@ -242,7 +239,13 @@ int main(int argc, char **argv)
 			output = optarg;
 			break;
 		case 'p':
-			profile = optarg;
+			prof_out[0] = optarg;
+			break;
+		case 'S':
+			prof_out[1] = optarg;
+			break;
+		case 'T':
+			prof_out[2] = optarg;
 			break;
 		case 'r':
 			repeat = strtol(optarg, &end, 10);
@@ -361,7 +364,7 @@ int main(int argc, char **argv)
 	printf("host time per inference: median %.3f ms over %ld run%s\n", times[repeat / 2] / 1e6,
 	       repeat, repeat > 1 ? "s" : "");
 
-	if (verbose || profile) {
+	if (verbose || prof_out[0] || prof_out[1] || prof_out[2]) {
 		unsigned n = npu_model_num_layers(m), got;
 		struct npu_layer_profile *p = calloc(n ? n : 1, sizeof(*p));
 		if (!p) {
@@ -371,9 +374,7 @@ int main(int argc, char **argv)
 		npu_model_profile(m, p, n, &got);
 		if (verbose)
 			print_layers(p, got);
-		if (profile && write_profile(profile, model_path, npu_device_uri(dev), p, got)) {
-			fprintf(stderr, "npu-run: --profile: NPU_ERR_IO: cannot write %s\n",
-			        profile);
+		if (write_profiles(prof_out, model_path, dev, p, got < n ? got : n)) {
 			free(p);
 			goto out_free;
 		}
