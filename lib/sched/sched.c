@@ -1,0 +1,407 @@
+/*
+ * The scheduler's entry points: placement (place.c), tiling and emission
+ * (tile.c), then segments, relocations and the DESIGN §5 bounds here.
+ * docs/SCHEDULER.md is the description.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "npu.h"
+#include "driver/npu_regs.h"
+#include "sched/sched_int.h"
+
+void npui_caps_preset(struct npui_caps *caps, int small)
+{
+	memset(caps, 0, sizeof(*caps));
+	caps->pw_rows = caps->pw_cols = small ? 4 : 16;
+	caps->dw_lanes = small ? 4 : 16;
+	caps->ppu_lanes = small ? 4 : 8;
+	caps->act_bytes = (small ? 16 : 128) * 1024;
+	caps->wgt_bytes = (small ? 16 : 128) * 1024;
+	caps->acc_bytes = (small ? 4 : 64) * 1024;
+	caps->param_bytes = (small ? 2 : 8) * 1024;
+	caps->dma_bytes = 8;
+	caps->num_windows = 4;
+	caps->engines = NPU_REG_CAPS_ENGINES_CP_MASK | NPU_REG_CAPS_ENGINES_DMA_MASK |
+	                NPU_REG_CAPS_ENGINES_PW_MASK | NPU_REG_CAPS_ENGINES_DW_MASK |
+	                NPU_REG_CAPS_ENGINES_REQUANT_MASK | NPU_REG_CAPS_ENGINES_ADD_MASK |
+	                NPU_REG_CAPS_ENGINES_POOL_MASK | NPU_REG_CAPS_ENGINES_WDOG_MASK |
+	                NPU_REG_CAPS_ENGINES_PERF_MASK;
+	caps->clock_mhz = 100.0;
+	caps->dram_bytes_per_cycle = 8.0;
+}
+
+/* Caps the tiler can work with: non-zero shapes, SRAMs that hold at least
+ * a few words of every kind. */
+static int caps_sane(const struct npui_caps *c)
+{
+	uint32_t ww = c->pw_rows * c->pw_cols;
+
+	if (!c->pw_rows || !c->pw_cols || c->pw_rows > 255 || c->pw_cols > 255 || !c->dw_lanes ||
+	    c->dw_lanes > 255)
+		return 0;
+	return c->act_bytes >= 8 * c->pw_cols && c->wgt_bytes >= 2 * ww &&
+	       c->param_bytes >= 24u * 4 * (c->pw_rows > c->dw_lanes ? c->pw_rows : c->dw_lanes) &&
+	       c->acc_bytes >= 4 * c->pw_rows;
+}
+
+static uint64_t udiv_up(uint64_t a, uint64_t b)
+{
+	return b ? (a + b - 1) / b : 0;
+}
+
+static uint64_t tbytes(const struct npui_graph *g, int32_t t)
+{
+	const struct npui_tensor *x = &g->tensors[t];
+
+	return (uint64_t)x->h * x->w * x->c;
+}
+
+static double dram_rate(const struct npui_caps *caps)
+{
+	if (caps->dram_bytes_per_cycle > 0)
+		return caps->dram_bytes_per_cycle;
+	return caps->dma_bytes ? caps->dma_bytes : 8;
+}
+
+/*
+ * Per-layer bound (DESIGN §5) with the per-layer DRAM convention: weights
+ * and bias once, every input the layer reads once, its output once. Folded
+ * layers move nothing; CPU layers are not NPU work (0, 0); a DMA copy moves
+ * what it copies twice (read + write).
+ */
+static void layer_bound(const struct sp_ctx *c, uint32_t i, struct npui_placement *pl)
+{
+	const struct npui_graph *g = c->g;
+	const struct npui_layer *l = &g->layers[i];
+	const struct npui_caps *caps = c->caps;
+	uint64_t macs = npui_layer_macs(g, l), dram = 0, pw = 0, dw = 0, dr;
+
+	switch (c->kind[i]) {
+	case SP_CPU:
+	case SP_FOLD:
+		pl->bound_cycles = 0;
+		pl->dram_bytes = 0;
+		return;
+	case SP_COPY:
+		if (l->op == NPUI_OP_CONCAT) {
+			for (unsigned k = 0; k < l->num_inputs; k++)
+				if (c->homed[l->inputs[k]] != 1)
+					dram += 2 * tbytes(g, l->inputs[k]);
+		} else {
+			dram = 2 * tbytes(g, l->output);
+		}
+		break;
+	default:
+		for (unsigned k = 0; k < l->num_inputs; k++)
+			dram += tbytes(g, l->inputs[k]);
+		dram += tbytes(g, l->output);
+		if (l->op == NPUI_OP_CONV || l->op == NPUI_OP_FC)
+			dram += l->weights_count + 4ull * (uint64_t)g->tensors[l->output].c;
+		break;
+	}
+	if (c->kind[i] == SP_PW)
+		pw = udiv_up(macs, (uint64_t)caps->pw_rows * caps->pw_cols);
+	if (c->kind[i] == SP_DW)
+		dw = udiv_up(macs, caps->dw_lanes);
+	dr = (uint64_t)((double)dram / dram_rate(caps) + 0.999999);
+	pl->dram_bytes = dram;
+	pl->bound_cycles = pw > dw ? pw : dw;
+	if (dr > pl->bound_cycles)
+		pl->bound_cycles = dr;
+}
+
+void npui_sched_free(struct npui_sched *s)
+{
+	if (!s)
+		return;
+	for (uint32_t i = 0; i < s->num_segments; i++) {
+		free(s->segments[i].desc);
+		free(s->segments[i].relocs);
+		free(s->segments[i].layer_of_desc);
+	}
+	free(s->segments);
+	free(s->placement);
+	free(s->const_blob);
+	free(s);
+}
+
+static void ctx_free(struct sp_ctx *c)
+{
+	free(c->kind);
+	free(c->tile);
+	free(c->producer);
+	free(c->first);
+	free(c->last);
+	free(c->loc);
+	free(c->homed);
+	free(c->forbid);
+	free(c->desc);
+	free(c->lod);
+	free(c->rel);
+	free(c->blob);
+}
+
+/* Base lifetimes exactly as the runtime's arena plan (lib/core/model.c). */
+static void lifetimes(struct sp_ctx *c)
+{
+	const struct npui_graph *g = c->g;
+
+	for (uint32_t t = 0; t < g->num_tensors; t++) {
+		c->producer[t] = -1;
+		c->first[t] = -1;
+		c->last[t] = -2;
+	}
+	for (uint32_t i = 0; i < g->num_layers; i++) {
+		const struct npui_layer *l = &g->layers[i];
+
+		c->producer[l->output] = (int32_t)i;
+		c->first[l->output] = i;
+		if (c->last[l->output] < (int64_t)i)
+			c->last[l->output] = i;
+		for (unsigned k = 0; k < l->num_inputs; k++)
+			c->last[l->inputs[k]] = i;
+	}
+	c->first[g->input] = -1;
+	if (c->last[g->input] < -1)
+		c->last[g->input] = -1;
+	c->last[g->output] = g->num_layers;
+}
+
+static int ctx_init(struct sp_ctx *c, const struct npui_graph *g, const struct npui_caps *caps,
+                    const size_t *arena_off)
+{
+	uint32_t nl = g->num_layers ? g->num_layers : 1, nt = g->num_tensors;
+
+	memset(c, 0, sizeof(*c));
+	c->g = g;
+	c->caps = caps;
+	c->arena_off = arena_off;
+	sp_geom_init(&c->geo, caps);
+	c->kind = calloc(nl, 1);
+	c->tile = calloc(nl, sizeof(*c->tile));
+	c->producer = calloc(nt, sizeof(*c->producer));
+	c->first = calloc(nt, sizeof(*c->first));
+	c->last = calloc(nt, sizeof(*c->last));
+	c->loc = calloc(nt, sizeof(*c->loc));
+	c->homed = calloc(nt, 1);
+	c->forbid = calloc(nt, 1);
+	if (!c->kind || !c->tile || !c->producer || !c->first || !c->last || !c->loc || !c->homed ||
+	    !c->forbid)
+		return NPU_ERR_NO_MEM;
+	lifetimes(c);
+	return NPU_OK;
+}
+
+static int place_all(struct sp_ctx *c, struct npui_placement *pl)
+{
+	const struct npui_graph *g = c->g;
+	const uint32_t need = NPU_REG_CAPS_ENGINES_CP_MASK | NPU_REG_CAPS_ENGINES_DMA_MASK;
+
+	if ((c->caps->engines & need) != need || !caps_sane(c->caps)) {
+		for (uint32_t i = 0; i < g->num_layers; i++) {
+			c->kind[i] = SP_CPU;
+			snprintf(pl[i].engine, sizeof(pl[i].engine), "cpu");
+			snprintf(pl[i].why, sizeof(pl[i].why), "%s",
+			         (c->caps->engines & need) != need
+			                 ? "no command processor/DMA in this build"
+			                 : "CAPS describe no usable SRAM/array shape");
+		}
+		return NPU_OK;
+	}
+	return sp_place(c, pl);
+}
+
+/* Move the emission buffers into segment sg. */
+static void take_segment(struct sp_ctx *c, struct npui_segment *sg)
+{
+	sg->num_desc = c->ndesc;
+	sg->desc = c->desc;
+	sg->layer_of_desc = c->lod;
+	sg->num_relocs = c->nrel;
+	sg->relocs = c->rel;
+	c->desc = NULL;
+	c->lod = NULL;
+	c->rel = NULL;
+	c->ndesc = c->desc_cap = c->nrel = c->rel_cap = 0;
+}
+
+int npui_sched_build(const struct npui_graph *g, const struct npui_ref_plan *plan,
+                     const struct npui_caps *caps, const size_t *arena_off, struct npui_sched **out,
+                     char *why, size_t why_len)
+{
+	struct sp_ctx c;
+	struct npui_sched *s;
+	uint32_t nseg = 0;
+	int rc;
+
+	(void)plan; /* constants are derived here, with the same helpers */
+	if (!g || !caps || !arena_off || !out)
+		return NPU_ERR_INVALID_ARG;
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return NPU_ERR_NO_MEM;
+	rc = ctx_init(&c, g, caps, arena_off);
+	if (rc != NPU_OK)
+		goto err;
+	s->placement = calloc(g->num_layers ? g->num_layers : 1, sizeof(*s->placement));
+	s->segments = calloc(g->num_layers ? g->num_layers : 1, sizeof(*s->segments));
+	if (!s->placement || !s->segments) {
+		rc = NPU_ERR_NO_MEM;
+		goto err;
+	}
+	rc = place_all(&c, s->placement);
+	if (rc != NPU_OK)
+		goto err;
+	for (uint32_t i = 0; i < g->num_layers; i++)
+		layer_bound(&c, i, &s->placement[i]);
+
+	for (uint32_t i = 0; i < g->num_layers;) {
+		struct npui_segment *sg = &s->segments[nseg++];
+		int npu = c.kind[i] != SP_CPU;
+		uint32_t j = i;
+
+		while (j < g->num_layers && (c.kind[j] != SP_CPU) == npu)
+			j++;
+		sg->kind = npu ? NPUI_SEG_NPU : NPUI_SEG_CPU;
+		sg->first_layer = i;
+		sg->num_layers = j - i;
+		if (npu) {
+			for (uint32_t k = i; k < j; k++)
+				sp_emit_layer(&c, k);
+			/* the segment ends with FENCE | IRQ */
+			if (c.ndesc && !c.err &&
+			    (c.desc[(c.ndesc - 1) * 16] & 0xff) == NPU_HW_OP_FENCE) {
+				c.desc[(c.ndesc - 1) * 16] |= NPU_HW_FLAG_IRQ << 16;
+			} else {
+				c.layer = j - 1;
+				sp_emit_fence(&c, NPU_HW_FLAG_IRQ);
+			}
+			if (c.err) {
+				rc = c.err;
+				s->num_segments = nseg;
+				goto err;
+			}
+			take_segment(&c, sg);
+		}
+		i = j;
+	}
+	s->num_segments = nseg;
+	s->const_blob = c.blob;
+	s->const_size = c.blob_size;
+	c.blob = NULL;
+	ctx_free(&c);
+	*out = s;
+	return NPU_OK;
+
+err:
+	if (why && why_len)
+		snprintf(why, why_len, "scheduler: %s", npu_strerror(rc));
+	ctx_free(&c);
+	npui_sched_free(s);
+	return rc;
+}
+
+int npui_sched_arena_plan(const struct npui_graph *g, const struct npui_caps *caps,
+                          size_t *arena_off, size_t *arena_size)
+{
+	struct npui_placement *pl = NULL;
+	struct sp_ctx c;
+	int64_t *ef = NULL, *el = NULL;
+	uint32_t *order = NULL, *placed = NULL, np = 0;
+	size_t total = 0;
+	int rc;
+
+	if (!g || !caps || !arena_off || !arena_size)
+		return NPU_ERR_INVALID_ARG;
+	rc = ctx_init(&c, g, caps, NULL);
+	if (rc != NPU_OK)
+		goto out;
+	rc = NPU_ERR_NO_MEM;
+	pl = calloc(g->num_layers ? g->num_layers : 1, sizeof(*pl));
+	ef = calloc(g->num_tensors, sizeof(*ef));
+	el = calloc(g->num_tensors, sizeof(*el));
+	order = calloc(g->num_tensors, sizeof(*order));
+	placed = calloc(g->num_tensors, sizeof(*placed));
+	if (!pl || !ef || !el || !order || !placed)
+		goto out;
+	rc = place_all(&c, pl);
+	if (rc != NPU_OK)
+		goto out;
+	sp_ext_lifetimes(&c, ef, el);
+	/* first fit, largest first, as lib/core/model.c, on stretched lifetimes */
+	for (uint32_t t = 0; t < g->num_tensors; t++)
+		order[t] = t;
+	for (uint32_t i = 1; i < g->num_tensors; i++) {
+		uint32_t v = order[i], j = i;
+
+		while (j > 0 && tbytes(g, (int32_t)order[j - 1]) < tbytes(g, (int32_t)v)) {
+			order[j] = order[j - 1];
+			j--;
+		}
+		order[j] = v;
+	}
+	for (uint32_t k = 0; k < g->num_tensors; k++) {
+		uint32_t t = order[k];
+		size_t at = 0, sz = (tbytes(g, (int32_t)t) + 63) & ~(size_t)63;
+		int moved = 1;
+
+		arena_off[t] = 0;
+		if (el[t] < ef[t])
+			continue;
+		while (moved) {
+			moved = 0;
+			for (uint32_t p = 0; p < np; p++) {
+				uint32_t u = placed[p];
+				size_t usz = (tbytes(g, (int32_t)u) + 63) & ~(size_t)63;
+
+				if (el[u] < ef[t] || el[t] < ef[u])
+					continue;
+				if (at < arena_off[u] + usz && arena_off[u] < at + sz) {
+					at = arena_off[u] + usz;
+					moved = 1;
+				}
+			}
+		}
+		arena_off[t] = at;
+		placed[np++] = t;
+		if (at + sz > total)
+			total = at + sz;
+	}
+	*arena_size = total ? total : 64;
+	rc = NPU_OK;
+out:
+	free(pl);
+	free(ef);
+	free(el);
+	free(order);
+	free(placed);
+	ctx_free(&c);
+	return rc;
+}
+
+void npui_sched_net_bound(const struct npui_graph *g, const struct npui_caps *caps,
+                          const struct npui_sched *s, uint64_t *bound_cycles, uint64_t *dram_bytes)
+{
+	uint64_t pw = 0, dw = 0, dram = 0, dr, b;
+
+	for (uint32_t i = 0; i < g->num_layers; i++) {
+		const struct npui_layer *l = &g->layers[i];
+		uint64_t macs = npui_layer_macs(g, l);
+
+		if (!strcmp(s->placement[i].engine, "pw"))
+			pw += macs;
+		else if (!strcmp(s->placement[i].engine, "dw"))
+			dw += macs;
+		if (l->op == NPUI_OP_CONV || l->op == NPUI_OP_FC)
+			dram += l->weights_count + 4ull * (uint64_t)g->tensors[l->output].c;
+	}
+	dram += tbytes(g, g->input) + tbytes(g, g->output);
+	pw = udiv_up(pw, (uint64_t)caps->pw_rows * caps->pw_cols);
+	dw = udiv_up(dw, caps->dw_lanes);
+	dr = (uint64_t)((double)dram / dram_rate(caps) + 0.999999);
+	b = pw > dw ? pw : dw;
+	*bound_cycles = dr > b ? dr : b;
+	*dram_bytes = dram;
+}

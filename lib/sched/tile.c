@@ -1,0 +1,1270 @@
+/*
+ * Tiling and command-stream emission for one NPU layer.
+ *
+ * Every NPU layer runs as a sequence of steps. A step loads what it needs
+ * (input box, and weights/parameters when they change) into one of two
+ * ACT IN buffers and WGT/PARAM halves, computes into one of two ACT OUT
+ * buffers, and stores the output box. Dependency tokens (docs/HARDWARE.md
+ * §2) let the load of step i+1, the compute of step i and the store of
+ * step i-1 overlap:
+ *   LOAD    first: POP_NEXT (c2l: IN buffer free)   last: PUSH_NEXT (l2c)
+ *   COMPUTE first: POP_PREV (l2c), POP_NEXT (s2c: OUT buffer free)
+ *           last:  PUSH_PREV (c2l), PUSH_NEXT (c2s)
+ *   STORE   first: POP_PREV (c2s)                   last: PUSH_PREV (s2c)
+ * primed with two c2l and two s2c tokens and drained at the end of the
+ * layer, then a FENCE (the next layer reads what this one stored).
+ * docs/SCHEDULER.md has the layout of each SRAM and the proofs.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "npu.h"
+#include "driver/npu_regs.h"
+#include "ref/quant.h"
+#include "ref/ref.h"
+#include "sched/sched_int.h"
+
+#define W(d, i) ((d)[(i)])
+
+static uint32_t rup(uint32_t v, uint32_t a)
+{
+	return (v + a - 1) / a * a;
+}
+
+static uint32_t cdiv(uint32_t v, uint32_t a)
+{
+	return (v + a - 1) / a;
+}
+
+static int32_t imin(int32_t a, int32_t b)
+{
+	return a < b ? a : b;
+}
+
+static int32_t imax(int32_t a, int32_t b)
+{
+	return a > b ? a : b;
+}
+
+/* ---- layer geometry ---------------------------------------------------- */
+
+/* The convolution a CONV/FC layer is, per group: FC is a 1x1 on 1x1xK. */
+struct sp_conv {
+	int32_t H, W, cin_g, OH, OW, cout_g, G;
+	int32_t kh, kw, sh, sw, pt, pl;
+	int fc;
+};
+
+static void conv_geom(const struct npui_graph *g, const struct npui_layer *l, struct sp_conv *v)
+{
+	const struct npui_tensor *in = &g->tensors[l->inputs[0]];
+	const struct npui_tensor *out = &g->tensors[l->output];
+
+	memset(v, 0, sizeof(*v));
+	if (l->op == NPUI_OP_FC) {
+		v->H = v->W = v->OH = v->OW = 1;
+		v->cin_g = in->h * in->w * in->c;
+		v->cout_g = out->c;
+		v->G = 1;
+		v->kh = v->kw = v->sh = v->sw = 1;
+		v->fc = 1;
+		return;
+	}
+	v->G = l->groups ? l->groups : 1;
+	v->H = in->h;
+	v->W = in->w;
+	v->cin_g = in->c / v->G;
+	v->OH = out->h;
+	v->OW = out->w;
+	v->cout_g = out->c / v->G;
+	v->kh = l->kh;
+	v->kw = l->kw;
+	v->sh = l->stride_h;
+	v->sw = l->stride_w;
+	v->pt = l->pad_t;
+	v->pl = l->pad_l;
+}
+
+/* Input rows/cols an output range needs, clipped to the input. */
+static void in_range(int32_t o0, int32_t on, int32_t s, int32_t pad, int32_t k, int32_t n,
+                     int32_t *i0, int32_t *in, int32_t *tpad)
+{
+	int32_t lo = o0 * s - pad, hi = (o0 + on - 1) * s - pad + k;
+	int32_t clo = imax(lo, 0), chi = imin(hi, n);
+
+	*i0 = clo;
+	*in = chi - clo;
+	*tpad = clo - lo;
+}
+
+/* ---- tile sizing --------------------------------------------------------- */
+
+/* What one tile of a layer needs; fits() decides. */
+struct sp_need {
+	uint64_t in, out, wgt, par, acc;
+};
+
+typedef void (*need_fn)(const struct sp_ctx *c, const void *arg, int32_t th, int32_t tw, int32_t ct,
+                        int32_t kc, struct sp_need *n);
+
+static int fits(const struct sp_geom *geo, const struct sp_need *n)
+{
+	uint64_t in = rup((uint32_t)n->in, geo->aw), out = rup((uint32_t)n->out, geo->aw);
+
+	if (n->in > 0x7fffffff || n->out > 0x7fffffff)
+		return 0;
+	return 2 * (in + out) <= geo->act && n->wgt <= geo->wgt_half && n->par <= geo->par_half &&
+	       n->acc <= geo->acc_words;
+}
+
+/* Candidate sizes: all, then about all/2, all/4, ... rounded up to unit. */
+static int candidates(int32_t all, int32_t unit, int32_t *out, int max)
+{
+	int n = 0;
+
+	for (int32_t d = 1; n < max; d *= 2) {
+		int32_t v = (int32_t)rup(cdiv((uint32_t)all, (uint32_t)d), (uint32_t)unit);
+
+		if (v > all)
+			v = all;
+		if (n == 0 || v < out[n - 1])
+			out[n++] = v;
+		if (v <= unit || v <= 1)
+			break;
+	}
+	return n;
+}
+
+/*
+ * Choose th, tw, ct, kc. Score = DMA bytes moved + a per-step overhead;
+ * each (ct, kc) candidate takes its largest spatial tile (rows first).
+ * Returns 1 if some tiling fits.
+ */
+static int choose(const struct sp_ctx *c, const void *arg, need_fn need, int32_t OH, int32_t OW,
+                  int32_t call, int32_t cunit, int32_t kall, int32_t kunit, uint64_t in_bytes,
+                  uint64_t w_bytes, struct sp_tile *best)
+{
+	int32_t cts[24], kcs[24], tws[40];
+	int nct = candidates(call, cunit, cts, 24);
+	int nkc = kall ? candidates(kall, kunit, kcs, 24) : 1;
+	int ntw = 0;
+	double best_score = -1;
+
+	if (!kall)
+		kcs[0] = 0;
+	for (int32_t d = 1; ntw < 40 && d <= OW; d = d < 16 ? d + 1 : d * 2) {
+		int32_t v = (int32_t)cdiv((uint32_t)OW, (uint32_t)d);
+		if (ntw == 0 || v < tws[ntw - 1])
+			tws[ntw++] = v;
+	}
+	for (int ik = 0; ik < nkc; ik++) {
+		for (int ic = 0; ic < nct; ic++) {
+			int32_t ct = cts[ic], kc = kcs[ik];
+			int32_t bth = 0, btw = 0;
+			struct sp_need n;
+
+			for (int it = 0; it < ntw; it++) {
+				int32_t tw = tws[it], lo = 1, hi = OH;
+
+				need(c, arg, 1, tw, ct, kc, &n);
+				if (!fits(&c->geo, &n))
+					continue;
+				while (lo < hi) {
+					int32_t mid = (lo + hi + 1) / 2;
+					need(c, arg, mid, tw, ct, kc, &n);
+					if (fits(&c->geo, &n))
+						lo = mid;
+					else
+						hi = mid - 1;
+				}
+				if ((int64_t)lo * tw > (int64_t)bth * btw) {
+					bth = lo;
+					btw = tw;
+				}
+				if (lo == OH)
+					break;
+			}
+			if (!bth)
+				continue;
+			{
+				uint64_t nsp = (uint64_t)cdiv((uint32_t)OH, (uint32_t)bth) *
+				               cdiv((uint32_t)OW, (uint32_t)btw);
+				uint64_t nct_t = cdiv((uint32_t)call, (uint32_t)ct);
+				uint64_t nkc_t = kall ? cdiv((uint32_t)kall, (uint32_t)kc) : 1;
+				double halo = 1.0;
+				double score;
+
+				need(c, arg, bth, btw, ct, kc, &n);
+				/* input re-read per channel tile (PW) and halo */
+				if (kall)
+					halo = (double)nsp * (double)n.in /
+					       ((double)rup((uint32_t)kc, c->geo.aw) *
+					        ((double)OH * OW + 1));
+				score = (double)in_bytes * (kall ? (double)nct_t : 1.0) *
+				                (halo < 1 ? 1 : halo) +
+				        (double)w_bytes * (nkc_t > 1 ? (double)nsp : 1.0) +
+				        256.0 * (double)(nsp * nct_t * nkc_t);
+				if (best_score < 0 || score < best_score) {
+					best_score = score;
+					best->th = bth;
+					best->tw = btw;
+					best->ct = ct;
+					best->kc = kc;
+					best->in_sz = (uint32_t)rup((uint32_t)n.in, c->geo.aw);
+					best->out_sz = (uint32_t)rup((uint32_t)n.out, c->geo.aw);
+				}
+			}
+		}
+	}
+	if (best_score < 0)
+		return 0;
+	/* buffers for the largest tile of the chosen sizes */
+	{
+		struct sp_need n;
+		need(c, arg, best->th, best->tw, best->ct, best->kc, &n);
+		best->in_sz = (uint32_t)rup((uint32_t)n.in, c->geo.aw);
+		best->out_sz = (uint32_t)rup((uint32_t)n.out, c->geo.aw);
+	}
+	return 1;
+}
+
+static void need_pw(const struct sp_ctx *c, const void *arg, int32_t th, int32_t tw, int32_t ct,
+                    int32_t kc, struct sp_need *n)
+{
+	const struct sp_conv *v = arg;
+	const struct sp_geom *geo = &c->geo;
+	uint32_t icgs = cdiv((uint32_t)kc, geo->Cc), ocgs = cdiv((uint32_t)ct, geo->R);
+	int32_t ih = imin(v->H, (th - 1) * v->sh + v->kh),
+	        iw = imin(v->W, (tw - 1) * v->sw + v->kw);
+
+	n->in = (uint64_t)ih * iw * icgs * geo->Cc;
+	n->out = (uint64_t)th * tw * rup((uint32_t)ct, geo->aw);
+	n->wgt = (uint64_t)ocgs * v->kh * v->kw * icgs * geo->ww;
+	n->par = 3ull * ocgs;
+	n->acc = kc < v->cin_g ? (uint64_t)th * tw * ocgs : 0;
+}
+
+static void need_dw(const struct sp_ctx *c, const void *arg, int32_t th, int32_t tw, int32_t ct,
+                    int32_t kc, struct sp_need *n)
+{
+	const struct sp_conv *v = arg;
+	const struct sp_geom *geo = &c->geo;
+	uint32_t cp = rup((uint32_t)ct, geo->dw_cpad);
+	int32_t ih = imin(v->H, (th - 1) * v->sh + v->kh),
+	        iw = imin(v->W, (tw - 1) * v->sw + v->kw);
+
+	(void)kc;
+	n->in = (uint64_t)ih * iw * cp;
+	n->out = (uint64_t)th * tw * cp;
+	n->wgt = rup((uint32_t)(v->kh * v->kw) * cp, geo->ww);
+	n->par = 3ull * cdiv((uint32_t)ct, geo->L);
+	n->acc = 0;
+}
+
+/* Pools reuse sp_conv for the window geometry (cin_g = C). */
+static void need_pool(const struct sp_ctx *c, const void *arg, int32_t th, int32_t tw, int32_t ct,
+                      int32_t kc, struct sp_need *n)
+{
+	const struct sp_conv *v = arg;
+	uint32_t cp = rup((uint32_t)ct, c->geo.aw);
+	int32_t ih = imin(v->H, (th - 1) * v->sh + v->kh),
+	        iw = imin(v->W, (tw - 1) * v->sw + v->kw);
+
+	(void)kc;
+	n->in = (uint64_t)ih * iw * cp;
+	n->out = (uint64_t)th * tw * cp;
+	n->wgt = 0;
+	n->par = v->G; /* AVG: table words (kh*kw), else 0 */
+	n->acc = 0;
+}
+
+/* ADD (two inputs) and COPY (no OUT buffer): elementwise boxes. G = 2 for
+ * ADD, 0 for COPY. */
+static void need_elt(const struct sp_ctx *c, const void *arg, int32_t th, int32_t tw, int32_t ct,
+                     int32_t kc, struct sp_need *n)
+{
+	const struct sp_conv *v = arg;
+	uint64_t box = (uint64_t)th * tw * rup((uint32_t)ct, c->geo.aw);
+
+	(void)kc;
+	n->in = v->G == 2 ? 2 * box : box;
+	n->out = v->G == 2 ? box : 0;
+	n->wgt = n->par = n->acc = 0;
+}
+
+static void pool_geom(const struct npui_graph *g, const struct npui_layer *l, struct sp_conv *v)
+{
+	const struct npui_tensor *in = &g->tensors[l->inputs[0]];
+	const struct npui_tensor *out = &g->tensors[l->output];
+
+	memset(v, 0, sizeof(*v));
+	v->H = in->h;
+	v->W = in->w;
+	v->cin_g = v->cout_g = in->c;
+	v->OH = out->h;
+	v->OW = out->w;
+	if (l->op == NPUI_OP_GAP) {
+		v->kh = in->h;
+		v->kw = in->w;
+		v->sh = v->sw = 1;
+		return;
+	}
+	v->kh = l->kh;
+	v->kw = l->kw;
+	v->sh = l->stride_h;
+	v->sw = l->stride_w;
+	v->pt = l->pad_t;
+	v->pl = l->pad_l;
+	v->G = l->op == NPUI_OP_AVGPOOL ? l->kh * l->kw : 0;
+}
+
+int sp_plan_tile(const struct sp_ctx *c, uint32_t li, int kind, struct sp_tile *t)
+{
+	const struct npui_graph *g = c->g;
+	const struct npui_layer *l = &g->layers[li];
+	const struct npui_tensor *in = &g->tensors[l->inputs[0]];
+	const struct npui_tensor *out = &g->tensors[l->output];
+	struct sp_conv v;
+
+	memset(t, 0, sizeof(*t));
+	switch (kind) {
+	case SP_PW:
+		conv_geom(g, l, &v);
+		return choose(c, &v, need_pw, v.OH, v.OW, v.cout_g, (int32_t)c->geo.R, v.cin_g,
+		              (int32_t)c->geo.Cc, (uint64_t)in->h * in->w * in->c / v.G,
+		              (uint64_t)l->weights_count / v.G, t);
+	case SP_DW:
+		conv_geom(g, l, &v);
+		v.cin_g = in->c;
+		return choose(c, &v, need_dw, v.OH, v.OW, in->c, (int32_t)c->geo.dw_cpad, 0, 0,
+		              (uint64_t)in->h * in->w * in->c, l->weights_count, t);
+	case SP_POOL:
+		pool_geom(g, l, &v);
+		if (l->op == NPUI_OP_GAP) {
+			/* one tile covers the whole plane; tile channels only */
+			if (!choose(c, &v, need_pool, 1, 1, in->c, (int32_t)c->geo.aw, 0, 0,
+			            (uint64_t)in->h * in->w * in->c, 0, t))
+				return 0;
+			return 1;
+		}
+		return choose(c, &v, need_pool, v.OH, v.OW, in->c, (int32_t)c->geo.aw, 0, 0,
+		              (uint64_t)in->h * in->w * in->c, 0, t);
+	case SP_ADD:
+		memset(&v, 0, sizeof(v));
+		v.G = 2;
+		v.H = v.OH = out->h;
+		v.W = v.OW = out->w;
+		v.kh = v.kw = v.sh = v.sw = 1;
+		return choose(c, &v, need_elt, out->h, out->w, out->c, (int32_t)c->geo.aw, 0, 0, 0,
+		              0, t);
+	case SP_COPY: {
+		int32_t cmax = 0;
+
+		/* the widest tensor this layer moves */
+		for (unsigned k = 0; k < l->num_inputs; k++)
+			cmax = imax(cmax, g->tensors[l->inputs[k]].c);
+		cmax = imax(cmax, out->c);
+		memset(&v, 0, sizeof(v));
+		v.H = v.OH = out->h;
+		v.W = v.OW = out->w;
+		v.kh = v.kw = v.sh = v.sw = 1;
+		return choose(c, &v, need_elt, out->h, out->w, cmax, (int32_t)c->geo.aw, 0, 0, 0, 0,
+		              t);
+	}
+	default:
+		return 0;
+	}
+}
+
+/* ---- emission primitives ------------------------------------------------ */
+
+static int grow(void **p, uint32_t *cap, uint32_t need, size_t elem)
+{
+	uint32_t n;
+	void *q;
+
+	if (need <= *cap)
+		return 0;
+	n = *cap ? *cap * 2 : 256;
+	while (n < need)
+		n *= 2;
+	q = realloc(*p, (size_t)n * elem);
+	if (!q)
+		return -1;
+	*p = q;
+	*cap = n;
+	return 0;
+}
+
+/* Append a descriptor; returns its index (or UINT32_MAX on no memory). */
+static uint32_t emit(struct sp_ctx *c, uint32_t op, uint32_t flags)
+{
+	uint32_t i = c->ndesc;
+	uint32_t cap = c->desc_cap;
+
+	if (c->err)
+		return UINT32_MAX;
+	if (grow((void **)&c->desc, &cap, (i + 1) * 16, sizeof(uint32_t))) {
+		c->err = NPU_ERR_NO_MEM;
+		return UINT32_MAX;
+	}
+	/* lod grows in step with desc (desc_cap counts words) */
+	if (cap != c->desc_cap || !c->lod) {
+		uint32_t *q = realloc(c->lod, (size_t)cap / 16 * sizeof(uint32_t));
+		if (!q) {
+			c->err = NPU_ERR_NO_MEM;
+			return UINT32_MAX;
+		}
+		c->lod = q;
+	}
+	c->desc_cap = cap;
+	memset(&c->desc[i * 16], 0, 16 * sizeof(uint32_t));
+	c->desc[i * 16] = op | (NPU_HW_DESC_VERSION << 8) | (flags << 16);
+	c->desc[i * 16 + 1] = c->layer; /* tag: the layer, for attribution */
+	c->lod[i] = c->layer;
+	c->ndesc++;
+	return i;
+}
+
+static uint32_t *dw_(struct sp_ctx *c, uint32_t i)
+{
+	static uint32_t sink[16];
+
+	return i == UINT32_MAX ? sink : &c->desc[i * 16];
+}
+
+static void add_flags(struct sp_ctx *c, uint32_t i, uint32_t flags)
+{
+	if (i != UINT32_MAX && !c->err)
+		c->desc[i * 16] |= flags << 16;
+}
+
+static void reloc(struct sp_ctx *c, uint32_t desc, uint8_t kind, uint64_t off)
+{
+	uint32_t cap = c->rel_cap;
+
+	if (c->err || desc == UINT32_MAX)
+		return;
+	if (grow((void **)&c->rel, &cap, c->nrel + 1, sizeof(*c->rel))) {
+		c->err = NPU_ERR_NO_MEM;
+		return;
+	}
+	c->rel_cap = cap;
+	c->rel[c->nrel].desc = desc;
+	c->rel[c->nrel].word = 2;
+	c->rel[c->nrel].kind = kind;
+	c->rel[c->nrel].offset = off;
+	c->nrel++;
+}
+
+/* Append bytes to the const blob, 64-byte aligned; returns the offset. */
+static size_t blob_alloc(struct sp_ctx *c, size_t n, uint8_t **p)
+{
+	size_t off = (c->blob_size + 63) & ~(size_t)63;
+
+	*p = NULL;
+	if (c->err)
+		return 0;
+	if (off + n > c->blob_cap) {
+		size_t cap = c->blob_cap ? c->blob_cap : 4096;
+		uint8_t *q;
+
+		while (cap < off + n)
+			cap *= 2;
+		q = realloc(c->blob, cap);
+		if (!q) {
+			c->err = NPU_ERR_NO_MEM;
+			return 0;
+		}
+		c->blob = q;
+		c->blob_cap = cap;
+	}
+	memset(c->blob + c->blob_size, 0, off + n - c->blob_size);
+	c->blob_size = off + n;
+	*p = c->blob + off;
+	return off;
+}
+
+struct dma_box {
+	uint32_t rows, cols, chans;
+	uint32_t h_cs, h_ps, h_rs; /* host strides */
+	uint32_t s_ps, s_rs;       /* SRAM strides */
+};
+
+static uint32_t emit_dma(struct sp_ctx *c, int store, uint8_t rk, uint64_t host, uint32_t sram_sel,
+                         uint32_t sram, const struct dma_box *b)
+{
+	uint32_t i = emit(c, store ? NPU_HW_OP_DMA_STORE : NPU_HW_OP_DMA_LOAD, 0);
+	uint32_t *d = dw_(c, i);
+
+	d[4] = sram_sel;
+	d[5] = sram;
+	d[6] = b->chans | (b->cols << 16);
+	d[7] = b->rows;
+	d[8] = b->h_cs;
+	d[9] = b->h_ps;
+	d[10] = b->h_rs;
+	d[11] = b->s_ps;
+	d[12] = b->s_rs;
+	reloc(c, i, rk, host);
+	return i;
+}
+
+/* Linear bytes from the const blob into an SRAM (weights, parameters). */
+static void load_linear(struct sp_ctx *c, uint64_t blob_off, uint32_t sel, uint32_t sram,
+                        uint32_t n, uint32_t *first, uint32_t *last)
+{
+	while (n) {
+		uint32_t k = n > 32768 ? 32768 : n;
+		struct dma_box b = {1, 1, k, 1, k, k, k, k};
+		uint32_t i = emit_dma(c, 0, NPUI_RELOC_CONST, blob_off, sel, sram, &b);
+
+		if (*first == UINT32_MAX)
+			*first = i;
+		*last = i;
+		blob_off += k;
+		sram += k;
+		n -= k;
+	}
+}
+
+/*
+ * Move a box of tensor t (rows y0.., cols x0.., logical channels c0..c0+nc)
+ * between the arena and ACT SRAM (channels contiguous from sram, pixel
+ * stride s_ps, row stride s_rs): one DMA per piece of t's location.
+ */
+static void xfer(struct sp_ctx *c, int store, const struct sp_loc *L, int32_t y0, int32_t x0,
+                 int32_t nh, int32_t nw, int32_t c0, int32_t nc, uint32_t sram, uint32_t s_ps,
+                 uint32_t s_rs, uint32_t *first, uint32_t *last)
+{
+	for (int32_t k = 0; k < L->n; k++) {
+		const struct sp_piece *p = &L->p[k];
+		const struct npui_tensor *P = &c->g->tensors[p->phys];
+		int32_t lo = imax(p->c0, c0), hi = imin(p->c0 + p->n, c0 + nc);
+		struct dma_box b;
+		uint64_t host;
+		uint32_t i;
+
+		if (lo >= hi)
+			continue;
+		host = c->arena_off[p->phys] + ((uint64_t)y0 * P->w + x0) * P->c + p->off +
+		       (uint64_t)(lo - p->c0) * p->stride;
+		b.rows = (uint32_t)nh;
+		b.cols = (uint32_t)nw;
+		b.chans = (uint32_t)(hi - lo);
+		b.h_cs = (uint32_t)p->stride;
+		b.h_ps = (uint32_t)P->c;
+		b.h_rs = (uint32_t)(P->w * P->c);
+		b.s_ps = s_ps;
+		b.s_rs = s_rs;
+		i = emit_dma(c, store, NPUI_RELOC_ARENA, host, NPU_HW_SRAM_ACT,
+		             sram + (uint32_t)(lo - c0), &b);
+		if (*first == UINT32_MAX)
+			*first = i;
+		*last = i;
+	}
+}
+
+static void emit_sync(struct sp_ctx *c, uint32_t queue, uint32_t flags)
+{
+	uint32_t i = emit(c, NPU_HW_OP_SYNC, flags);
+
+	dw_(c, i)[2] = queue;
+}
+
+void sp_emit_fence(struct sp_ctx *c, uint32_t flags)
+{
+	emit(c, NPU_HW_OP_FENCE, flags);
+}
+
+static void prime(struct sp_ctx *c)
+{
+	for (int k = 0; k < 2; k++)
+		emit_sync(c, NPU_HW_QUEUE_COMPUTE, NPU_HW_FLAG_PUSH_PREV);
+	for (int k = 0; k < 2; k++)
+		emit_sync(c, NPU_HW_QUEUE_STORE, NPU_HW_FLAG_PUSH_PREV);
+}
+
+/* Take back the tokens prime() gave; then every counter is zero. */
+static void drain(struct sp_ctx *c, int outputs)
+{
+	for (int k = 0; k < 2; k++)
+		emit_sync(c, NPU_HW_QUEUE_LOAD, NPU_HW_FLAG_POP_NEXT);
+	for (int k = 0; k < 2 && outputs; k++)
+		emit_sync(c, NPU_HW_QUEUE_COMPUTE, NPU_HW_FLAG_POP_NEXT);
+	sp_emit_fence(c, 0);
+}
+
+static void mark(struct sp_ctx *c, uint32_t first, uint32_t last, uint32_t ff, uint32_t lf)
+{
+	add_flags(c, first, ff);
+	add_flags(c, last, lf);
+}
+
+static uint32_t s8(int32_t v)
+{
+	return (uint32_t)(uint8_t)(int8_t)v;
+}
+
+static void act_bounds(const struct npui_graph *g, const struct npui_layer *l, int32_t *lo,
+                       int32_t *hi)
+{
+	if (npu_ref_act_bounds(l->act, &g->tensors[l->output].q, lo, hi) != NPU_OK) {
+		*lo = -128;
+		*hi = 127;
+	}
+}
+
+/* Location of the FC input: channels of a 1x1xK view of a tensor that is
+ * either 1x1 (any location) or stored contiguously on its own. */
+static void fc_loc(const struct sp_ctx *c, int32_t t, struct sp_loc *L)
+{
+	const struct npui_tensor *T = &c->g->tensors[t];
+
+	if (T->h * T->w == 1) {
+		*L = c->loc[t];
+		return;
+	}
+	L->n = 1;
+	L->p[0].c0 = 0;
+	L->p[0].n = T->h * T->w * T->c;
+	L->p[0].phys = t; /* physical: checked by placement */
+	L->p[0].off = 0;
+	L->p[0].stride = 1;
+}
+
+/* ---- PW array: CONV (1x1, KxK, grouped) and FC ------------------------- */
+
+static void emit_pw(struct sp_ctx *c, uint32_t li)
+{
+	const struct npui_graph *g = c->g;
+	const struct npui_layer *l = &g->layers[li];
+	const struct sp_geom *geo = &c->geo;
+	const struct sp_tile *t = &c->tile[li];
+	const struct npui_tensor *ti = &g->tensors[l->inputs[0]];
+	const struct npui_tensor *to = &g->tensors[l->output];
+	struct sp_conv v;
+	struct sp_loc inloc;
+	int32_t *mult = NULL, *shift = NULL, lo, hi;
+	uint64_t *wofs = NULL, *pofs = NULL;
+	uint32_t nkc, noct, nset, wl = 0, step = 0, ot = 0, cur = UINT32_MAX;
+
+	conv_geom(g, l, &v);
+	if (v.fc)
+		fc_loc(c, l->inputs[0], &inloc);
+	else
+		inloc = c->loc[l->inputs[0]];
+	nkc = cdiv((uint32_t)v.cin_g, (uint32_t)t->kc);
+	noct = cdiv((uint32_t)v.cout_g, (uint32_t)t->ct);
+	nset = (uint32_t)v.G * noct * nkc;
+	mult = calloc((size_t)to->c, sizeof(*mult));
+	shift = calloc((size_t)to->c, sizeof(*shift));
+	wofs = calloc(nset, sizeof(*wofs));
+	pofs = calloc((size_t)v.G * noct, sizeof(*pofs));
+	if (!mult || !shift || !wofs || !pofs) {
+		c->err = NPU_ERR_NO_MEM;
+		goto out;
+	}
+	/* the plan already checked these multipliers */
+	npu_ref_conv_multipliers(ti->q.scale, l->w_scale, to->q.scale, to->c, mult, shift);
+	act_bounds(g, l, &lo, &hi);
+
+	/* constants: weights per (group, oc tile, K chunk) in the array's
+	 * order [ocg][ky][kx][icg] x (R x Cc), parameters per (group, oc tile) */
+	for (int32_t gi = 0; gi < v.G; gi++) {
+		for (uint32_t oct = 0; oct < noct; oct++) {
+			int32_t oc0 = (int32_t)oct * t->ct, ocn = imin(t->ct, v.cout_g - oc0);
+			uint32_t ocgs = cdiv((uint32_t)ocn, geo->R);
+			uint8_t *p;
+			size_t po = blob_alloc(c, (size_t)ocgs * 3 * geo->pwb, &p);
+
+			pofs[gi * noct + oct] = po;
+			for (uint32_t q = 0; p && q < ocgs; q++) {
+				for (uint32_t r = 0; r < geo->R; r++) {
+					int32_t oc =
+					        gi * v.cout_g + oc0 + (int32_t)(q * geo->R + r);
+					int32_t vals[3];
+
+					if ((int32_t)(q * geo->R + r) >= ocn)
+						break;
+					vals[0] = l->bias ? l->bias[oc] : 0;
+					vals[1] = mult[oc];
+					vals[2] = shift[oc];
+					for (int k = 0; k < 3; k++)
+						memcpy(p + ((size_t)k * ocgs + q) * geo->pwb +
+						               r * 4,
+						       &vals[k], 4);
+				}
+			}
+			for (uint32_t kc = 0; kc < nkc; kc++) {
+				int32_t ic0 = (int32_t)kc * t->kc, icn = imin(t->kc, v.cin_g - ic0);
+				uint32_t icgs = cdiv((uint32_t)icn, geo->Cc);
+				size_t n = (size_t)ocgs * v.kh * v.kw * icgs * geo->ww;
+				size_t wo = blob_alloc(c, n, &p);
+
+				wofs[(gi * noct + oct) * nkc + kc] = wo;
+				for (uint32_t q = 0; p && q < ocgs; q++)
+					for (int32_t ky = 0; ky < v.kh; ky++)
+						for (int32_t kx = 0; kx < v.kw; kx++)
+							for (uint32_t ig = 0; ig < icgs; ig++)
+								for (uint32_t r = 0; r < geo->R;
+								     r++)
+									for (uint32_t cc = 0;
+									     cc < geo->Cc; cc++) {
+										int32_t ocl =
+										        (int32_t)(q * geo->R +
+										                  r);
+										int32_t icl =
+										        (int32_t)(ig * geo->Cc +
+										                  cc);
+										size_t at =
+										        ((((size_t)q *
+										                   v.kh +
+										           ky) * v.kw +
+										          kx) * icgs +
+										         ig) * geo->ww +
+										        r * geo->Cc +
+										        cc;
+										int32_t oc =
+										        gi * v.cout_g +
+										        oc0 + ocl;
+
+										if (ocl >= ocn ||
+										    icl >= icn)
+											continue;
+										p[at] = (uint8_t)l->weights
+										                [(((size_t)oc *
+										                           v.kh +
+										                   ky) *
+										                          v.kw +
+										                  kx) *
+										                         v.cin_g +
+										                 ic0 +
+										                 icl];
+									}
+			}
+		}
+	}
+
+	prime(c);
+	for (int32_t gi = 0; gi < v.G; gi++)
+		for (uint32_t oct = 0; oct < noct; oct++)
+			for (int32_t oy = 0; oy < v.OH; oy += t->th)
+				for (int32_t ox = 0; ox < v.OW; ox += t->tw)
+					for (uint32_t kc = 0; kc < nkc; kc++) {
+						int32_t oc0 = (int32_t)oct * t->ct,
+						        ocn = imin(t->ct, v.cout_g - oc0);
+						int32_t ic0 = (int32_t)kc * t->kc,
+						        icn = imin(t->kc, v.cin_g - ic0);
+						uint32_t icgs = cdiv((uint32_t)icn, geo->Cc),
+						         ocgs = cdiv((uint32_t)ocn, geo->R);
+						uint32_t cpi = icgs * geo->Cc,
+						         opad = rup((uint32_t)ocn, geo->aw);
+						int32_t th = imin(t->th, v.OH - oy),
+						        tw = imin(t->tw, v.OW - ox);
+						int32_t iy, ih, pt, ix, iw, pl;
+						uint32_t set = (gi * noct + oct) * nkc + kc;
+						uint32_t in_b = (step & 1) * t->in_sz;
+						uint32_t out_b =
+						        2 * t->in_sz + (ot & 1) * t->out_sz;
+						uint32_t whalf = 0, phalf = 0, lf = UINT32_MAX,
+						         ll = UINT32_MAX;
+						uint32_t cf, cl, *d;
+						int last = kc + 1 == nkc;
+
+						in_range(oy, th, v.sh, v.pt, v.kh, v.H, &iy, &ih,
+						         &pt);
+						in_range(ox, tw, v.sw, v.pl, v.kw, v.W, &ix, &iw,
+						         &pl);
+						if (set != cur) {
+							uint32_t h = wl & 1;
+							uint32_t wn =
+							        ocgs * v.kh * v.kw * icgs * geo->ww;
+
+							load_linear(c, wofs[set], NPU_HW_SRAM_WGT,
+							            h * geo->wgt_half, wn, &lf,
+							            &ll);
+							load_linear(c, pofs[gi * noct + oct],
+							            NPU_HW_SRAM_PARAM,
+							            h * geo->par_half * geo->pwb,
+							            ocgs * 3 * geo->pwb, &lf, &ll);
+							cur = set;
+							wl++;
+						}
+						whalf = ((wl - 1) & 1) * geo->wgt_half;
+						phalf = ((wl - 1) & 1) * geo->par_half;
+						xfer(c, 0, &inloc, iy, ix, ih, iw,
+						     gi * v.cin_g + ic0, icn, in_b, cpi,
+						     (uint32_t)iw * cpi, &lf, &ll);
+						mark(c, lf, ll, NPU_HW_FLAG_POP_NEXT,
+						     NPU_HW_FLAG_PUSH_NEXT);
+
+						cf = emit(
+						        c, NPU_HW_OP_PW_CONV,
+						        (nkc == 1 ? NPU_HW_FLAG_EPILOGUE : 0) |
+						                (kc ? NPU_HW_FLAG_ACCUMULATE : 0));
+						d = dw_(c, cf);
+						d[2] = in_b;
+						d[3] = whalf;
+						d[4] = nkc == 1 ? out_b : 0;
+						d[5] = phalf;
+						d[6] = (uint32_t)ih | (uint32_t)iw << 16;
+						d[7] = (uint32_t)icn | (uint32_t)ocn << 16;
+						d[8] = (uint32_t)th | (uint32_t)tw << 16;
+						d[9] = (uint32_t)v.kh | (uint32_t)v.kw << 4 |
+						       (uint32_t)v.sh << 8 | (uint32_t)v.sw << 12 |
+						       (uint32_t)pt << 16 | (uint32_t)pl << 20;
+						d[10] = 1 | s8(ti->q.zero_point) << 16 |
+						        s8(to->q.zero_point) << 24;
+						d[11] = s8(lo) | s8(hi) << 8;
+						d[12] = (uint32_t)iw * cpi;
+						d[13] = cpi;
+						d[14] = nkc == 1 ? (uint32_t)tw * opad
+						                 : (uint32_t)tw * ocgs;
+						d[15] = nkc == 1 ? opad : ocgs;
+						cl = cf;
+						if (nkc > 1 && last) {
+							cl = emit(c, NPU_HW_OP_PPU_REQUANT, 0);
+							d = dw_(c, cl);
+							d[2] = 0;
+							d[4] = out_b;
+							d[5] = phalf;
+							d[6] = (uint32_t)(th * tw) | (uint32_t)ocn
+							                                     << 16;
+							d[10] = s8(to->q.zero_point) << 24;
+							d[11] = s8(lo) | s8(hi) << 8;
+						}
+						mark(c, cf, cl,
+						     NPU_HW_FLAG_POP_PREV |
+						             (last ? NPU_HW_FLAG_POP_NEXT : 0),
+						     NPU_HW_FLAG_PUSH_PREV |
+						             (last ? NPU_HW_FLAG_PUSH_NEXT : 0));
+						if (last) {
+							uint32_t sf = UINT32_MAX, sl = UINT32_MAX;
+
+							xfer(c, 1, &c->loc[l->output], oy, ox, th,
+							     tw, gi * v.cout_g + oc0, ocn, out_b,
+							     opad, (uint32_t)tw * opad, &sf, &sl);
+							mark(c, sf, sl, NPU_HW_FLAG_POP_PREV,
+							     NPU_HW_FLAG_PUSH_PREV);
+							ot++;
+						}
+						step++;
+					}
+	drain(c, 1);
+out:
+	free(mult);
+	free(shift);
+	free(wofs);
+	free(pofs);
+}
+
+/* ---- DW engine ------------------------------------------------------------ */
+
+static void emit_dw(struct sp_ctx *c, uint32_t li)
+{
+	const struct npui_graph *g = c->g;
+	const struct npui_layer *l = &g->layers[li];
+	const struct sp_geom *geo = &c->geo;
+	const struct sp_tile *t = &c->tile[li];
+	const struct npui_tensor *ti = &g->tensors[l->inputs[0]];
+	const struct npui_tensor *to = &g->tensors[l->output];
+	const int32_t C = ti->c;
+	struct sp_conv v;
+	int32_t *mult, *shift, lo, hi;
+	uint32_t step = 0, nct = cdiv((uint32_t)C, (uint32_t)t->ct);
+
+	conv_geom(g, l, &v);
+	mult = calloc((size_t)C, sizeof(*mult));
+	shift = calloc((size_t)C, sizeof(*shift));
+	if (!mult || !shift) {
+		c->err = NPU_ERR_NO_MEM;
+		goto out;
+	}
+	npu_ref_conv_multipliers(ti->q.scale, l->w_scale, to->q.scale, C, mult, shift);
+	act_bounds(g, l, &lo, &hi);
+	prime(c);
+	for (uint32_t ct = 0; ct < nct; ct++) {
+		int32_t c0 = (int32_t)ct * t->ct, cn = imin(t->ct, C - c0);
+		uint32_t cp = rup((uint32_t)cn, geo->dw_cpad), ngr = cdiv((uint32_t)cn, geo->L);
+		uint32_t wn = (uint32_t)(v.kh * v.kw) * cp, h = ct & 1;
+		uint8_t *wp, *pp;
+		size_t wo = blob_alloc(c, wn, &wp);
+		size_t po = blob_alloc(c, (size_t)ngr * 3 * geo->pwb, &pp);
+
+		/* the second allocation may have moved the blob */
+		wp = pp ? c->blob + wo : NULL;
+
+		/* weights HWC, channels padded; parameters per lane group */
+		for (int32_t k = 0; wp && pp && k < v.kh * v.kw; k++)
+			for (int32_t ch = 0; ch < cn; ch++)
+				wp[(size_t)k * cp + ch] =
+				        (uint8_t)l->weights[(size_t)(c0 + ch) * v.kh * v.kw + k];
+		for (int32_t ch = 0; wp && pp && ch < cn; ch++) {
+			int32_t vals[3] = {l->bias ? l->bias[c0 + ch] : 0, mult[c0 + ch],
+			                   shift[c0 + ch]};
+			uint32_t q = (uint32_t)ch / geo->L, r = (uint32_t)ch % geo->L;
+
+			for (int k = 0; k < 3; k++)
+				memcpy(pp + ((size_t)k * ngr + q) * geo->pwb + r * 4, &vals[k], 4);
+		}
+		for (int32_t oy = 0; oy < v.OH; oy += t->th)
+			for (int32_t ox = 0; ox < v.OW; ox += t->tw) {
+				int32_t th = imin(t->th, v.OH - oy), tw = imin(t->tw, v.OW - ox);
+				int32_t iy, ih, pt, ix, iw, pl;
+				uint32_t in_b = (step & 1) * t->in_sz;
+				uint32_t out_b = 2 * t->in_sz + (step & 1) * t->out_sz;
+				uint32_t lf = UINT32_MAX, ll = UINT32_MAX, sf = UINT32_MAX,
+				         sl = UINT32_MAX;
+				uint32_t cf, *d;
+
+				in_range(oy, th, v.sh, v.pt, v.kh, v.H, &iy, &ih, &pt);
+				in_range(ox, tw, v.sw, v.pl, v.kw, v.W, &ix, &iw, &pl);
+				if (oy == 0 && ox == 0) {
+					load_linear(c, wo, NPU_HW_SRAM_WGT, h * geo->wgt_half, wn,
+					            &lf, &ll);
+					load_linear(c, po, NPU_HW_SRAM_PARAM,
+					            h * geo->par_half * geo->pwb,
+					            ngr * 3 * geo->pwb, &lf, &ll);
+				}
+				xfer(c, 0, &c->loc[l->inputs[0]], iy, ix, ih, iw, c0, cn, in_b, cp,
+				     (uint32_t)iw * cp, &lf, &ll);
+				mark(c, lf, ll, NPU_HW_FLAG_POP_NEXT, NPU_HW_FLAG_PUSH_NEXT);
+				cf = emit(c, NPU_HW_OP_DW_CONV,
+				          NPU_HW_FLAG_EPILOGUE | NPU_HW_FLAG_POP_PREV |
+				                  NPU_HW_FLAG_POP_NEXT | NPU_HW_FLAG_PUSH_PREV |
+				                  NPU_HW_FLAG_PUSH_NEXT);
+				d = dw_(c, cf);
+				d[2] = in_b;
+				d[3] = h * geo->wgt_half;
+				d[4] = out_b;
+				d[5] = h * geo->par_half;
+				d[6] = (uint32_t)ih | (uint32_t)iw << 16;
+				d[7] = (uint32_t)cn | (uint32_t)cn << 16;
+				d[8] = (uint32_t)th | (uint32_t)tw << 16;
+				d[9] = (uint32_t)v.kh | (uint32_t)v.kw << 4 | (uint32_t)v.sh << 8 |
+				       (uint32_t)v.sw << 12 | (uint32_t)pt << 16 |
+				       (uint32_t)pl << 20;
+				d[10] = s8(ti->q.zero_point) << 16 | s8(to->q.zero_point) << 24;
+				d[11] = s8(lo) | s8(hi) << 8;
+				d[12] = (uint32_t)iw * cp;
+				d[13] = cp;
+				d[14] = (uint32_t)tw * cp;
+				d[15] = cp;
+				xfer(c, 1, &c->loc[l->output], oy, ox, th, tw, c0, cn, out_b, cp,
+				     (uint32_t)tw * cp, &sf, &sl);
+				mark(c, sf, sl, NPU_HW_FLAG_POP_PREV, NPU_HW_FLAG_PUSH_PREV);
+				step++;
+			}
+	}
+	drain(c, 1);
+out:
+	free(mult);
+	free(shift);
+}
+
+/* ---- PPU: pools and ADD ---------------------------------------------------- */
+
+static void emit_pool(struct sp_ctx *c, uint32_t li)
+{
+	const struct npui_graph *g = c->g;
+	const struct npui_layer *l = &g->layers[li];
+	const struct sp_geom *geo = &c->geo;
+	const struct sp_tile *t = &c->tile[li];
+	const struct npui_tensor *ti = &g->tensors[l->inputs[0]];
+	const struct npui_tensor *to = &g->tensors[l->output];
+	const int32_t C = ti->c;
+	const int gap = l->op == NPUI_OP_GAP, avg = l->op == NPUI_OP_AVGPOOL;
+	struct sp_conv v;
+	int32_t lo, hi, gmult = 0, gshift = 0;
+	uint32_t step = 0, nct = cdiv((uint32_t)C, (uint32_t)t->ct);
+	size_t tab = 0;
+
+	pool_geom(g, l, &v);
+	act_bounds(g, l, &lo, &hi);
+	if (gap) {
+		int sh = 0;
+
+		npui_quantize_multiplier((double)ti->q.scale /
+		                                 ((double)to->q.scale * ((double)ti->h * ti->w)),
+		                         &gmult, &sh);
+		gshift = sh;
+	}
+	if (avg) {
+		int32_t n = v.kh * v.kw, *m = calloc((size_t)n, 4), *s = calloc((size_t)n, 4);
+		uint8_t *p;
+
+		if (!m || !s) {
+			free(m);
+			free(s);
+			c->err = NPU_ERR_NO_MEM;
+			return;
+		}
+		npu_ref_avgpool_multipliers(ti->q.scale, to->q.scale, n, m, s);
+		tab = blob_alloc(c, (size_t)n * geo->pwb, &p);
+		for (int32_t k = 0; p && k < n; k++) {
+			memcpy(p + (size_t)k * geo->pwb, &m[k], 4);
+			memcpy(p + (size_t)k * geo->pwb + 4, &s[k], 4);
+		}
+		free(m);
+		free(s);
+	}
+	prime(c);
+	for (uint32_t ct = 0; ct < nct; ct++) {
+		int32_t c0 = (int32_t)ct * t->ct, cn = imin(t->ct, C - c0);
+		uint32_t cp = rup((uint32_t)cn, geo->aw);
+
+		for (int32_t oy = 0; oy < v.OH; oy += t->th)
+			for (int32_t ox = 0; ox < v.OW; ox += t->tw) {
+				int32_t th = imin(t->th, v.OH - oy), tw = imin(t->tw, v.OW - ox);
+				int32_t iy, ih, pt, ix, iw, pl;
+				uint32_t in_b = (step & 1) * t->in_sz;
+				uint32_t out_b = 2 * t->in_sz + (step & 1) * t->out_sz;
+				uint32_t lf = UINT32_MAX, ll = UINT32_MAX, sf = UINT32_MAX,
+				         sl = UINT32_MAX;
+				uint32_t cf, *d;
+
+				if (gap) {
+					iy = ix = pt = pl = 0;
+					ih = v.H;
+					iw = v.W;
+				} else {
+					in_range(oy, th, v.sh, v.pt, v.kh, v.H, &iy, &ih, &pt);
+					in_range(ox, tw, v.sw, v.pl, v.kw, v.W, &ix, &iw, &pl);
+				}
+				if (avg && step == 0)
+					load_linear(c, tab, NPU_HW_SRAM_PARAM, 0,
+					            (uint32_t)(v.kh * v.kw) * geo->pwb, &lf, &ll);
+				xfer(c, 0, &c->loc[l->inputs[0]], iy, ix, ih, iw, c0, cn, in_b, cp,
+				     (uint32_t)iw * cp, &lf, &ll);
+				mark(c, lf, ll, NPU_HW_FLAG_POP_NEXT, NPU_HW_FLAG_PUSH_NEXT);
+				cf = emit(c, NPU_HW_OP_PPU_POOL,
+				          NPU_HW_FLAG_POP_PREV | NPU_HW_FLAG_POP_NEXT |
+				                  NPU_HW_FLAG_PUSH_PREV | NPU_HW_FLAG_PUSH_NEXT);
+				d = dw_(c, cf);
+				d[2] = in_b;
+				d[4] = out_b;
+				d[5] = 0;
+				d[6] = (uint32_t)ih | (uint32_t)iw << 16;
+				d[7] = (uint32_t)cn;
+				d[8] = (uint32_t)th | (uint32_t)tw << 16;
+				if (!gap)
+					d[9] = (uint32_t)v.kh | (uint32_t)v.kw << 4 |
+					       (uint32_t)v.sh << 8 | (uint32_t)v.sw << 12 |
+					       (uint32_t)pt << 16 | (uint32_t)pl << 20;
+				d[10] = (gap   ? NPU_HW_POOL_GLOBAL
+				         : avg ? NPU_HW_POOL_AVG
+				               : NPU_HW_POOL_MAX) |
+				        (uint32_t)(l->count_include_pad ? 1 : 0) << 8 |
+				        s8(ti->q.zero_point) << 16 | s8(to->q.zero_point) << 24;
+				d[11] = s8(lo) | s8(hi) << 8;
+				d[12] = gap ? (uint32_t)gmult : 0;
+				d[13] = gap ? s8(gshift) : 0;
+				xfer(c, 1, &c->loc[l->output], oy, ox, th, tw, c0, cn, out_b, cp,
+				     (uint32_t)tw * cp, &sf, &sl);
+				mark(c, sf, sl, NPU_HW_FLAG_POP_PREV, NPU_HW_FLAG_PUSH_PREV);
+				step++;
+			}
+	}
+	drain(c, 1);
+}
+
+static void emit_add(struct sp_ctx *c, uint32_t li)
+{
+	const struct npui_graph *g = c->g;
+	const struct npui_layer *l = &g->layers[li];
+	const struct sp_tile *t = &c->tile[li];
+	const struct npui_tensor *to = &g->tensors[l->output];
+	struct npu_ref_add_params ap;
+	uint32_t step = 0;
+
+	memset(&ap, 0, sizeof(ap));
+	npu_ref_add_init(&ap, &g->tensors[l->inputs[0]].q, &g->tensors[l->inputs[1]].q, &to->q,
+	                 l->act);
+	prime(c);
+	for (int32_t c0 = 0; c0 < to->c; c0 += t->ct)
+		for (int32_t oy = 0; oy < to->h; oy += t->th)
+			for (int32_t ox = 0; ox < to->w; ox += t->tw) {
+				int32_t cn = imin(t->ct, to->c - c0), th = imin(t->th, to->h - oy);
+				int32_t tw = imin(t->tw, to->w - ox);
+				uint32_t cp = rup((uint32_t)cn, c->geo.aw),
+				         box = (uint32_t)(th * tw) * cp;
+				uint32_t in_b = (step & 1) * t->in_sz, half = t->in_sz / 2;
+				uint32_t out_b = 2 * t->in_sz + (step & 1) * t->out_sz;
+				uint32_t lf = UINT32_MAX, ll = UINT32_MAX, sf = UINT32_MAX,
+				         sl = UINT32_MAX;
+				uint32_t cf, *d;
+
+				half = half / c->geo.aw * c->geo.aw;
+				xfer(c, 0, &c->loc[l->inputs[0]], oy, ox, th, tw, c0, cn, in_b, cp,
+				     (uint32_t)tw * cp, &lf, &ll);
+				xfer(c, 0, &c->loc[l->inputs[1]], oy, ox, th, tw, c0, cn,
+				     in_b + half, cp, (uint32_t)tw * cp, &lf, &ll);
+				mark(c, lf, ll, NPU_HW_FLAG_POP_NEXT, NPU_HW_FLAG_PUSH_NEXT);
+				cf = emit(c, NPU_HW_OP_PPU_ADD,
+				          NPU_HW_FLAG_POP_PREV | NPU_HW_FLAG_POP_NEXT |
+				                  NPU_HW_FLAG_PUSH_PREV | NPU_HW_FLAG_PUSH_NEXT);
+				d = dw_(c, cf);
+				d[2] = in_b;
+				d[3] = in_b + half;
+				d[4] = out_b;
+				d[5] = box;
+				d[6] = s8(ap.in0_zp) | s8(ap.in1_zp) << 8 | s8(ap.out_zp) << 16;
+				d[7] = (uint32_t)ap.in0_mult;
+				d[8] = (uint32_t)ap.in1_mult;
+				d[9] = (uint32_t)ap.out_mult;
+				d[10] = s8(ap.in0_shift) | s8(ap.in1_shift) << 8 |
+				        s8(ap.out_shift) << 16;
+				d[11] = s8(ap.act_min) | s8(ap.act_max) << 8;
+				xfer(c, 1, &c->loc[l->output], oy, ox, th, tw, c0, cn, out_b, cp,
+				     (uint32_t)tw * cp, &sf, &sl);
+				mark(c, sf, sl, NPU_HW_FLAG_POP_PREV, NPU_HW_FLAG_PUSH_PREV);
+				step++;
+			}
+	drain(c, 1);
+}
+
+/* ---- DMA copies: SHUFFLE / SPLIT / CONCAT inputs that could not fold -------- */
+
+/*
+ * Copy tensor data from location `src` to location `dst` (same logical
+ * channels 0..C) through the IN buffers. Per tile: LOAD (POP_NEXT c2l,
+ * PUSH_NEXT l2c), SYNC compute (POP_PREV l2c, PUSH_NEXT c2s), STORE
+ * (POP_PREV c2s, PUSH_PREV s2c), and one tile later SYNC compute
+ * (POP_NEXT s2c, PUSH_PREV c2l) hands the buffer back to LOAD.
+ */
+struct copy_job {
+	const struct sp_loc *src, *dst;
+	int32_t C;
+};
+
+static void emit_copies(struct sp_ctx *c, uint32_t li, const struct copy_job *jobs, int njobs)
+{
+	const struct npui_tensor *to = &c->g->tensors[c->g->layers[li].output];
+	const struct sp_tile *t = &c->tile[li];
+	uint32_t step = 0;
+
+	for (int k = 0; k < 2; k++)
+		emit_sync(c, NPU_HW_QUEUE_COMPUTE, NPU_HW_FLAG_PUSH_PREV);
+	for (int j = 0; j < njobs; j++)
+		for (int32_t c0 = 0; c0 < jobs[j].C; c0 += t->ct)
+			for (int32_t oy = 0; oy < to->h; oy += t->th)
+				for (int32_t ox = 0; ox < to->w; ox += t->tw) {
+					int32_t cn = imin(t->ct, jobs[j].C - c0),
+					        th = imin(t->th, to->h - oy);
+					int32_t tw = imin(t->tw, to->w - ox);
+					uint32_t cp = rup((uint32_t)cn, c->geo.aw),
+					         b = (step & 1) * t->in_sz;
+					uint32_t lf = UINT32_MAX, ll = UINT32_MAX, sf = UINT32_MAX,
+					         sl = UINT32_MAX;
+
+					xfer(c, 0, jobs[j].src, oy, ox, th, tw, c0, cn, b, cp,
+					     (uint32_t)tw * cp, &lf, &ll);
+					mark(c, lf, ll, NPU_HW_FLAG_POP_NEXT,
+					     NPU_HW_FLAG_PUSH_NEXT);
+					emit_sync(c, NPU_HW_QUEUE_COMPUTE,
+					          NPU_HW_FLAG_POP_PREV | NPU_HW_FLAG_PUSH_NEXT);
+					xfer(c, 1, jobs[j].dst, oy, ox, th, tw, c0, cn, b, cp,
+					     (uint32_t)tw * cp, &sf, &sl);
+					mark(c, sf, sl, NPU_HW_FLAG_POP_PREV,
+					     NPU_HW_FLAG_PUSH_PREV);
+					if (step)
+						emit_sync(c, NPU_HW_QUEUE_COMPUTE,
+						          NPU_HW_FLAG_POP_NEXT |
+						                  NPU_HW_FLAG_PUSH_PREV);
+					step++;
+				}
+	if (step)
+		emit_sync(c, NPU_HW_QUEUE_COMPUTE, NPU_HW_FLAG_POP_NEXT | NPU_HW_FLAG_PUSH_PREV);
+	drain(c, 0);
+}
+
+/* Logical channels [c0, c0 + n) of L, renumbered from 0. */
+int sp_loc_slice(const struct sp_loc *L, int32_t c0, int32_t n, struct sp_loc *out);
+/* The location of a SHUFFLE's input given its output's location. */
+int sp_loc_unshuffle(const struct sp_loc *Lo, int32_t C, int32_t groups, struct sp_loc *out);
+
+static void emit_copy(struct sp_ctx *c, uint32_t li)
+{
+	const struct npui_graph *g = c->g;
+	const struct npui_layer *l = &g->layers[li];
+	struct copy_job jobs[NPUI_MAX_INPUTS];
+	struct sp_loc *tmp = calloc(NPUI_MAX_INPUTS + 1, sizeof(*tmp));
+	int nj = 0;
+
+	if (!tmp) {
+		c->err = NPU_ERR_NO_MEM;
+		return;
+	}
+	switch (l->op) {
+	case NPUI_OP_CONCAT: {
+		int32_t off = 0;
+
+		/* inputs homed in the output were stored there by their producers
+		 * (a compute layer, or a SPLIT copying its slice straight in) */
+		for (unsigned k = 0; k < l->num_inputs; k++) {
+			int32_t t = l->inputs[k], n = g->tensors[t].c;
+
+			if (!c->homed[t] &&
+			    sp_loc_slice(&c->loc[l->output], off, n, &tmp[nj]) == 0) {
+				jobs[nj].src = &c->loc[t];
+				jobs[nj].dst = &tmp[nj];
+				jobs[nj].C = n;
+				nj++;
+			}
+			off += n;
+		}
+		break;
+	}
+	case NPUI_OP_SHUFFLE: {
+		const struct npui_tensor *T = &g->tensors[l->output];
+
+		if (sp_loc_unshuffle(&c->loc[l->output], T->c, l->groups, &tmp[0]) == 0) {
+			jobs[0].src = &c->loc[l->inputs[0]];
+			jobs[0].dst = &tmp[0];
+			jobs[0].C = T->c;
+			nj = 1;
+		}
+		break;
+	}
+	case NPUI_OP_SPLIT: {
+		const struct npui_tensor *T = &g->tensors[l->output];
+
+		if (sp_loc_slice(&c->loc[l->inputs[0]], l->split_begin, T->c, &tmp[0]) == 0) {
+			jobs[0].src = &tmp[0];
+			jobs[0].dst = &c->loc[l->output];
+			jobs[0].C = T->c;
+			nj = 1;
+		}
+		break;
+	}
+	default:
+		break;
+	}
+	emit_copies(c, li, jobs, nj);
+	free(tmp);
+}
+
+void sp_emit_layer(struct sp_ctx *c, uint32_t li)
+{
+	c->layer = li;
+	switch (c->kind[li]) {
+	case SP_PW:
+		emit_pw(c, li);
+		break;
+	case SP_DW:
+		emit_dw(c, li);
+		break;
+	case SP_POOL:
+		emit_pool(c, li);
+		break;
+	case SP_ADD:
+		emit_add(c, li);
+		break;
+	case SP_COPY:
+		emit_copy(c, li);
+		break;
+	default:
+		break;
+	}
+}
