@@ -8,20 +8,31 @@
 #include <time.h>
 
 #include "core/runtime.h"
+#include "driver/backend.h"
 
 extern const struct npui_device_ops npui_cpu_device_ops;
+extern const struct npui_device_ops npui_hw_device_ops;
 
-/* Registered device kinds, looked up by URI scheme. */
-static const struct npui_device_ops *const device_table[] = {
-        &npui_cpu_device_ops,
-};
-#define NUM_DEVICES (sizeof(device_table) / sizeof(device_table[0]))
+#define MAX_NAMES 16
 
-static const char *const backend_names[NUM_DEVICES + 1] = {"cpu", NULL};
+static const char *device_names[MAX_NAMES + 1];
+static pthread_once_t device_names_once = PTHREAD_ONCE_INIT;
 
+static void device_names_fill(void)
+{
+	unsigned n = 0;
+
+	device_names[n++] = npui_cpu_device_ops.name;
+	for (const struct npu_backend_ops *const *b = npu_backend_list(); *b && n < MAX_NAMES; b++)
+		device_names[n++] = (*b)->name;
+	device_names[n] = NULL;
+}
+
+/* "cpu" first, then every driver backend (driver/backend.c). */
 const char *const *npu_backend_names(void)
 {
-	return backend_names;
+	pthread_once(&device_names_once, device_names_fill);
+	return device_names;
 }
 
 uint64_t npui_now_ns(void)
@@ -32,19 +43,19 @@ uint64_t npui_now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-static const struct npui_device_ops *device_find(const char *uri, const char **args)
+/* The URI's scheme names the reference device or a driver backend. */
+static const struct npui_device_ops *device_find(const char *uri, const char **args,
+                                                 const struct npu_backend_ops **backend)
 {
 	const char *colon = strchr(uri, ':');
 	size_t len = colon ? (size_t)(colon - uri) : strlen(uri);
 
-	for (size_t i = 0; i < NUM_DEVICES; i++) {
-		const char *name = device_table[i]->name;
-		if (strlen(name) == len && memcmp(name, uri, len) == 0) {
-			*args = colon ? colon + 1 : "";
-			return device_table[i];
-		}
-	}
-	return NULL;
+	*args = colon ? colon + 1 : "";
+	*backend = NULL;
+	if (len == strlen(npui_cpu_device_ops.name) && !memcmp(uri, npui_cpu_device_ops.name, len))
+		return &npui_cpu_device_ops;
+	*backend = npu_backend_find(uri, len);
+	return *backend ? &npui_hw_device_ops : NULL;
 }
 
 static int job_run(npu_device *dev, struct npu_job *job)
@@ -111,6 +122,7 @@ static void *device_worker(void *arg)
 int npu_open(const char *uri, npu_device **out)
 {
 	const struct npui_device_ops *ops;
+	const struct npu_backend_ops *backend;
 	const char *args;
 	npu_device *dev;
 	int rc;
@@ -123,14 +135,17 @@ int npu_open(const char *uri, npu_device **out)
 		uri = "cpu";
 	if (strlen(uri) >= sizeof(dev->uri))
 		return NPU_ERR_INVALID_ARG;
-	ops = device_find(uri, &args);
-	if (!ops)
+	ops = device_find(uri, &args, &backend);
+	if (!ops) {
+		npui_set_detail("no device backend for '%s'", uri);
 		return NPU_ERR_NO_DEVICE;
+	}
 
 	dev = calloc(1, sizeof(*dev));
 	if (!dev)
 		return NPU_ERR_NO_MEM;
 	dev->ops = ops;
+	dev->backend = backend;
 	strcpy(dev->uri, uri);
 
 	rc = ops->open(dev, args);

@@ -43,8 +43,12 @@ struct npui_device_ops {
 	int (*run)(npu_device *dev, npu_model *m);
 };
 
+struct npu_backend_ops;
+
 struct npu_device {
 	const struct npui_device_ops *ops;
+	/* The driver backend behind a hardware device (NULL for "cpu"). */
+	const struct npu_backend_ops *backend;
 	char uri[256];
 	void *priv; /* backend state */
 

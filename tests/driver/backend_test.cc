@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cstring>
+#include <string>
 
 #include "driver/backend.h"
 #include "driver/npu_regs.h"
@@ -77,6 +78,25 @@ TEST(DriverGate, NthCallFailsOnce)
 	EXPECT_EQ(npu_hw_reset(hw), NPU_ERR_NOT_SUPPORTED);
 	EXPECT_EQ(hw->calls, 4u);
 	npu_hw_close(hw);
+}
+
+} // namespace
+
+namespace
+{
+
+// Through the public API: "null" names a backend, so it is a hardware
+// device; its first register read fails and npu_open says so cleanly.
+TEST(DriverNull, PublicOpenFailsWithNotSupported)
+{
+	npu_device *dev = reinterpret_cast<npu_device *>(0x1);
+	EXPECT_EQ(npu_open("null", &dev), NPU_ERR_NOT_SUPPORTED);
+	EXPECT_EQ(dev, reinterpret_cast<npu_device *>(0x1));
+	EXPECT_EQ(npu_open("null:x=1", &dev), NPU_ERR_INVALID_ARG);
+	bool listed = false;
+	for (const char *const *n = npu_backend_names(); *n; n++)
+		listed |= std::string(*n) == "null";
+	EXPECT_TRUE(listed);
 }
 
 } // namespace

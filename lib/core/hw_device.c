@@ -1,0 +1,502 @@
+/*
+ * The hardware device: any driver backend (sim, usb, vfio, drm, null)
+ * behind the same core. Open checks the device's identity and reads its
+ * CAPS; model load runs the scheduler for exactly those CAPS and places
+ * the model's arena and constants in DMA buffers; a run walks the
+ * schedule's segments, putting NPU segments on the ring layer by layer and
+ * running CPU segments with the reference kernels.
+ *
+ * Every device access goes through the npu_hw_* wrappers (driver/backend.h),
+ * so fault injection reaches every path here.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/runtime.h"
+#include "driver/backend.h"
+#include "driver/npu_regs.h"
+#include "ref/ref.h"
+#include "sched/sched.h"
+
+#define RING_ENTRIES 1024u
+#define DESC_WORDS   (NPU_HW_DESC_BYTES / 4)
+/* Nominal NPU clock for reporting (DESIGN §5): a Zynq-7020-class fabric. */
+#define NOMINAL_CLOCK_MHZ 200.0
+/* Host memory model / DDR3 board: bytes per NPU cycle for the bound. */
+#define DRAM_BYTES_PER_CYCLE 8.0
+/* Device time limit for one layer's descriptors, host milliseconds. */
+#define LAYER_TIMEOUT_MS 60000
+/* Watchdog: cycles without a descriptor retiring before the device gives
+ * up on its own (a hung job is an error IRQ, not a silent spin). */
+#define WDOG_BUDGET_CYCLES 50000000u
+
+/* Windows the driver programs for a job: ring, constants, arena. */
+enum { WIN_RING = 0, WIN_CONST = 1, WIN_ARENA = 2, WIN_USED = 3 };
+
+struct hw_dev {
+	struct npu_hw *hw;
+	struct npui_caps caps;
+	struct npu_hw_buf ring;
+	uint32_t tail; /* next ring slot the host fills */
+};
+
+struct hw_model {
+	struct npui_sched *sched;
+	struct npu_hw_buf arena;
+	struct npu_hw_buf consts;
+	/* Relocated descriptors of every NPU segment, concatenated. */
+	uint32_t *desc;
+	uint32_t *seg_first; /* per segment: index of its first descriptor */
+};
+
+static int rd(struct hw_dev *d, uint32_t off, uint32_t *v)
+{
+	return npu_hw_reg_read(d->hw, off, v);
+}
+
+static int wr(struct hw_dev *d, uint32_t off, uint32_t v)
+{
+	return npu_hw_reg_write(d->hw, off, v);
+}
+
+static int rd64(struct hw_dev *d, uint32_t lo_off, uint64_t *v)
+{
+	uint32_t lo, hi;
+	int rc = rd(d, lo_off, &lo);
+
+	if (rc == NPU_OK)
+		rc = rd(d, lo_off + 4, &hi);
+	if (rc == NPU_OK)
+		*v = (uint64_t)hi << 32 | lo;
+	return rc;
+}
+
+/* Put the device in its post-open state: ring programmed, IRQs unmasked,
+ * watchdog armed, fetching enabled. Also the recovery path after a fault. */
+static int hw_init_ring(struct hw_dev *d)
+{
+	int rc;
+
+	d->tail = 0;
+	if ((rc = wr(d, NPU_REG_CTRL, 0)) ||
+	    (rc = wr(d, NPU_REG_RING_BASE_LO, (uint32_t)d->ring.dev_addr)) ||
+	    (rc = wr(d, NPU_REG_RING_BASE_HI, (uint32_t)(d->ring.dev_addr >> 32))) ||
+	    (rc = wr(d, NPU_REG_RING_SIZE, RING_ENTRIES)) || (rc = wr(d, NPU_REG_RING_TAIL, 0)) ||
+	    (rc = wr(d, NPU_REG_IRQ_ACK,
+	             NPU_REG_IRQ_STATUS_DONE_MASK | NPU_REG_IRQ_STATUS_ERROR_MASK)) ||
+	    (rc = wr(d, NPU_REG_IRQ_MASK,
+	             NPU_REG_IRQ_STATUS_DONE_MASK | NPU_REG_IRQ_STATUS_ERROR_MASK)) ||
+	    (rc = wr(d, NPU_REG_WDOG_BUDGET, WDOG_BUDGET_CYCLES)) ||
+	    (rc = wr(d, NPU_REG_CTRL, NPU_REG_CTRL_ENABLE_MASK)))
+		return rc;
+	return NPU_OK;
+}
+
+static int hw_read_caps(struct hw_dev *d)
+{
+	uint32_t id, ver, c0, c1, c2, c3, eng;
+	int rc;
+
+	if ((rc = rd(d, NPU_REG_ID, &id)))
+		return rc;
+	if (id != NPU_HW_ID_MAGIC) {
+		npui_set_detail("device ID 0x%08x is not an lwnpu (0x%08x)", id, NPU_HW_ID_MAGIC);
+		return NPU_ERR_NOT_SUPPORTED;
+	}
+	if ((rc = rd(d, NPU_REG_VERSION, &ver)) || (rc = rd(d, NPU_REG_CAPS0, &c0)) ||
+	    (rc = rd(d, NPU_REG_CAPS1, &c1)) || (rc = rd(d, NPU_REG_CAPS2, &c2)) ||
+	    (rc = rd(d, NPU_REG_CAPS3, &c3)) || (rc = rd(d, NPU_REG_CAPS_ENGINES, &eng)))
+		return rc;
+	if ((ver & NPU_REG_VERSION_MAJOR_MASK) >> NPU_REG_VERSION_MAJOR_SHIFT !=
+	            NPU_HW_VERSION_MAJOR ||
+	    (ver & NPU_REG_VERSION_DESC_MASK) >> NPU_REG_VERSION_DESC_SHIFT < NPU_HW_DESC_VERSION) {
+		npui_set_detail("device version 0x%08x: need major %u, descriptors >= %u", ver,
+		                NPU_HW_VERSION_MAJOR, NPU_HW_DESC_VERSION);
+		return NPU_ERR_NOT_SUPPORTED;
+	}
+	struct npui_caps *c = &d->caps;
+	memset(c, 0, sizeof(*c));
+	c->pw_rows = (c0 & NPU_REG_CAPS0_PW_ROWS_MASK) >> NPU_REG_CAPS0_PW_ROWS_SHIFT;
+	c->pw_cols = (c0 & NPU_REG_CAPS0_PW_COLS_MASK) >> NPU_REG_CAPS0_PW_COLS_SHIFT;
+	c->dw_lanes = (c0 & NPU_REG_CAPS0_DW_LANES_MASK) >> NPU_REG_CAPS0_DW_LANES_SHIFT;
+	c->ppu_lanes = (c0 & NPU_REG_CAPS0_PPU_LANES_MASK) >> NPU_REG_CAPS0_PPU_LANES_SHIFT;
+	c->act_bytes = ((c1 & NPU_REG_CAPS1_ACT_KB_MASK) >> NPU_REG_CAPS1_ACT_KB_SHIFT) * 1024u;
+	c->wgt_bytes = ((c1 & NPU_REG_CAPS1_WGT_KB_MASK) >> NPU_REG_CAPS1_WGT_KB_SHIFT) * 1024u;
+	c->acc_bytes = ((c2 & NPU_REG_CAPS2_ACC_KB_MASK) >> NPU_REG_CAPS2_ACC_KB_SHIFT) * 1024u;
+	c->param_bytes =
+	        ((c2 & NPU_REG_CAPS2_PARAM_KB_MASK) >> NPU_REG_CAPS2_PARAM_KB_SHIFT) * 1024u;
+	c->dma_bytes = (c3 & NPU_REG_CAPS3_DMA_BYTES_MASK) >> NPU_REG_CAPS3_DMA_BYTES_SHIFT;
+	c->num_windows = (c3 & NPU_REG_CAPS3_NUM_WINDOWS_MASK) >> NPU_REG_CAPS3_NUM_WINDOWS_SHIFT;
+	c->engines = eng;
+	c->clock_mhz = NOMINAL_CLOCK_MHZ;
+	c->dram_bytes_per_cycle = DRAM_BYTES_PER_CYCLE;
+	if ((eng & (NPU_REG_CAPS_ENGINES_CP_MASK | NPU_REG_CAPS_ENGINES_DMA_MASK)) !=
+	            (NPU_REG_CAPS_ENGINES_CP_MASK | NPU_REG_CAPS_ENGINES_DMA_MASK) ||
+	    c->num_windows < WIN_USED) {
+		npui_set_detail("device has no command processor/DMA or fewer than %d DMA windows "
+		                "(CAPS_ENGINES 0x%x, %u windows)",
+		                WIN_USED, eng, c->num_windows);
+		return NPU_ERR_NOT_SUPPORTED;
+	}
+	return NPU_OK;
+}
+
+static int hw_open(npu_device *dev, const char *args)
+{
+	struct hw_dev *d;
+	int rc;
+
+	d = calloc(1, sizeof(*d));
+	if (!d)
+		return NPU_ERR_NO_MEM;
+	rc = npu_hw_open(dev->backend, args, &d->hw);
+	if (rc != NPU_OK)
+		goto err_free;
+	rc = hw_read_caps(d);
+	if (rc != NPU_OK)
+		goto err_close;
+	rc = npu_hw_buf_alloc(d->hw, RING_ENTRIES * NPU_HW_DESC_BYTES, NPU_HW_BUF_DEV_READ,
+	                      &d->ring);
+	if (rc != NPU_OK)
+		goto err_close;
+	rc = hw_init_ring(d);
+	if (rc != NPU_OK)
+		goto err_free_ring;
+	dev->priv = d;
+	return NPU_OK;
+
+err_free_ring:
+	npu_hw_buf_free(d->hw, &d->ring);
+err_close:
+	npu_hw_close(d->hw);
+err_free:
+	free(d);
+	return rc;
+}
+
+static void hw_close(npu_device *dev)
+{
+	struct hw_dev *d = dev->priv;
+
+	wr(d, NPU_REG_CTRL, 0);
+	npu_hw_buf_free(d->hw, &d->ring);
+	npu_hw_close(d->hw);
+	free(d);
+}
+
+static void hw_model_free(struct hw_dev *d, struct hw_model *hm)
+{
+	if (!hm)
+		return;
+	npu_hw_buf_free(d->hw, &hm->arena);
+	npu_hw_buf_free(d->hw, &hm->consts);
+	free(hm->desc);
+	free(hm->seg_first);
+	npui_sched_free(hm->sched);
+	free(hm);
+}
+
+static uint64_t reloc_base(const struct hw_model *hm, int kind)
+{
+	return kind == NPUI_RELOC_ARENA ? hm->arena.dev_addr : hm->consts.dev_addr;
+}
+
+static int hw_model_prepare(npu_device *dev, npu_model *m)
+{
+	struct hw_dev *d = dev->priv;
+	const struct npui_graph *g = m->g;
+	struct hw_model *hm;
+	size_t *arena_off = NULL;
+	uint32_t total = 0;
+	char why[160] = "";
+	int rc = NPU_ERR_NO_MEM;
+
+	hm = calloc(1, sizeof(*hm));
+	arena_off = calloc(g->num_tensors, sizeof(*arena_off));
+	if (!hm || !arena_off)
+		goto err;
+	for (uint32_t t = 0; t < g->num_tensors; t++)
+		arena_off[t] = m->bufs[t] ? (size_t)(m->bufs[t] - m->arena) : 0;
+
+	rc = npui_sched_build(g, m->plan, &d->caps, arena_off, &hm->sched, why, sizeof(why));
+	if (rc != NPU_OK) {
+		npui_set_detail("scheduler: %s", why);
+		goto err;
+	}
+
+	/* The arena moves into device-visible memory; tensor offsets stay. */
+	rc = npu_hw_buf_alloc(d->hw, m->arena_size, NPU_HW_BUF_DEV_READ | NPU_HW_BUF_DEV_WRITE,
+	                      &hm->arena);
+	if (rc != NPU_OK)
+		goto err;
+	if (hm->sched->const_size) {
+		rc = npu_hw_buf_alloc(d->hw, hm->sched->const_size, NPU_HW_BUF_DEV_READ,
+		                      &hm->consts);
+		if (rc != NPU_OK)
+			goto err;
+		memcpy(hm->consts.host, hm->sched->const_blob, hm->sched->const_size);
+		rc = npu_hw_buf_sync(d->hw, &hm->consts, 0, hm->sched->const_size,
+		                     NPU_HW_SYNC_TO_DEVICE);
+		if (rc != NPU_OK)
+			goto err;
+	}
+
+	/* Relocate every NPU segment's descriptors once, here. */
+	rc = NPU_ERR_NO_MEM;
+	hm->seg_first = calloc(hm->sched->num_segments + 1, sizeof(*hm->seg_first));
+	if (!hm->seg_first)
+		goto err;
+	for (uint32_t s = 0; s < hm->sched->num_segments; s++) {
+		hm->seg_first[s] = total;
+		if (hm->sched->segments[s].kind == NPUI_SEG_NPU)
+			total += hm->sched->segments[s].num_desc;
+	}
+	hm->desc = calloc((size_t)total * DESC_WORDS + 1, sizeof(uint32_t));
+	if (!hm->desc)
+		goto err;
+	for (uint32_t s = 0; s < hm->sched->num_segments; s++) {
+		const struct npui_segment *seg = &hm->sched->segments[s];
+		uint32_t *base = hm->desc + (size_t)hm->seg_first[s] * DESC_WORDS;
+
+		if (seg->kind != NPUI_SEG_NPU)
+			continue;
+		memcpy(base, seg->desc, (size_t)seg->num_desc * NPU_HW_DESC_BYTES);
+		for (uint32_t r = 0; r < seg->num_relocs; r++) {
+			const struct npui_reloc *rl = &seg->relocs[r];
+			uint64_t a;
+
+			if (rl->desc >= seg->num_desc || rl->word + 1u >= DESC_WORDS) {
+				npui_set_detail("scheduler: relocation %u out of range", r);
+				rc = NPU_ERR_INTERNAL;
+				goto err;
+			}
+			a = reloc_base(hm, rl->kind) + rl->offset;
+			base[(size_t)rl->desc * DESC_WORDS + rl->word] = (uint32_t)a;
+			base[(size_t)rl->desc * DESC_WORDS + rl->word + 1] = (uint32_t)(a >> 32);
+		}
+	}
+
+	/* Point the runtime's tensors into the device arena. */
+	for (uint32_t t = 0; t < g->num_tensors; t++)
+		if (m->bufs[t])
+			m->bufs[t] = (int8_t *)hm->arena.host + arena_off[t];
+	free(arena_off);
+	m->dev_priv = hm;
+	return NPU_OK;
+err:
+	free(arena_off);
+	hw_model_free(d, hm);
+	return rc;
+}
+
+static void hw_model_release(npu_device *dev, npu_model *m)
+{
+	hw_model_free(dev->priv, m->dev_priv);
+	m->dev_priv = NULL;
+}
+
+/* Program the DMA windows for exactly this model's buffers. */
+static int hw_set_windows(struct hw_dev *d, const struct hw_model *hm)
+{
+	const struct npu_hw_buf *b[WIN_USED] = {&d->ring, &hm->consts, &hm->arena};
+	const uint32_t perm[WIN_USED] = {
+	        NPU_REG_WIN_CTRL_READ_MASK,
+	        NPU_REG_WIN_CTRL_READ_MASK,
+	        NPU_REG_WIN_CTRL_READ_MASK | NPU_REG_WIN_CTRL_WRITE_MASK,
+	};
+	int rc;
+
+	for (unsigned i = 0; i < d->caps.num_windows; i++) {
+		int used = i < WIN_USED && b[i]->host;
+
+		if ((rc = wr(d, NPU_REG_WIN_CTRL(i), 0)) ||
+		    (rc = wr(d, NPU_REG_WIN_BASE_LO(i), used ? (uint32_t)b[i]->dev_addr : 0)) ||
+		    (rc = wr(d, NPU_REG_WIN_BASE_HI(i),
+		             used ? (uint32_t)(b[i]->dev_addr >> 32) : 0)) ||
+		    (rc = wr(d, NPU_REG_WIN_SIZE(i), used ? (uint32_t)b[i]->size : 0)) ||
+		    (rc = wr(d, NPU_REG_WIN_CTRL(i), used ? perm[i] : 0)))
+			return rc;
+	}
+	return NPU_OK;
+}
+
+/* After a fault or a hang: soft reset, then the post-open state again. */
+static void hw_recover(struct hw_dev *d)
+{
+	if (npu_hw_reset(d->hw) == NPU_OK)
+		hw_init_ring(d);
+}
+
+static const char *hw_err_name(uint32_t code)
+{
+	static const char *const names[] = {
+	        "none",
+	        "descriptor version",
+	        "descriptor opcode",
+	        "descriptor flags/reserved",
+	        "descriptor parameter",
+	        "SRAM range",
+	        "DMA window",
+	        "DMA bus error",
+	        "watchdog",
+	        "ring config",
+	        "token overflow",
+	};
+	return code < sizeof(names) / sizeof(names[0]) ? names[code] : "unknown";
+}
+
+/*
+ * Run descriptors [first, first+n) of hm->desc plus a closing FENCE|IRQ,
+ * and wait for them. Returns NPU_OK, NPU_ERR_DEVICE_FAULT (detail names the
+ * error code, address and descriptor), NPU_ERR_TIMEOUT, or a backend error.
+ */
+static int hw_run_desc(struct hw_dev *d, const uint32_t *desc, uint32_t n, uint64_t *cycles)
+{
+	uint32_t *ring = d->ring.host;
+	uint64_t c0, c1;
+	int rc;
+
+	if (n + 1 >= RING_ENTRIES) {
+		npui_set_detail("layer needs %u descriptors, ring holds %u", n + 1,
+		                RING_ENTRIES - 1);
+		return NPU_ERR_NOT_SUPPORTED;
+	}
+	if ((rc = rd64(d, NPU_REG_PERF_CYCLES_LO, &c0)))
+		return rc;
+	for (uint32_t i = 0; i <= n; i++) {
+		uint32_t *slot = ring + (size_t)d->tail * DESC_WORDS;
+
+		if (i < n) {
+			memcpy(slot, desc + (size_t)i * DESC_WORDS, NPU_HW_DESC_BYTES);
+		} else {
+			memset(slot, 0, NPU_HW_DESC_BYTES);
+			slot[0] =
+			        NPU_HW_OP_FENCE | NPU_HW_DESC_VERSION << 8 | NPU_HW_FLAG_IRQ << 16;
+		}
+		rc = npu_hw_buf_sync(d->hw, &d->ring, (size_t)d->tail * NPU_HW_DESC_BYTES,
+		                     NPU_HW_DESC_BYTES, NPU_HW_SYNC_TO_DEVICE);
+		if (rc)
+			return rc;
+		d->tail = (d->tail + 1) % RING_ENTRIES;
+	}
+	/* Entries filled and synced; the backend publishes the tail, then
+	 * rings the doorbell. */
+	rc = npu_hw_submit(d->hw, d->tail);
+	if (rc)
+		return rc;
+
+	for (;;) {
+		uint32_t st, head;
+
+		rc = npu_hw_wait_irq(d->hw, LAYER_TIMEOUT_MS);
+		if (rc == NPU_ERR_TIMEOUT) {
+			npui_set_detail("device did not finish within %d ms", LAYER_TIMEOUT_MS);
+			hw_recover(d);
+			return rc;
+		}
+		if (rc)
+			return rc;
+		if ((rc = rd(d, NPU_REG_IRQ_STATUS, &st)))
+			return rc;
+		if (st & NPU_REG_IRQ_STATUS_ERROR_MASK) {
+			uint32_t code = 0, idx = 0;
+			uint64_t addr = 0;
+
+			rd(d, NPU_REG_ERR_CODE, &code);
+			rd64(d, NPU_REG_ERR_ADDR_LO, &addr);
+			rd(d, NPU_REG_ERR_INDEX, &idx);
+			code &= NPU_REG_ERR_CODE_CODE_MASK;
+			npui_set_detail("device error %u (%s) at address 0x%llx, ring index %u",
+			                code, hw_err_name(code), (unsigned long long)addr, idx);
+			hw_recover(d);
+			return code == NPU_HW_ERR_WATCHDOG ? NPU_ERR_TIMEOUT : NPU_ERR_DEVICE_FAULT;
+		}
+		if ((rc = wr(d, NPU_REG_IRQ_ACK, st)))
+			return rc;
+		if ((rc = rd(d, NPU_REG_RING_HEAD, &head)))
+			return rc;
+		if ((head & NPU_REG_RING_HEAD_INDEX_MASK) == d->tail)
+			break;
+	}
+	if ((rc = rd64(d, NPU_REG_PERF_CYCLES_LO, &c1)))
+		return rc;
+	*cycles = c1 - c0;
+	return NPU_OK;
+}
+
+static void prof_fill(npu_model *m, uint32_t i, const struct npui_placement *pl)
+{
+	const struct npui_layer *l = &m->g->layers[i];
+	struct npu_layer_profile *p = &m->run_prof[i];
+
+	memset(p, 0, sizeof(*p));
+	memcpy(p->name, l->name, sizeof(p->name));
+	p->name[sizeof(p->name) - 1] = 0;
+	strncpy(p->op, npui_op_name(l), sizeof(p->op) - 1);
+	memcpy(p->engine, pl->engine, sizeof(p->engine));
+	p->engine[sizeof(p->engine) - 1] = 0;
+	p->macs = npui_layer_macs(m->g, l);
+	p->dram_bytes = pl->dram_bytes;
+	p->bound_cycles = pl->bound_cycles;
+	p->folded = pl->folded;
+}
+
+static int hw_run(npu_device *dev, npu_model *m)
+{
+	struct hw_dev *d = dev->priv;
+	struct hw_model *hm = m->dev_priv;
+	const struct npui_sched *s = hm->sched;
+	int rc;
+
+	if ((rc = hw_set_windows(d, hm)))
+		return rc;
+	for (uint32_t si = 0; si < s->num_segments; si++) {
+		const struct npui_segment *seg = &s->segments[si];
+
+		for (uint32_t i = seg->first_layer; i < seg->first_layer + seg->num_layers; i++)
+			prof_fill(m, i, &s->placement[i]);
+		if (seg->kind == NPUI_SEG_CPU) {
+			for (uint32_t i = seg->first_layer; i < seg->first_layer + seg->num_layers;
+			     i++) {
+				uint64_t t0 = npui_now_ns();
+				npui_ref_run_layer(m->plan, m->g, i, m->bufs);
+				m->run_prof[i].cpu_ns = npui_now_ns() - t0;
+			}
+			continue;
+		}
+		/* NPU segment: the CPU wrote the arena (input, CPU layers). */
+		if ((rc = npu_hw_buf_sync(d->hw, &hm->arena, 0, hm->arena.size,
+		                          NPU_HW_SYNC_TO_DEVICE)))
+			return rc;
+		/* One ring batch per layer, so cycles are attributed exactly. */
+		const uint32_t *desc = hm->desc + (size_t)hm->seg_first[si] * DESC_WORDS;
+		uint32_t k = 0;
+		while (k < seg->num_desc) {
+			uint32_t layer = seg->layer_of_desc[k], n = 0;
+			uint64_t cyc = 0;
+
+			while (k + n < seg->num_desc && seg->layer_of_desc[k + n] == layer)
+				n++;
+			rc = hw_run_desc(d, desc + (size_t)k * DESC_WORDS, n, &cyc);
+			if (rc != NPU_OK)
+				return rc;
+			if (layer < m->g->num_layers)
+				m->run_prof[layer].cycles += cyc;
+			k += n;
+		}
+		if ((rc = npu_hw_buf_sync(d->hw, &hm->arena, 0, hm->arena.size,
+		                          NPU_HW_SYNC_FROM_DEVICE)))
+			return rc;
+	}
+	return NPU_OK;
+}
+
+const struct npui_device_ops npui_hw_device_ops = {
+        .name = "hw",
+        .summary = "an lwnpu device through a driver backend",
+        .open = hw_open,
+        .close = hw_close,
+        .model_prepare = hw_model_prepare,
+        .model_release = hw_model_release,
+        .run = hw_run,
+};
