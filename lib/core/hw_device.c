@@ -206,7 +206,7 @@ static int hw_model_prepare(npu_device *dev, npu_model *m)
 	struct hw_dev *d = dev->priv;
 	const struct npui_graph *g = m->g;
 	struct hw_model *hm;
-	size_t *arena_off = NULL;
+	size_t *arena_off = NULL, arena_size = 0;
 	uint32_t total = 0;
 	char why[160] = "";
 	int rc = NPU_ERR_NO_MEM;
@@ -215,8 +215,11 @@ static int hw_model_prepare(npu_device *dev, npu_model *m)
 	arena_off = calloc(g->num_tensors, sizeof(*arena_off));
 	if (!hm || !arena_off)
 		goto err;
-	for (uint32_t t = 0; t < g->num_tensors; t++)
-		arena_off[t] = m->bufs[t] ? (size_t)(m->bufs[t] - m->arena) : 0;
+	/* The scheduler's arena plan keeps every fold it wants safe (a
+	 * tensor hosting folded tensors lives as long as any of them). */
+	rc = npui_sched_arena_plan(g, &d->caps, arena_off, &arena_size);
+	if (rc != NPU_OK)
+		goto err;
 
 	rc = npui_sched_build(g, m->plan, &d->caps, arena_off, &hm->sched, why, sizeof(why));
 	if (rc != NPU_OK) {
@@ -224,9 +227,9 @@ static int hw_model_prepare(npu_device *dev, npu_model *m)
 		goto err;
 	}
 
-	/* The arena moves into device-visible memory; tensor offsets stay. */
-	rc = npu_hw_buf_alloc(d->hw, m->arena_size, NPU_HW_BUF_DEV_READ | NPU_HW_BUF_DEV_WRITE,
-	                      &hm->arena);
+	/* The arena lives in device-visible memory, at the scheduler's offsets. */
+	rc = npu_hw_buf_alloc(d->hw, arena_size ? arena_size : 64,
+	                      NPU_HW_BUF_DEV_READ | NPU_HW_BUF_DEV_WRITE, &hm->arena);
 	if (rc != NPU_OK)
 		goto err;
 	if (hm->sched->const_size) {
@@ -491,6 +494,18 @@ static int hw_run(npu_device *dev, npu_model *m)
 	return NPU_OK;
 }
 
+static void hw_model_cost(const npu_device *dev, const npu_model *m, struct npu_model_cost *cost)
+{
+	const struct hw_dev *d = dev->priv;
+	const struct hw_model *hm = m->dev_priv;
+
+	npui_sched_net_bound(m->g, &d->caps, hm->sched, &cost->bound_cycles, &cost->min_dram_bytes);
+	cost->peak_macs_per_cycle = d->caps.pw_rows * d->caps.pw_cols;
+	cost->dw_macs_per_cycle = d->caps.dw_lanes;
+	cost->dram_bytes_per_cycle = d->caps.dram_bytes_per_cycle;
+	cost->clock_mhz = d->caps.clock_mhz;
+}
+
 const struct npui_device_ops npui_hw_device_ops = {
         .name = "hw",
         .summary = "an lwnpu device through a driver backend",
@@ -499,4 +514,5 @@ const struct npui_device_ops npui_hw_device_ops = {
         .model_prepare = hw_model_prepare,
         .model_release = hw_model_release,
         .run = hw_run,
+        .model_cost = hw_model_cost,
 };

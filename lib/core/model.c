@@ -291,3 +291,15 @@ int npu_model_profile(const npu_model *m, struct npu_layer_profile *out, unsigne
 	*count = n;
 	return NPU_OK;
 }
+
+int npu_model_cost(const npu_model *m, struct npu_model_cost *cost)
+{
+	if (!m || !cost)
+		return NPU_ERR_INVALID_ARG;
+	memset(cost, 0, sizeof(*cost));
+	for (uint32_t i = 0; i < m->g->num_layers; i++)
+		cost->macs += npui_layer_macs(m->g, &m->g->layers[i]);
+	if (m->dev->ops->model_cost)
+		m->dev->ops->model_cost(m->dev, m, cost);
+	return NPU_OK;
+}

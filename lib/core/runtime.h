@@ -41,6 +41,9 @@ struct npui_device_ops {
 	 * Returns NPU_OK or the job's error. Optional: NULL runs the CPU
 	 * kernels (npui_run_cpu). */
 	int (*run)(npu_device *dev, npu_model *m);
+	/* Fill the device-dependent fields of *cost (bound, peaks, clock).
+	 * Optional: NULL leaves them 0 (no NPU). */
+	void (*model_cost)(const npu_device *dev, const npu_model *m, struct npu_model_cost *cost);
 };
 
 struct npu_backend_ops;

@@ -187,6 +187,20 @@ struct npu_layer_profile {
 int npu_model_profile(const npu_model *model, struct npu_layer_profile *out, unsigned max,
                       unsigned *count);
 
+/* Cost of a model on the device it was loaded on (DESIGN.md §5). */
+struct npu_model_cost {
+	uint64_t macs;                /* conv + FC multiply-accumulates */
+	uint64_t bound_cycles;        /* whole-network physical bound; 0 on cpu */
+	uint64_t min_dram_bytes;      /* weights once + input + output */
+	uint32_t peak_macs_per_cycle; /* PW array rows*cols; 0 on cpu */
+	uint32_t dw_macs_per_cycle;   /* DW engine lanes; 0 on cpu */
+	double dram_bytes_per_cycle;  /* memory model / board; 0 on cpu */
+	double clock_mhz;             /* nominal clock for cycles -> time; 0 on cpu */
+};
+
+/* Fill *cost. Returns NPU_OK or NPU_ERR_INVALID_ARG. */
+int npu_model_cost(const npu_model *model, struct npu_model_cost *cost);
+
 /* ---- quantization helpers (exactly the library's own) ------------------ */
 
 /* q = clamp(round_half_away(x / scale) + zero_point, -128, 127), in double. */
