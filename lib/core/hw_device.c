@@ -353,10 +353,11 @@ static const char *hw_err_name(uint32_t code)
  * and wait for them. Returns NPU_OK, NPU_ERR_DEVICE_FAULT (detail names the
  * error code, address and descriptor), NPU_ERR_TIMEOUT, or a backend error.
  */
-static int hw_run_desc(struct hw_dev *d, const uint32_t *desc, uint32_t n, uint64_t *cycles)
+static int hw_run_desc(struct hw_dev *d, const uint32_t *desc, uint32_t n, uint64_t *cycles,
+                       uint64_t *dram_bytes)
 {
 	uint32_t *ring = d->ring.host;
-	uint64_t c0, c1;
+	uint64_t c0, c1, r0, r1, w0, w1;
 	int rc;
 
 	if (n + 1 >= RING_ENTRIES) {
@@ -364,7 +365,9 @@ static int hw_run_desc(struct hw_dev *d, const uint32_t *desc, uint32_t n, uint6
 		                RING_ENTRIES - 1);
 		return NPU_ERR_NOT_SUPPORTED;
 	}
-	if ((rc = rd64(d, NPU_REG_PERF_CYCLES_LO, &c0)))
+	if ((rc = rd64(d, NPU_REG_PERF_CYCLES_LO, &c0)) ||
+	    (rc = rd64(d, NPU_REG_PERF_RD_BYTES_LO, &r0)) ||
+	    (rc = rd64(d, NPU_REG_PERF_WR_BYTES_LO, &w0)))
 		return rc;
 	for (uint32_t i = 0; i <= n; i++) {
 		uint32_t *slot = ring + (size_t)d->tail * DESC_WORDS;
@@ -421,9 +424,13 @@ static int hw_run_desc(struct hw_dev *d, const uint32_t *desc, uint32_t n, uint6
 		if ((head & NPU_REG_RING_HEAD_INDEX_MASK) == d->tail)
 			break;
 	}
-	if ((rc = rd64(d, NPU_REG_PERF_CYCLES_LO, &c1)))
+	if ((rc = rd64(d, NPU_REG_PERF_CYCLES_LO, &c1)) ||
+	    (rc = rd64(d, NPU_REG_PERF_RD_BYTES_LO, &r1)) ||
+	    (rc = rd64(d, NPU_REG_PERF_WR_BYTES_LO, &w1)))
 		return rc;
 	*cycles = c1 - c0;
+	/* Measured traffic, descriptor fetches included. */
+	*dram_bytes = (r1 - r0) + (w1 - w0);
 	return NPU_OK;
 }
 
@@ -439,7 +446,8 @@ static void prof_fill(npu_model *m, uint32_t i, const struct npui_placement *pl)
 	memcpy(p->engine, pl->engine, sizeof(p->engine));
 	p->engine[sizeof(p->engine) - 1] = 0;
 	p->macs = npui_layer_macs(m->g, l);
-	p->dram_bytes = pl->dram_bytes;
+	/* NPU layers: measured by the DMA counters during the run. */
+	p->dram_bytes = 0;
 	p->bound_cycles = pl->bound_cycles;
 	p->folded = pl->folded;
 }
@@ -476,15 +484,17 @@ static int hw_run(npu_device *dev, npu_model *m)
 		uint32_t k = 0;
 		while (k < seg->num_desc) {
 			uint32_t layer = seg->layer_of_desc[k], n = 0;
-			uint64_t cyc = 0;
+			uint64_t cyc = 0, bytes = 0;
 
 			while (k + n < seg->num_desc && seg->layer_of_desc[k + n] == layer)
 				n++;
-			rc = hw_run_desc(d, desc + (size_t)k * DESC_WORDS, n, &cyc);
+			rc = hw_run_desc(d, desc + (size_t)k * DESC_WORDS, n, &cyc, &bytes);
 			if (rc != NPU_OK)
 				return rc;
-			if (layer < m->g->num_layers)
+			if (layer < m->g->num_layers) {
 				m->run_prof[layer].cycles += cyc;
+				m->run_prof[layer].dram_bytes += bytes;
+			}
 			k += n;
 		}
 		if ((rc = npu_hw_buf_sync(d->hw, &hm->arena, 0, hm->arena.size,
