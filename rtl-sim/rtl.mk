@@ -40,7 +40,8 @@ RTL_WAIVERS := $(RTL_DIR)/lint/waivers.vlt
 # (another configuration) sets RTL_TB_SRC_NAME and RTL_TB_TOP_NAME, and
 # RTL_TB_DEFS_NAME for the testbench's -D defines.
 RTL_REF_OBJS := $(RTL_OUT)/ref/quant.o $(RTL_OUT)/ref/conv.o
-RTL_TBS := $(patsubst $(RTL_DIR)/tb/%_tb.cc,%,$(wildcard $(RTL_DIR)/tb/*_tb.cc)) dw_small pw_small
+RTL_TBS := $(patsubst $(RTL_DIR)/tb/%_tb.cc,%,$(wildcard $(RTL_DIR)/tb/*_tb.cc)) dw_small pw_small \
+	ppu_small ppu_2port
 RTL_TB_FLAGS_requant := -GTagWidth=32
 RTL_TB_OBJS_requant := $(RTL_OUT)/ref/quant.o
 RTL_TB_OBJS_dw := $(RTL_REF_OBJS)
@@ -50,6 +51,20 @@ RTL_TB_TOP_dw_small := dw
 RTL_TB_FLAGS_dw_small := -GLanes=4
 RTL_TB_DEFS_dw_small := -DTB_LANES=4
 RTL_TB_OBJS_dw_small := $(RTL_REF_OBJS)
+# PPU: ppu (Lanes 8, AccLanes 16, ActBytes 16, AddLanes 4, one ACT port),
+# ppu_small (4/4/4) and ppu_2port (8 ADD lanes, separate ACT read/write).
+RTL_TB_OBJS_ppu := $(RTL_OUT)/ref/quant.o $(RTL_OUT)/ref/pool.o $(RTL_OUT)/ref/eltwise.o \
+	$(RTL_OUT)/ref/conv.o
+RTL_TB_SRC_ppu_small := ppu
+RTL_TB_TOP_ppu_small := ppu
+RTL_TB_FLAGS_ppu_small := -GLanes=4 -GAccLanes=4 -GActBytes=4
+RTL_TB_DEFS_ppu_small := -DTB_LANES=4 -DTB_ACC=4 -DTB_ACT=4
+RTL_TB_OBJS_ppu_small := $(RTL_TB_OBJS_ppu)
+RTL_TB_SRC_ppu_2port := ppu
+RTL_TB_TOP_ppu_2port := ppu
+RTL_TB_FLAGS_ppu_2port := -GActOnePort=0 -GAddLanes=8
+RTL_TB_DEFS_ppu_2port := -DTB_ONE_PORT=0 -DTB_ADD_LANES=8
+RTL_TB_OBJS_ppu_2port := $(RTL_TB_OBJS_ppu)
 RTL_TB_OBJS_pw := $(RTL_REF_OBJS)
 # The small configuration: a 4x4 array.
 RTL_TB_SRC_pw_small := pw
@@ -148,3 +163,4 @@ rtl-synth: $(RTL_SRCS) $(RTL_DIR)/synth/synth.ys
 
 rtl-clean:
 	rm -rf $(RTL_OUT)
+
