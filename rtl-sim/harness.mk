@@ -1,0 +1,96 @@
+# lwnpu Verilator harness: the device model the driver's `sim` backend links.
+#
+# Included from the top-level Makefile after rtl-sim/rtl.mk (it uses
+# RTL_SRCS, RTL_OUT, RTL_WAIVERS, RTL_REF_OBJS from there); also usable
+# alone: make -f rtl-sim/rtl.mk -f rtl-sim/harness.mk rtl-sim-lib
+#
+#   rtl-sim-lib     $(BUILD)/rtl-sim/libnpusim.a (libnpusim-fst.a with
+#                   NPU_SIM_TRACE=1): npu_top verilated twice
+#                   (Vnpu_top_default, Vnpu_top_small), the Verilator
+#                   runtime and rtl-sim/harness/npu_sim.cc (C ABI in
+#                   rtl-sim/harness/npu_sim.h). Link with -lz if
+#                   NPU_SIM_TRACE=1 (FST support).
+#   rtl-sim-test    build and run the device tests (GoogleTest,
+#                   rtl-sim/harness/test/*_test.cc) on both configurations
+#   rtl-sim-bench   simulated cycles and MACs per host second (default config)
+#   rtl-synth-top   yosys synth_xilinx of the whole npu_top (~17 min)
+#
+# Both models are single-threaded (no --threads) and built one after the
+# other with -j 1. NPU_SIM_TRACE=1 verilates with --trace-fst so that
+# $NPU_SIM_FST / npu_sim_config.fst_path write a waveform; it slows every
+# cycle, so it is a separate build flavour (its own output directory).
+
+NPU_SIM_TRACE ?= 0
+SIM_OUT := $(RTL_OUT)/harness$(if $(filter 1,$(NPU_SIM_TRACE)),-fst)
+SIM_LIB := $(RTL_OUT)/libnpusim$(if $(filter 1,$(NPU_SIM_TRACE)),-fst,).a
+SIM_VROOT := $(shell $(VERILATOR) --getenv VERILATOR_ROOT 2>/dev/null)
+SIM_VINC := $(SIM_VROOT)/include
+# C++ optimization of the Verilated model: -O1 compiles much faster than
+# -O2 for a small loss (measured, docs/HARDWARE.md "Harness and C ABI").
+SIM_MODEL_OPT ?= -O1
+SIM_CXXFLAGS := -std=c++17 -O2 -g0 -isystem $(SIM_VINC) -isystem $(SIM_VINC)/vltstd \
+	-isystem $(abspath $(SIM_OUT)/default) -isystem $(abspath $(SIM_OUT)/small) \
+	$(if $(filter 1,$(NPU_SIM_TRACE)),-DNPU_SIM_TRACE -DVM_TRACE=1 -DVM_TRACE_FST=1,)
+SIM_VFLAGS := --cc -Wall -Wno-fatal --x-assign unique --x-initial unique -O3 \
+	$(if $(filter 1,$(NPU_SIM_TRACE)),--trace-fst --trace-structs,)
+SIM_PARAMS_default :=
+SIM_PARAMS_small := -GPwRows=4 -GPwCols=4 -GDwLanes=4 -GPpuLanes=4 -GActKb=16 -GWgtKb=16 \
+	-GAccKb=4 -GParamKb=2 -GDmaBytes=4
+SIM_RT_SRCS := verilated.cpp verilated_threads.cpp \
+	$(if $(filter 1,$(NPU_SIM_TRACE)),verilated_fst_c.cpp,)
+
+.PHONY: rtl-sim-lib rtl-sim-test rtl-sim-bench
+
+# $(1) = configuration. Verilate, then compile the model into one archive.
+define SIM_MODEL_RULE
+$(SIM_OUT)/$(1)/Vnpu_top_$(1)__ALL.a: $(RTL_SRCS) $(RTL_WAIVERS)
+	@mkdir -p $(SIM_OUT)/$(1)
+	$(VERILATOR) $(SIM_VFLAGS) $(SIM_PARAMS_$(1)) --top-module npu_top \
+		--prefix Vnpu_top_$(1) --Mdir $(SIM_OUT)/$(1) $(RTL_WAIVERS) $(RTL_SRCS) \
+		>$(SIM_OUT)/$(1)/verilate.log 2>&1 || { tail -40 $(SIM_OUT)/$(1)/verilate.log; exit 1; }
+	$(MAKE) -j 1 -C $(SIM_OUT)/$(1) -f Vnpu_top_$(1).mk Vnpu_top_$(1)__ALL.a \
+		VM_PARALLEL_BUILDS=0 OPT_FAST="$(SIM_MODEL_OPT)" OPT_SLOW="-O0" \
+		>$(SIM_OUT)/$(1)/build.log 2>&1 || { tail -40 $(SIM_OUT)/$(1)/build.log; exit 1; }
+endef
+$(foreach c,default small,$(eval $(call SIM_MODEL_RULE,$(c))))
+
+$(SIM_OUT)/rt/%.o: $(SIM_VINC)/%.cpp
+	@mkdir -p $(@D)
+	$(CXX) $(SIM_CXXFLAGS) -c $< -o $@
+
+$(SIM_OUT)/npu_sim.o: rtl-sim/harness/npu_sim.cc rtl-sim/harness/npu_sim.h \
+		$(SIM_OUT)/default/Vnpu_top_default__ALL.a $(SIM_OUT)/small/Vnpu_top_small__ALL.a
+	$(CXX) $(SIM_CXXFLAGS) -Wall -Wextra -Werror -c $< -o $@
+
+# One static library: harness, both models, the Verilator runtime.
+$(SIM_LIB): $(SIM_OUT)/npu_sim.o $(SIM_RT_SRCS:%.cpp=$(SIM_OUT)/rt/%.o) \
+		$(SIM_OUT)/default/Vnpu_top_default__ALL.a $(SIM_OUT)/small/Vnpu_top_small__ALL.a
+	rm -rf $@ $(SIM_OUT)/ar && mkdir -p $(SIM_OUT)/ar/d $(SIM_OUT)/ar/s
+	cd $(SIM_OUT)/ar/d && $(AR) x $(abspath $(SIM_OUT)/default/Vnpu_top_default__ALL.a)
+	cd $(SIM_OUT)/ar/s && $(AR) x $(abspath $(SIM_OUT)/small/Vnpu_top_small__ALL.a)
+	$(AR) rcs $@ $(SIM_OUT)/npu_sim.o $(SIM_RT_SRCS:%.cpp=$(SIM_OUT)/rt/%.o) \
+		$(SIM_OUT)/ar/d/*.o $(SIM_OUT)/ar/s/*.o
+
+rtl-sim-lib: $(SIM_LIB)
+
+# Device tests: GoogleTest, through the C ABI only, golden model lib/ref.
+SIM_TEST_SRCS := $(wildcard rtl-sim/harness/test/*_test.cc)
+SIM_TEST_BIN := $(SIM_OUT)/npu_sim_test
+$(SIM_TEST_BIN): $(SIM_TEST_SRCS) rtl-sim/harness/npu_sim.h $(SIM_LIB) $(RTL_REF_OBJS)
+	$(CXX) -std=c++17 -O2 -Wall -Wextra -Werror -Irtl-sim/harness -Ilib -Ilib/include -I. \
+		$(SIM_TEST_SRCS) $(SIM_LIB) $(RTL_REF_OBJS) -lgtest_main -lgtest -lpthread \
+		$(if $(filter 1,$(NPU_SIM_TRACE)),-lz,) -o $@
+
+rtl-sim-test: $(SIM_TEST_BIN)
+	$(SIM_TEST_BIN)
+
+rtl-sim-bench: $(SIM_TEST_BIN)
+	$(SIM_TEST_BIN) --gtest_filter='Bench.*' --gtest_also_run_disabled_tests
+
+# Whole-device synthesis (about 17 minutes; not part of rtl-synth).
+.PHONY: rtl-synth-top
+rtl-synth-top: $(RTL_SRCS) $(RTL_DIR)/synth/synth_top.ys
+	@mkdir -p $(RTL_OUT)
+	$(YOSYS) -q -w "Replacing memory" -w "Resizing cell port" -l $(RTL_OUT)/synth_top.log \
+		-s $(RTL_DIR)/synth/synth_top.ys
+	@$(PYTHON) $(RTL_DIR)/scripts/synth_report.py $(RTL_OUT)/synth_top.log

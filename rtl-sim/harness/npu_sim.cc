@@ -1,0 +1,393 @@
+// lwnpu Verilator harness (docs/HARDWARE.md, "Harness and C ABI").
+//
+// Each cycle the harness drives the memory port's inputs, evaluates, samples
+// the handshakes, and clocks: two eval() calls per cycle and a few compares.
+// Everything else (register accesses, mappings) happens only when the
+// driver calls. Built against two Verilated configurations of npu_top
+// (Vnpu_top_default, Vnpu_top_small); Sim<V> is the same code for both.
+//
+// Memory model: requests are accepted at once and queued. Read data starts
+// `latency` cycles after the request; beats (DmaBytes each) are paced by a
+// bandwidth budget of `bytes_per_cycle` shared by read and write beats.
+// Write beats are accepted at that pace after their AW; the write response
+// comes `latency` cycles after the last beat. Responses come in order per
+// channel. A burst outside every mapping, or hit by an injected error, is
+// answered with err on every read beat / on the write response (a write
+// with an error response changes nothing).
+#include "npu_sim.h"
+
+#include <cstdlib>
+#include <cstring>
+#include <deque>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "Vnpu_top_default.h"
+#include "Vnpu_top_small.h"
+#include "verilated.h"
+#ifdef NPU_SIM_TRACE
+#include "verilated_fst_c.h"
+#endif
+
+namespace
+{
+
+constexpr uint32_t kDefaultLatency = 100;
+constexpr uint32_t kDefaultBpc = 8;
+
+struct Mapping {
+	uint8_t *host;
+	uint64_t size;
+};
+
+struct ReadBurst {
+	uint64_t addr;
+	uint32_t len;
+	uint32_t beat;
+	uint64_t ready; // cycle of the first beat
+	bool err;
+};
+
+struct WriteBurst {
+	uint64_t addr;
+	uint32_t len;
+	uint32_t beat;
+	bool err;
+};
+
+struct WriteResp {
+	uint64_t ready;
+	bool err;
+};
+
+} // namespace
+
+struct npu_sim {
+	virtual ~npu_sim() = default;
+	virtual int reg_access(bool we, uint32_t off, uint32_t wdata, uint32_t *rdata) = 0;
+	virtual int run(uint64_t max_cycles) = 0;
+
+	std::string config;
+	uint32_t latency = kDefaultLatency;
+	uint32_t bpc = kDefaultBpc;
+	uint64_t cycles = 0;
+	std::map<uint64_t, Mapping> maps;
+	bool hang = false;
+	bool inject = false;
+	uint64_t inject_addr = 0, inject_len = 0;
+	uint64_t rd_bytes = 0, wr_bytes = 0, bus_errors = 0;
+
+	// Host pointer of [addr, addr+len) if one mapping holds it all, else NULL.
+	uint8_t *resolve(uint64_t addr, uint64_t len)
+	{
+		auto it = maps.upper_bound(addr);
+		if (it == maps.begin())
+			return nullptr;
+		--it;
+		uint64_t off = addr - it->first;
+		if (off >= it->second.size || len > it->second.size - off)
+			return nullptr;
+		return it->second.host + off;
+	}
+	// Bus-error decision for a new burst (consumes a matching injection).
+	bool burst_err(uint64_t addr, uint64_t len)
+	{
+		bool err = resolve(addr, len) == nullptr;
+		if (inject && addr < inject_addr + inject_len && inject_addr < addr + len) {
+			inject = false;
+			err = true;
+		}
+		if (err)
+			++bus_errors;
+		return err;
+	}
+};
+
+namespace
+{
+
+template <class V, unsigned DmaBytes> class Sim final : public npu_sim
+{
+      public:
+	Sim(const char *name, const char *fst) : ctx_(new VerilatedContext), top_(new V(ctx_.get()))
+	{
+		config = name;
+#ifdef NPU_SIM_TRACE
+		if (fst) {
+			ctx_->traceEverOn(true);
+			trace_.reset(new VerilatedFstC);
+			top_->trace(trace_.get(), 99);
+			trace_->open(fst);
+		}
+#else
+		(void)fst;
+#endif
+		V &t = *top_;
+		t.clk_i = 0;
+		t.rst_ni = 0;
+		t.reg_req_i = 0;
+		t.reg_we_i = 0;
+		t.reg_addr_i = 0;
+		t.reg_wdata_i = 0;
+		t.mem_ar_ready_i = 1;
+		t.mem_aw_ready_i = 1;
+		t.mem_r_valid_i = 0;
+		t.mem_r_data_i = 0;
+		t.mem_r_err_i = 0;
+		t.mem_w_ready_i = 0;
+		t.mem_b_valid_i = 0;
+		t.mem_b_err_i = 0;
+		t.eval();
+		for (int i = 0; i < 4; ++i)
+			cycle();
+		t.rst_ni = 1;
+		cycle();
+	}
+	~Sim() override
+	{
+		top_->final();
+#ifdef NPU_SIM_TRACE
+		if (trace_)
+			trace_->close();
+#endif
+	}
+
+	int reg_access(bool we, uint32_t off, uint32_t wdata, uint32_t *rdata) override
+	{
+		V &t = *top_;
+		t.reg_req_i = 1;
+		t.reg_we_i = we;
+		t.reg_addr_i = off & 0xFFF;
+		t.reg_wdata_i = wdata;
+		cycle();
+		t.reg_req_i = 0;
+		t.reg_we_i = 0;
+		// The response is registered: visible right after the edge.
+		if (off > 0xFFF || t.reg_err_o)
+			return -1;
+		if (rdata)
+			*rdata = t.reg_rdata_o;
+		return 0;
+	}
+
+	int run(uint64_t max_cycles) override
+	{
+		V &t = *top_;
+		for (uint64_t n = 0; n < max_cycles && !t.irq_o; ++n)
+			cycle();
+		return t.irq_o ? 1 : 0;
+	}
+
+      private:
+	// One clock cycle: drive the memory inputs, settle, sample handshakes,
+	// rising edge.
+	void cycle()
+	{
+		V &t = *top_;
+		const uint64_t now = cycles;
+		credit_ += bpc;
+		if (credit_ > 2 * (bpc > DmaBytes ? bpc : DmaBytes))
+			credit_ = 2 * (bpc > DmaBytes ? bpc : DmaBytes);
+
+		// Read data: the head burst's next beat once it is due.
+		bool r_valid = false;
+		if (!hang && !rq_.empty() && rq_.front().ready <= now && credit_ >= DmaBytes) {
+			ReadBurst &b = rq_.front();
+			uint64_t data = 0;
+			if (!b.err) {
+				uint32_t off = b.beat * DmaBytes;
+				uint32_t n = b.len - off < DmaBytes ? b.len - off : DmaBytes;
+				const uint8_t *p = resolve(b.addr + off, n);
+				if (p)
+					std::memcpy(&data, p, n); // little-endian host
+			}
+			t.mem_r_data_i = data;
+			t.mem_r_err_i = b.err;
+			r_valid = true;
+		}
+		t.mem_r_valid_i = r_valid;
+		bool w_ready = !hang && !wq_.empty() && credit_ >= DmaBytes;
+		t.mem_w_ready_i = w_ready;
+		bool b_valid = !hang && !bq_.empty() && bq_.front().ready <= now;
+		t.mem_b_valid_i = b_valid;
+		t.mem_b_err_i = b_valid && bq_.front().err;
+		t.clk_i = 0;
+		t.eval();
+
+		// Handshakes of this cycle.
+		if (t.mem_ar_valid_o) {
+			uint64_t a = t.mem_ar_addr_o;
+			uint32_t len = t.mem_ar_len_o;
+			rq_.push_back({a, len, 0, now + latency, burst_err(a, len)});
+		}
+		if (r_valid && t.mem_r_ready_o) {
+			ReadBurst &b = rq_.front();
+			uint32_t off = b.beat * DmaBytes;
+			rd_bytes += b.len - off < DmaBytes ? b.len - off : DmaBytes;
+			credit_ -= DmaBytes;
+			if (off + DmaBytes >= b.len)
+				rq_.pop_front();
+			else
+				++b.beat;
+		}
+		if (t.mem_aw_valid_o) {
+			uint64_t a = t.mem_aw_addr_o;
+			uint32_t len = t.mem_aw_len_o;
+			wq_.push_back({a, len, 0, burst_err(a, len)});
+		}
+		if (w_ready && t.mem_w_valid_o) {
+			WriteBurst &b = wq_.front();
+			uint32_t off = b.beat * DmaBytes;
+			uint32_t n = b.len - off < DmaBytes ? b.len - off : DmaBytes;
+			if (!b.err) {
+				uint64_t data = t.mem_w_data_o;
+				uint8_t *p = resolve(b.addr + off, n);
+				if (p)
+					std::memcpy(p, &data, n);
+				wr_bytes += n;
+			}
+			credit_ -= DmaBytes;
+			if (off + DmaBytes >= b.len) {
+				bq_.push_back({now + latency, b.err});
+				wq_.pop_front();
+			} else {
+				++b.beat;
+			}
+		}
+		if (b_valid)
+			bq_.pop_front();
+
+		t.clk_i = 1;
+		t.eval();
+#ifdef NPU_SIM_TRACE
+		if (trace_) {
+			trace_->dump(2 * cycles + 1);
+		}
+#endif
+		++cycles;
+	}
+
+	std::unique_ptr<VerilatedContext> ctx_;
+	std::unique_ptr<V> top_;
+#ifdef NPU_SIM_TRACE
+	std::unique_ptr<VerilatedFstC> trace_;
+#endif
+	std::deque<ReadBurst> rq_;
+	std::deque<WriteBurst> wq_;
+	std::deque<WriteResp> bq_;
+	int64_t credit_ = 0;
+};
+
+} // namespace
+
+extern "C" {
+
+int npu_sim_create(const struct npu_sim_config *cfg, struct npu_sim **out)
+{
+	if (!cfg || !out)
+		return -1;
+	const char *name = cfg->config ? cfg->config : "default";
+	const char *fst = cfg->fst_path ? cfg->fst_path : std::getenv("NPU_SIM_FST");
+	if (fst && !*fst)
+		fst = nullptr;
+#ifndef NPU_SIM_TRACE
+	if (cfg->fst_path)
+		return -1;
+	fst = nullptr; // $NPU_SIM_FST is ignored by a build without trace support
+#endif
+	npu_sim *s = nullptr;
+	if (std::strcmp(name, "default") == 0)
+		s = new Sim<Vnpu_top_default, 8>("default", fst);
+	else if (std::strcmp(name, "small") == 0)
+		s = new Sim<Vnpu_top_small, 4>("small", fst);
+	else
+		return -1;
+	if (cfg->mem_latency)
+		s->latency = cfg->mem_latency;
+	if (cfg->mem_bytes_per_cycle)
+		s->bpc = cfg->mem_bytes_per_cycle;
+	*out = s;
+	return 0;
+}
+
+void npu_sim_destroy(struct npu_sim *sim)
+{
+	delete sim;
+}
+
+int npu_sim_reg_read(struct npu_sim *sim, uint32_t offset, uint32_t *value)
+{
+	uint32_t v = 0;
+	if (sim->reg_access(false, offset, 0, &v) != 0)
+		return -1;
+	if (value)
+		*value = v;
+	return 0;
+}
+
+int npu_sim_reg_write(struct npu_sim *sim, uint32_t offset, uint32_t value)
+{
+	return sim->reg_access(true, offset, value, nullptr);
+}
+
+int npu_sim_map(struct npu_sim *sim, uint64_t dev_addr, void *host, size_t size)
+{
+	if (!host || size == 0 || dev_addr + size < dev_addr)
+		return -1;
+	auto next = sim->maps.lower_bound(dev_addr);
+	if (next != sim->maps.end() && next->first < dev_addr + size)
+		return -1;
+	if (next != sim->maps.begin()) {
+		auto prev = std::prev(next);
+		if (prev->first + prev->second.size > dev_addr)
+			return -1;
+	}
+	sim->maps[dev_addr] = {static_cast<uint8_t *>(host), size};
+	return 0;
+}
+
+int npu_sim_unmap(struct npu_sim *sim, uint64_t dev_addr)
+{
+	return sim->maps.erase(dev_addr) ? 0 : -1;
+}
+
+int npu_sim_run(struct npu_sim *sim, uint64_t max_cycles)
+{
+	return sim->run(max_cycles);
+}
+
+uint64_t npu_sim_cycles(const struct npu_sim *sim)
+{
+	return sim->cycles;
+}
+
+void npu_sim_inject_bus_error(struct npu_sim *sim, uint64_t addr, uint64_t len)
+{
+	sim->inject = true;
+	sim->inject_addr = addr;
+	sim->inject_len = len;
+}
+
+void npu_sim_inject_hang(struct npu_sim *sim, int on)
+{
+	sim->hang = on != 0;
+}
+
+void npu_sim_mem_stats(const struct npu_sim *sim, uint64_t *rd_bytes, uint64_t *wr_bytes,
+                       uint64_t *bus_errors)
+{
+	if (rd_bytes)
+		*rd_bytes = sim->rd_bytes;
+	if (wr_bytes)
+		*wr_bytes = sim->wr_bytes;
+	if (bus_errors)
+		*bus_errors = sim->bus_errors;
+}
+
+const char *npu_sim_config_name(const struct npu_sim *sim)
+{
+	return sim->config.c_str();
+}
+
+} // extern "C"

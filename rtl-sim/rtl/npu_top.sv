@@ -1,0 +1,790 @@
+// lwnpu device top level (docs/HARDWARE.md §1, "Harness and C ABI").
+//
+// Flat ports only (Verilator 5.006 accepts no interface ports on a top):
+//
+// Register port: the 32-bit request/response bus of npu_csr. A request
+// (reg_req_i with reg_we_i, reg_addr_i, reg_wdata_i) is accepted every
+// cycle, no back-pressure; its response (reg_rvalid_o with reg_rdata_o, or
+// the write acknowledge, reg_err_o for an unmapped/misaligned address)
+// comes exactly one cycle later. An AXI-Lite wrapper maps onto it 1:1.
+//
+// Memory port (host memory, device addresses): a byte-addressed master,
+// data DmaBytes wide (see npu_dma for the full contract):
+//   mem_ar_*  read request  valid/ready, addr (64), len (bytes, 1..16*DmaBytes)
+//   mem_r_*   read data     valid/ready, data (beats packed from addr), err
+//   mem_aw_*  write request valid/ready, addr, len
+//   mem_w_*   write data    valid/ready, data (packed), last
+//   mem_b_*   write response valid (always accepted), err
+// Bursts never cross 4 KiB; responses come in request order per channel.
+//
+// irq_o: level interrupt, |(IRQ_STATUS & IRQ_MASK), registered.
+//
+// Inside: npu_csr, npu_cmdproc (ring fetch, decode, LOAD/COMPUTE/STORE
+// queues with tokens, retirement), npu_dma (fetch, load, store, windows),
+// the compute engines (npu_pw, npu_dw) and four npu_sram (ACT, WGT, ACC,
+// PARAM). Port a of each SRAM belongs to the compute queue (one engine at a
+// time), port b to the DMA. CTRL.SOFT_RESET resets the engines and clears
+// the command processor and the DMA's jobs (bursts on the bus complete).
+module npu_top #(
+  parameter int unsigned PwRows     = 16,
+  parameter int unsigned PwCols     = 16,
+  parameter int unsigned DwLanes    = 16,   // == PwRows == PwCols (one SRAM word view)
+  parameter int unsigned PpuLanes   = 8,
+  parameter int unsigned ActKb      = 128,
+  parameter int unsigned WgtKb      = 128,
+  parameter int unsigned AccKb      = 64,
+  parameter int unsigned ParamKb    = 8,
+  parameter int unsigned DmaBytes   = 8,    // <= PwCols
+  parameter int unsigned NumWindows = 4,
+  parameter int unsigned AddrBits   = 32
+) (
+  input  logic                  clk_i,
+  input  logic                  rst_ni,
+
+  input  logic                  reg_req_i,
+  input  logic                  reg_we_i,
+  input  logic [11:0]           reg_addr_i,
+  input  logic [31:0]           reg_wdata_i,
+  output logic                  reg_rvalid_o,
+  output logic [31:0]           reg_rdata_o,
+  output logic                  reg_err_o,
+
+  output logic                  mem_ar_valid_o,
+  input  logic                  mem_ar_ready_i,
+  output logic [63:0]           mem_ar_addr_o,
+  output logic [15:0]           mem_ar_len_o,
+  input  logic                  mem_r_valid_i,
+  output logic                  mem_r_ready_o,
+  input  logic [DmaBytes*8-1:0] mem_r_data_i,
+  input  logic                  mem_r_err_i,
+  output logic                  mem_aw_valid_o,
+  input  logic                  mem_aw_ready_i,
+  output logic [63:0]           mem_aw_addr_o,
+  output logic [15:0]           mem_aw_len_o,
+  output logic                  mem_w_valid_o,
+  input  logic                  mem_w_ready_i,
+  output logic [DmaBytes*8-1:0] mem_w_data_o,
+  output logic                  mem_w_last_o,
+  input  logic                  mem_b_valid_i,
+  input  logic                  mem_b_err_i,
+
+  output logic                  irq_o
+);
+
+  // ---- geometry ----------------------------------------------------------------
+  localparam int unsigned AW         = 16;                 // engine word addresses
+  localparam int unsigned CaW        = 20;                 // DMA chunk addresses
+  localparam int unsigned ActBytes   = ActKb * 1024;
+  localparam int unsigned WgtBytes   = WgtKb * 1024;
+  localparam int unsigned AccBytes   = AccKb * 1024;
+  localparam int unsigned ParamBytes = ParamKb * 1024;
+  localparam int unsigned ActWordB   = PwCols;
+  localparam int unsigned WgtRowB    = PwRows * PwCols;
+  localparam int unsigned AccWordB   = PwRows * 4;
+  localparam int unsigned ParamWordB = DwLanes * 4;
+  localparam int unsigned ActDepth   = ActBytes / ActWordB;
+  localparam int unsigned WgtDepth   = WgtBytes / WgtRowB;
+  localparam int unsigned AccDepth   = AccBytes / AccWordB;
+  localparam int unsigned ParamDepth = ParamBytes / ParamWordB;
+  localparam int unsigned ActAw      = $clog2(ActDepth);
+  localparam int unsigned WgtAw      = $clog2(WgtDepth);
+  localparam int unsigned AccAw      = $clog2(AccDepth);
+  localparam int unsigned ParamAw    = $clog2(ParamDepth);
+  localparam int unsigned DwSlices   = WgtRowB / DwLanes;  // DW words per WGT row
+  localparam int unsigned SliceBits  = $clog2(DwSlices);
+  localparam int unsigned ActWBits   = $clog2(ActWordB);
+  localparam int unsigned WgtRBits   = $clog2(WgtRowB);
+  localparam int unsigned DwWBits    = $clog2(DwLanes);
+  localparam int unsigned DwWgtWords = WgtBytes / DwLanes;
+
+  // Blocks of this build: CP, DMA, PW, DW, WDOG, PERF.
+  localparam logic [8:0] EngineMask = 9'h18f;
+
+  // ---- CSR -----------------------------------------------------------------------
+  logic        enable, halted, sreset, doorbell;
+  logic [63:0] ring_base;
+  logic [16:0] ring_size;
+  logic [15:0] ring_head, ring_tail;
+  logic        retire, retire_irq;
+  logic        err_valid;
+  logic [7:0]  err_code;
+  logic [63:0] err_addr;
+  logic [15:0] err_index;
+  logic [NumWindows*64-1:0] win_base;
+  logic [NumWindows*32-1:0] win_size;
+  logic [NumWindows-1:0]    win_rd, win_wr;
+  logic [5:0]  busy;
+  logic [7:0]  rd_bytes, wr_bytes;
+  logic        stall_dep, stall_mem;
+
+  npu_csr #(
+    .PwRows     (PwRows),
+    .PwCols     (PwCols),
+    .DwLanes    (DwLanes),
+    .PpuLanes   (PpuLanes),
+    .ActKb      (ActKb),
+    .WgtKb      (WgtKb),
+    .AccKb      (AccKb),
+    .ParamKb    (ParamKb),
+    .DmaBytes   (DmaBytes),
+    .AddrBits   (AddrBits),
+    .NumWindows (NumWindows),
+    .EngineMask (EngineMask)
+  ) u_csr (
+    .clk_i        (clk_i),
+    .rst_ni       (rst_ni),
+    .reg_req_i    (reg_req_i),
+    .reg_we_i     (reg_we_i),
+    .reg_addr_i   (reg_addr_i),
+    .reg_wdata_i  (reg_wdata_i),
+    .reg_rvalid_o (reg_rvalid_o),
+    .reg_rdata_o  (reg_rdata_o),
+    .reg_err_o    (reg_err_o),
+    .enable_o     (enable),
+    .halted_o     (halted),
+    .soft_reset_o (sreset),
+    .doorbell_o   (doorbell),
+    .ring_base_o  (ring_base),
+    .ring_size_o  (ring_size),
+    .ring_head_o  (ring_head),
+    .ring_tail_o  (ring_tail),
+    .retire_i     (retire),
+    .retire_irq_i (retire_irq),
+    .err_valid_i  (err_valid),
+    .err_code_i   (err_code),
+    .err_addr_i   (err_addr),
+    .err_index_i  (err_index),
+    .win_base_o   (win_base),
+    .win_size_o   (win_size),
+    .win_rd_o     (win_rd),
+    .win_wr_o     (win_wr),
+    .busy_i       (busy),
+    .rd_bytes_i   (rd_bytes),
+    .wr_bytes_i   (wr_bytes),
+    .stall_dep_i  (stall_dep),
+    .stall_mem_i  (stall_mem),
+    .irq_o        (irq_o)
+  );
+
+  // Engines take the soft reset as a reset (a registered pulse, glitch-free).
+  logic eng_rst_n;
+  assign eng_rst_n = rst_ni & ~sreset;
+
+  // ---- command processor -----------------------------------------------------------
+  logic                  fetch_req, fetch_gnt, fetch_rvalid, fetch_rerr;
+  logic [63:0]           fetch_addr;
+  logic [15:0]           fetch_index;
+  logic [DmaBytes*8-1:0] fetch_rdata;
+  logic                  ld_start, ld_done, cmp_start, cmp_done, st_start, st_done;
+  logic [511:0]          ld_desc, cmp_desc, st_desc;
+  logic [15:0]           ld_index, cmp_index, st_index;
+  logic                  cp_err_valid;
+  logic [7:0]            cp_err_code;
+  logic [63:0]           cp_err_addr;
+  logic [15:0]           cp_err_index;
+  logic                  cp_busy;
+  logic [2:0]            q_busy;
+
+  npu_cmdproc #(
+    .DmaBytes   (DmaBytes),
+    .DescDepth  (2),
+    .QueueDepth (2),
+    .EngineMask (EngineMask),
+    .PwRows     (PwRows),
+    .PwCols     (PwCols),
+    .DwLanes    (DwLanes),
+    .ActBytes   (ActBytes),
+    .WgtBytes   (WgtBytes),
+    .AccBytes   (AccBytes),
+    .ParamBytes (ParamBytes)
+  ) u_cmdproc (
+    .clk_i          (clk_i),
+    .rst_ni         (rst_ni),
+    .clear_i        (sreset),
+    .enable_i       (enable),
+    .halted_i       (halted),
+    .doorbell_i     (doorbell),
+    .ring_base_i    (ring_base),
+    .ring_size_i    (ring_size),
+    .ring_head_i    (ring_head),
+    .ring_tail_i    (ring_tail),
+    .retire_o       (retire),
+    .retire_irq_o   (retire_irq),
+    .fetch_req_o    (fetch_req),
+    .fetch_addr_o   (fetch_addr),
+    .fetch_index_o  (fetch_index),
+    .fetch_gnt_i    (fetch_gnt),
+    .fetch_rvalid_i (fetch_rvalid),
+    .fetch_rdata_i  (fetch_rdata),
+    .fetch_rerr_i   (fetch_rerr),
+    .ld_start_o     (ld_start),
+    .ld_desc_o      (ld_desc),
+    .ld_index_o     (ld_index),
+    .ld_done_i      (ld_done),
+    .cmp_start_o    (cmp_start),
+    .cmp_desc_o     (cmp_desc),
+    .cmp_index_o    (cmp_index),
+    .cmp_done_i     (cmp_done),
+    .st_start_o     (st_start),
+    .st_desc_o      (st_desc),
+    .st_index_o     (st_index),
+    .st_done_i      (st_done),
+    .err_valid_o    (cp_err_valid),
+    .err_code_o     (cp_err_code),
+    .err_addr_o     (cp_err_addr),
+    .err_index_o    (cp_err_index),
+    .cp_busy_o      (cp_busy),
+    .q_busy_o       (q_busy),
+    .stall_dep_o    (stall_dep)
+  );
+
+  // ---- DMA ---------------------------------------------------------------------------
+  logic [31:0] ldw [16];
+  logic [31:0] stw [16];
+  always_comb begin
+    for (int unsigned i = 0; i < 16; i++) begin
+      ldw[i] = ld_desc[i*32 +: 32];
+      stw[i] = st_desc[i*32 +: 32];
+    end
+  end
+
+  logic                  lw_req, lw_gnt, sr_req, sr_gnt;
+  logic [1:0]            lw_sel, sr_sel;
+  logic [CaW-1:0]        lw_addr, sr_addr;
+  logic [DmaBytes-1:0]   lw_be;
+  logic [DmaBytes*8-1:0] lw_wdata, sr_rdata;
+  logic                  dma_err_valid;
+  logic [7:0]            dma_err_code;
+  logic [63:0]           dma_err_addr;
+  logic [15:0]           dma_err_index;
+  logic                  ld_busy, st_busy;
+
+  npu_dma #(
+    .DmaBytes    (DmaBytes),
+    .NumWindows  (NumWindows),
+    .MaxBeats    (16),
+    .Outstanding (8),
+    .CaW         (CaW),
+    .ActBytes    (ActBytes),
+    .WgtBytes    (WgtBytes),
+    .AccBytes    (AccBytes),
+    .ParamBytes  (ParamBytes)
+  ) u_dma (
+    .clk_i          (clk_i),
+    .rst_ni         (rst_ni),
+    .clear_i        (sreset),
+    .halt_i         (halted),
+    .win_base_i     (win_base),
+    .win_size_i     (win_size),
+    .win_rd_i       (win_rd),
+    .win_wr_i       (win_wr),
+    .fetch_req_i    (fetch_req),
+    .fetch_addr_i   (fetch_addr),
+    .fetch_index_i  (fetch_index),
+    .fetch_gnt_o    (fetch_gnt),
+    .fetch_rvalid_o (fetch_rvalid),
+    .fetch_rdata_o  (fetch_rdata),
+    .fetch_rerr_o   (fetch_rerr),
+    .ld_start_i     (ld_start),
+    .ld_busy_o      (ld_busy),
+    .ld_done_o      (ld_done),
+    .ld_host_i      ({ldw[3], ldw[2]}),
+    .ld_sel_i       (ldw[4][1:0]),
+    .ld_sram_i      (ldw[5]),
+    .ld_chans_i     (ldw[6][15:0]),
+    .ld_cols_i      (ldw[6][31:16]),
+    .ld_rows_i      (ldw[7][15:0]),
+    .ld_hcs_i       (ldw[8]),
+    .ld_hps_i       (ldw[9]),
+    .ld_hrs_i       (ldw[10]),
+    .ld_sps_i       (ldw[11]),
+    .ld_srs_i       (ldw[12]),
+    .ld_index_i     (ld_index),
+    .st_start_i     (st_start),
+    .st_busy_o      (st_busy),
+    .st_done_o      (st_done),
+    .st_host_i      ({stw[3], stw[2]}),
+    .st_sel_i       (stw[4][1:0]),
+    .st_sram_i      (stw[5]),
+    .st_chans_i     (stw[6][15:0]),
+    .st_cols_i      (stw[6][31:16]),
+    .st_rows_i      (stw[7][15:0]),
+    .st_hcs_i       (stw[8]),
+    .st_hps_i       (stw[9]),
+    .st_hrs_i       (stw[10]),
+    .st_sps_i       (stw[11]),
+    .st_srs_i       (stw[12]),
+    .st_index_i     (st_index),
+    .lw_req_o       (lw_req),
+    .lw_sel_o       (lw_sel),
+    .lw_addr_o      (lw_addr),
+    .lw_be_o        (lw_be),
+    .lw_wdata_o     (lw_wdata),
+    .lw_gnt_i       (lw_gnt),
+    .sr_req_o       (sr_req),
+    .sr_sel_o       (sr_sel),
+    .sr_addr_o      (sr_addr),
+    .sr_gnt_i       (sr_gnt),
+    .sr_rdata_i     (sr_rdata),
+    .ar_valid_o     (mem_ar_valid_o),
+    .ar_ready_i     (mem_ar_ready_i),
+    .ar_addr_o      (mem_ar_addr_o),
+    .ar_len_o       (mem_ar_len_o),
+    .r_valid_i      (mem_r_valid_i),
+    .r_ready_o      (mem_r_ready_o),
+    .r_data_i       (mem_r_data_i),
+    .r_err_i        (mem_r_err_i),
+    .aw_valid_o     (mem_aw_valid_o),
+    .aw_ready_i     (mem_aw_ready_i),
+    .aw_addr_o      (mem_aw_addr_o),
+    .aw_len_o       (mem_aw_len_o),
+    .w_valid_o      (mem_w_valid_o),
+    .w_ready_i      (mem_w_ready_i),
+    .w_data_o       (mem_w_data_o),
+    .w_last_o       (mem_w_last_o),
+    .b_valid_i      (mem_b_valid_i),
+    .b_err_i        (mem_b_err_i),
+    .err_valid_o    (dma_err_valid),
+    .err_code_o     (dma_err_code),
+    .err_addr_o     (dma_err_addr),
+    .err_index_o    (dma_err_index),
+    .rd_bytes_o     (rd_bytes),
+    .wr_bytes_o     (wr_bytes),
+    .stall_mem_o    (stall_mem)
+  );
+
+  // The store read wins port b; the load write waits (its beat is held).
+  assign sr_gnt = 1'b1;
+  assign lw_gnt = !(sr_req && sr_gnt && (sr_sel == lw_sel));
+
+  // ---- compute sequencer: PW (group loop) or DW ---------------------------------------
+  logic [31:0] cw [16];
+  always_comb begin
+    for (int unsigned i = 0; i < 16; i++) begin
+      cw[i] = cmp_desc[i*32 +: 32];
+    end
+  end
+
+  typedef enum logic [2:0] {
+    CIdle,
+    CDw,
+    CPwStart,
+    CPwRun,
+    CDone
+  } cstate_e;
+
+  cstate_e     cs_d, cs_q;
+  logic        dw_start, pw_start, dw_busy, pw_busy, dw_done, pw_done;
+  logic [15:0] grp_d, grp_q;
+  logic [AW-1:0] pw_in_d, pw_in_q, pw_w_d, pw_w_q, pw_bias_d, pw_bias_q, pw_out_d, pw_out_q;
+  logic [AW-1:0] icgs, ocgs;
+  logic [31:0]   wstep;    // WGT rows per group: ocgs * kh * kw * icgs
+
+  assign icgs  = AW'((cw[7][15:0] + 16'(PwCols - 1)) >> $clog2(PwCols));
+  assign ocgs  = AW'((cw[7][31:16] + 16'(PwRows - 1)) >> $clog2(PwRows));
+  assign wstep = 32'(ocgs) * 32'(cw[9][3:0]) * 32'(cw[9][7:4]) * 32'(icgs);
+
+  always_comb begin
+    cs_d      = cs_q;
+    grp_d     = grp_q;
+    pw_in_d   = pw_in_q;
+    pw_w_d    = pw_w_q;
+    pw_bias_d = pw_bias_q;
+    pw_out_d  = pw_out_q;
+    dw_start  = 1'b0;
+    pw_start  = 1'b0;
+    cmp_done  = 1'b0;
+    unique case (cs_q)
+      CIdle: begin
+        if (cmp_start) begin
+          if (cw[0][7:0] == 8'(npu_regs_pkg::NPU_HW_OP_DW_CONV)) begin
+            dw_start = 1'b1;
+            cs_d     = CDw;
+          end else begin
+            grp_d     = 16'd0;
+            pw_in_d   = AW'(cw[2] >> ActWBits);
+            pw_w_d    = AW'(cw[3] >> WgtRBits);
+            pw_bias_d = AW'(cw[5]);
+            pw_out_d  = AW'(cw[4]);
+            cs_d      = CPwStart;
+          end
+        end
+      end
+      CDw: begin
+        if (dw_done) begin
+          cs_d = CDone;
+        end
+      end
+      CPwStart: begin
+        pw_start = 1'b1;
+        cs_d     = CPwRun;
+      end
+      CPwRun: begin
+        if (pw_done) begin
+          if (grp_q == cw[10][15:0] - 16'd1) begin
+            cs_d = CDone;
+          end else begin
+            // Next group: its channels start on the next word boundary.
+            grp_d     = grp_q + 16'd1;
+            pw_in_d   = pw_in_q + icgs;
+            pw_w_d    = pw_w_q + AW'(wstep);
+            pw_bias_d = pw_bias_q + ocgs;
+            pw_out_d  = pw_out_q + ocgs;
+            cs_d      = CPwStart;
+          end
+        end
+      end
+      CDone: begin
+        cmp_done = 1'b1;
+        cs_d     = CIdle;
+      end
+      default: cs_d = CIdle;
+    endcase
+  end
+
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) begin
+      cs_q      <= CIdle;
+      grp_q     <= '0;
+      pw_in_q   <= '0;
+      pw_w_q    <= '0;
+      pw_bias_q <= '0;
+      pw_out_q  <= '0;
+    end else if (sreset) begin
+      cs_q      <= CIdle;
+    end else begin
+      cs_q      <= cs_d;
+      grp_q     <= grp_d;
+      pw_in_q   <= pw_in_d;
+      pw_w_q    <= pw_w_d;
+      pw_bias_q <= pw_bias_d;
+      pw_out_q  <= pw_out_d;
+    end
+  end
+
+  // ---- engines -------------------------------------------------------------------------
+  logic                      dw_act_req, dw_wgt_req, dw_bias_req, dw_acc_we;
+  logic [AW-1:0]             dw_act_addr, dw_wgt_addr, dw_bias_addr, dw_acc_addr;
+  logic [DwLanes-1:0]        dw_acc_wmask;
+  logic [DwLanes*32-1:0]     dw_acc_wdata;
+  logic                      pw_act_req, pw_wgt_req, pw_bias_req, pw_acc_we;
+  logic [AW-1:0]             pw_act_addr, pw_wgt_addr, pw_bias_addr, pw_acc_addr;
+  logic [PwRows-1:0]         pw_acc_wmask;
+  logic [PwRows*32-1:0]      pw_acc_wdata;
+  logic [ActWordB*8-1:0]     act_a_rdata;
+  logic [WgtRowB*8-1:0]      wgt_a_rdata;
+  logic [ParamWordB*8-1:0]   param_a_rdata;
+  logic [DwLanes*8-1:0]      dw_wgt_rdata;
+
+  npu_dw #(.Lanes(DwLanes), .AW(AW)) u_dw (
+    .clk_i                (clk_i),
+    .rst_ni               (eng_rst_n),
+    .start_i              (dw_start),
+    .busy_o               (dw_busy),
+    .done_o               (dw_done),
+    .cfg_in_base_i        (AW'(cw[2] >> ActWBits)),
+    .cfg_w_base_i         (AW'(cw[3] >> DwWBits)),
+    .cfg_bias_base_i      (AW'(cw[5])),
+    .cfg_out_base_i       (AW'(cw[4])),
+    .cfg_in_h_i           (cw[6][15:0]),
+    .cfg_in_w_i           (cw[6][31:16]),
+    .cfg_channels_i       (cw[7][15:0]),
+    .cfg_out_h_i          (cw[8][15:0]),
+    .cfg_out_w_i          (cw[8][31:16]),
+    .cfg_kh_i             (cw[9][3:0]),
+    .cfg_kw_i             (cw[9][7:4]),
+    .cfg_stride_h_i       (cw[9][11:8]),
+    .cfg_stride_w_i       (cw[9][15:12]),
+    .cfg_pad_t_i          (cw[9][19:16]),
+    .cfg_pad_l_i          (cw[9][23:20]),
+    .cfg_in_zp_i          (cw[10][23:16]),
+    .cfg_in_row_stride_i  (AW'(cw[12] >> ActWBits)),
+    .cfg_in_pix_stride_i  (AW'(cw[13] >> ActWBits)),
+    .cfg_out_row_stride_i (AW'(cw[14])),
+    .cfg_out_pix_stride_i (AW'(cw[15])),
+    .act_req_o            (dw_act_req),
+    .act_addr_o           (dw_act_addr),
+    .act_rdata_i          (act_a_rdata),
+    .wgt_req_o            (dw_wgt_req),
+    .wgt_addr_o           (dw_wgt_addr),
+    .wgt_rdata_i          (dw_wgt_rdata),
+    .bias_req_o           (dw_bias_req),
+    .bias_addr_o          (dw_bias_addr),
+    .bias_rdata_i         (param_a_rdata),
+    .acc_we_o             (dw_acc_we),
+    .acc_addr_o           (dw_acc_addr),
+    .acc_wmask_o          (dw_acc_wmask),
+    .acc_wdata_o          (dw_acc_wdata)
+  );
+
+  npu_pw #(.Rows(PwRows), .Cols(PwCols), .AW(AW)) u_pw (
+    .clk_i                (clk_i),
+    .rst_ni               (eng_rst_n),
+    .start_i              (pw_start),
+    .busy_o               (pw_busy),
+    .done_o               (pw_done),
+    .cfg_in_base_i        (pw_in_q),
+    .cfg_w_base_i         (pw_w_q),
+    .cfg_bias_base_i      (pw_bias_q),
+    .cfg_out_base_i       (pw_out_q),
+    .cfg_in_h_i           (cw[6][15:0]),
+    .cfg_in_w_i           (cw[6][31:16]),
+    .cfg_in_c_i           (cw[7][15:0]),
+    .cfg_out_c_i          (cw[7][31:16]),
+    .cfg_out_h_i          (cw[8][15:0]),
+    .cfg_out_w_i          (cw[8][31:16]),
+    .cfg_kh_i             (cw[9][3:0]),
+    .cfg_kw_i             (cw[9][7:4]),
+    .cfg_stride_h_i       (cw[9][11:8]),
+    .cfg_stride_w_i       (cw[9][15:12]),
+    .cfg_pad_t_i          (cw[9][19:16]),
+    .cfg_pad_l_i          (cw[9][23:20]),
+    .cfg_in_zp_i          (cw[10][23:16]),
+    .cfg_in_row_stride_i  (AW'(cw[12] >> ActWBits)),
+    .cfg_in_pix_stride_i  (AW'(cw[13] >> ActWBits)),
+    .cfg_out_row_stride_i (AW'(cw[14])),
+    .cfg_out_pix_stride_i (AW'(cw[15])),
+    .act_req_o            (pw_act_req),
+    .act_addr_o           (pw_act_addr),
+    .act_rdata_i          (act_a_rdata),
+    .wgt_req_o            (pw_wgt_req),
+    .wgt_addr_o           (pw_wgt_addr),
+    .wgt_rdata_i          (wgt_a_rdata),
+    .bias_req_o           (pw_bias_req),
+    .bias_addr_o          (pw_bias_addr),
+    .bias_rdata_i         (param_a_rdata),
+    .acc_we_o             (pw_acc_we),
+    .acc_addr_o           (pw_acc_addr),
+    .acc_wmask_o          (pw_acc_wmask),
+    .acc_wdata_o          (pw_acc_wdata)
+  );
+
+  // ---- port a: the running engine (one at a time) ---------------------------------------
+  logic            act_a_req, wgt_a_req, acc_a_we, param_a_req;
+  logic [AW-1:0]   act_a_addr, wgt_a_word, acc_a_addr, param_a_addr, dw_wgt_row;
+  logic [PwRows-1:0] acc_a_mask;
+  logic [PwRows*32-1:0] acc_a_wdata;
+  logic [PwRows*4-1:0]  acc_a_be;
+  logic [SliceBits-1:0] dw_slice, dw_slice_q;
+
+  assign act_a_req    = dw_act_req | pw_act_req;
+  assign act_a_addr   = dw_busy ? dw_act_addr : pw_act_addr;
+  assign dw_wgt_row   = dw_wgt_addr >> SliceBits;
+  assign dw_slice     = dw_wgt_addr[SliceBits-1:0];
+  assign wgt_a_req    = dw_wgt_req | pw_wgt_req;
+  assign wgt_a_word   = dw_busy ? dw_wgt_row : pw_wgt_addr;
+  assign param_a_req  = dw_bias_req | pw_bias_req;
+  assign param_a_addr = dw_busy ? dw_bias_addr : pw_bias_addr;
+  assign acc_a_we     = dw_acc_we | pw_acc_we;
+  assign acc_a_addr   = dw_busy ? dw_acc_addr : pw_acc_addr;
+  assign acc_a_mask   = dw_busy ? dw_acc_wmask : pw_acc_wmask;
+  assign acc_a_wdata  = dw_busy ? dw_acc_wdata : pw_acc_wdata;
+
+  always_comb begin
+    for (int unsigned l = 0; l < PwRows; l++) begin
+      acc_a_be[l*4 +: 4] = {4{acc_a_mask[l]}};
+    end
+  end
+
+  always_ff @(posedge clk_i) begin
+    if (dw_wgt_req) begin
+      dw_slice_q <= dw_slice;
+    end
+  end
+  assign dw_wgt_rdata = wgt_a_rdata[32'(dw_slice_q)*DwLanes*8 +: DwLanes*8];
+
+  // SRAM range: an engine address past the end of its SRAM is ERR_SRAM_RANGE
+  // (the write is dropped; reads return don't-care data).
+  logic act_oob, wgt_oob, acc_oob, param_oob, eng_err;
+  logic [AW-1:0] eng_err_addr;
+  assign act_oob   = act_a_req && (32'(act_a_addr) >= ActDepth);
+  assign wgt_oob   = (dw_wgt_req && (32'(dw_wgt_addr) >= DwWgtWords)) ||
+                     (pw_wgt_req && (32'(pw_wgt_addr) >= WgtDepth));
+  assign acc_oob   = acc_a_we && (32'(acc_a_addr) >= AccDepth);
+  assign param_oob = param_a_req && (32'(param_a_addr) >= ParamDepth);
+  assign eng_err   = act_oob | wgt_oob | acc_oob | param_oob;
+  always_comb begin
+    eng_err_addr = param_a_addr;
+    if (act_oob) begin
+      eng_err_addr = act_a_addr;
+    end else if (wgt_oob) begin
+      eng_err_addr = dw_busy ? dw_wgt_addr : pw_wgt_addr;
+    end else if (acc_oob) begin
+      eng_err_addr = acc_a_addr;
+    end
+  end
+
+  // ---- port b: the DMA ----------------------------------------------------------------------
+  logic                  lw_req_g;
+  logic                  act_b_req, act_b_we, wgt_b_req, wgt_b_we;
+  logic                  acc_b_req, acc_b_we, param_b_req, param_b_we;
+  logic [ActAw-1:0]      act_b_addr;
+  logic [WgtAw-1:0]      wgt_b_addr;
+  logic [AccAw-1:0]      acc_b_addr;
+  logic [ParamAw-1:0]    param_b_addr;
+  logic [ActWordB-1:0]   act_b_be;
+  logic [WgtRowB-1:0]    wgt_b_be;
+  logic [AccWordB-1:0]   acc_b_be;
+  logic [ParamWordB-1:0] param_b_be;
+  logic [ActWordB*8-1:0]   act_b_wdata, act_b_rdata;
+  logic [WgtRowB*8-1:0]    wgt_b_wdata, wgt_b_rdata;
+  logic [AccWordB*8-1:0]   acc_b_wdata, acc_b_rdata;
+  logic [ParamWordB*8-1:0] param_b_wdata, param_b_rdata;
+  logic [DmaBytes*8-1:0]   sr_act, sr_wgt, sr_acc, sr_param;
+  logic                    sr_fire;
+  logic [1:0]              sr_sel_q;
+
+  assign lw_req_g = lw_req && lw_gnt;
+  assign sr_fire  = sr_req && sr_gnt;
+
+  npu_sram_dma_port #(.WordBytes(ActWordB), .DmaBytes(DmaBytes), .AddrBits(ActAw), .CaW(CaW),
+                      .Sel(2'(npu_regs_pkg::NPU_HW_SRAM_ACT))) u_act_dp (
+    .clk_i (clk_i), .lw_req_i (lw_req_g), .lw_sel_i (lw_sel), .lw_addr_i (lw_addr),
+    .lw_be_i (lw_be), .lw_wdata_i (lw_wdata), .sr_req_i (sr_fire), .sr_sel_i (sr_sel),
+    .sr_addr_i (sr_addr), .sr_rdata_o (sr_act), .b_req_o (act_b_req), .b_we_o (act_b_we),
+    .b_addr_o (act_b_addr), .b_be_o (act_b_be), .b_wdata_o (act_b_wdata),
+    .b_rdata_i (act_b_rdata)
+  );
+  npu_sram_dma_port #(.WordBytes(WgtRowB), .DmaBytes(DmaBytes), .AddrBits(WgtAw), .CaW(CaW),
+                      .Sel(2'(npu_regs_pkg::NPU_HW_SRAM_WGT))) u_wgt_dp (
+    .clk_i (clk_i), .lw_req_i (lw_req_g), .lw_sel_i (lw_sel), .lw_addr_i (lw_addr),
+    .lw_be_i (lw_be), .lw_wdata_i (lw_wdata), .sr_req_i (sr_fire), .sr_sel_i (sr_sel),
+    .sr_addr_i (sr_addr), .sr_rdata_o (sr_wgt), .b_req_o (wgt_b_req), .b_we_o (wgt_b_we),
+    .b_addr_o (wgt_b_addr), .b_be_o (wgt_b_be), .b_wdata_o (wgt_b_wdata),
+    .b_rdata_i (wgt_b_rdata)
+  );
+  npu_sram_dma_port #(.WordBytes(AccWordB), .DmaBytes(DmaBytes), .AddrBits(AccAw), .CaW(CaW),
+                      .Sel(2'(npu_regs_pkg::NPU_HW_SRAM_ACC))) u_acc_dp (
+    .clk_i (clk_i), .lw_req_i (lw_req_g), .lw_sel_i (lw_sel), .lw_addr_i (lw_addr),
+    .lw_be_i (lw_be), .lw_wdata_i (lw_wdata), .sr_req_i (sr_fire), .sr_sel_i (sr_sel),
+    .sr_addr_i (sr_addr), .sr_rdata_o (sr_acc), .b_req_o (acc_b_req), .b_we_o (acc_b_we),
+    .b_addr_o (acc_b_addr), .b_be_o (acc_b_be), .b_wdata_o (acc_b_wdata),
+    .b_rdata_i (acc_b_rdata)
+  );
+  npu_sram_dma_port #(.WordBytes(ParamWordB), .DmaBytes(DmaBytes), .AddrBits(ParamAw),
+                      .CaW(CaW), .Sel(2'(npu_regs_pkg::NPU_HW_SRAM_PARAM))) u_param_dp (
+    .clk_i (clk_i), .lw_req_i (lw_req_g), .lw_sel_i (lw_sel), .lw_addr_i (lw_addr),
+    .lw_be_i (lw_be), .lw_wdata_i (lw_wdata), .sr_req_i (sr_fire), .sr_sel_i (sr_sel),
+    .sr_addr_i (sr_addr), .sr_rdata_o (sr_param), .b_req_o (param_b_req),
+    .b_we_o (param_b_we), .b_addr_o (param_b_addr), .b_be_o (param_b_be),
+    .b_wdata_o (param_b_wdata), .b_rdata_i (param_b_rdata)
+  );
+
+  always_ff @(posedge clk_i) begin
+    if (sr_fire) begin
+      sr_sel_q <= sr_sel;
+    end
+  end
+
+  always_comb begin
+    unique case (sr_sel_q)
+      2'(npu_regs_pkg::NPU_HW_SRAM_ACT): sr_rdata = sr_act;
+      2'(npu_regs_pkg::NPU_HW_SRAM_WGT): sr_rdata = sr_wgt;
+      2'(npu_regs_pkg::NPU_HW_SRAM_ACC): sr_rdata = sr_acc;
+      default:                           sr_rdata = sr_param;
+    endcase
+  end
+
+  // ---- SRAMs ---------------------------------------------------------------------------------
+  logic [ActWordB*8-1:0]   unused_act_a_w;
+  logic [WgtRowB*8-1:0]    unused_wgt_a_w;
+  logic [AccWordB*8-1:0]   unused_acc_a_r;
+  logic [ParamWordB*8-1:0] unused_param_a_w;
+  assign unused_act_a_w   = '0;
+  assign unused_wgt_a_w   = '0;
+  assign unused_param_a_w = '0;
+
+  npu_sram #(.Width(ActWordB * 8), .Depth(ActDepth)) u_act (
+    .clk_i     (clk_i),
+    .a_req_i   (act_a_req),
+    .a_we_i    (1'b0),
+    .a_addr_i  (ActAw'(act_a_addr)),
+    .a_be_i    ('0),
+    .a_wdata_i (unused_act_a_w),
+    .a_rdata_o (act_a_rdata),
+    .b_req_i   (act_b_req),
+    .b_we_i    (act_b_we),
+    .b_addr_i  (act_b_addr),
+    .b_be_i    (act_b_be),
+    .b_wdata_i (act_b_wdata),
+    .b_rdata_o (act_b_rdata)
+  );
+
+  npu_sram #(.Width(WgtRowB * 8), .Depth(WgtDepth)) u_wgt (
+    .clk_i     (clk_i),
+    .a_req_i   (wgt_a_req),
+    .a_we_i    (1'b0),
+    .a_addr_i  (WgtAw'(wgt_a_word)),
+    .a_be_i    ('0),
+    .a_wdata_i (unused_wgt_a_w),
+    .a_rdata_o (wgt_a_rdata),
+    .b_req_i   (wgt_b_req),
+    .b_we_i    (wgt_b_we),
+    .b_addr_i  (wgt_b_addr),
+    .b_be_i    (wgt_b_be),
+    .b_wdata_i (wgt_b_wdata),
+    .b_rdata_o (wgt_b_rdata)
+  );
+
+  npu_sram #(.Width(AccWordB * 8), .Depth(AccDepth)) u_acc (
+    .clk_i     (clk_i),
+    .a_req_i   (acc_a_we && !acc_oob),
+    .a_we_i    (1'b1),
+    .a_addr_i  (AccAw'(acc_a_addr)),
+    .a_be_i    (acc_a_be),
+    .a_wdata_i (acc_a_wdata),
+    .a_rdata_o (unused_acc_a_r),
+    .b_req_i   (acc_b_req),
+    .b_we_i    (acc_b_we),
+    .b_addr_i  (acc_b_addr),
+    .b_be_i    (acc_b_be),
+    .b_wdata_i (acc_b_wdata),
+    .b_rdata_o (acc_b_rdata)
+  );
+
+  npu_sram #(.Width(ParamWordB * 8), .Depth(ParamDepth)) u_param (
+    .clk_i     (clk_i),
+    .a_req_i   (param_a_req),
+    .a_we_i    (1'b0),
+    .a_addr_i  (ParamAw'(param_a_addr)),
+    .a_be_i    ('0),
+    .a_wdata_i (unused_param_a_w),
+    .a_rdata_o (param_a_rdata),
+    .b_req_i   (param_b_req),
+    .b_we_i    (param_b_we),
+    .b_addr_i  (param_b_addr),
+    .b_be_i    (param_b_be),
+    .b_wdata_i (param_b_wdata),
+    .b_rdata_o (param_b_rdata)
+  );
+
+  // ---- errors, activity ------------------------------------------------------------------------
+  always_comb begin
+    err_valid = 1'b1;
+    if (dma_err_valid) begin
+      err_code  = dma_err_code;
+      err_addr  = dma_err_addr;
+      err_index = dma_err_index;
+    end else if (cp_err_valid) begin
+      err_code  = cp_err_code;
+      err_addr  = cp_err_addr;
+      err_index = cp_err_index;
+    end else begin
+      err_valid = eng_err;
+      err_code  = npu_regs_pkg::NPU_HW_ERR_SRAM_RANGE;
+      err_addr  = {48'd0, eng_err_addr};
+      err_index = cmp_index;
+    end
+  end
+
+  // {CP, STORE, PPU, DW, PW, LOAD}
+  assign busy = {cp_busy, q_busy[2] | st_busy, 1'b0, dw_busy, pw_busy, q_busy[0] | ld_busy};
+
+  logic unused_top;
+  assign unused_top = ^{unused_acc_a_r, q_busy[1], ldw[13], ldw[14], ldw[15], stw[13],
+                        stw[14], stw[15], ldw[4][31:2], stw[4][31:2], ldw[7][31:16],
+                        stw[7][31:16], ldw[0], ldw[1], stw[0], stw[1], cw[0][31:8], cw[1],
+                        cw[9][31:24], cw[10][31:24], cw[11], wgt_a_word[AW-1:WgtAw], wstep[31:AW], cw[12][ActWBits-1:0],
+                        cw[13][ActWBits-1:0], cw[2][ActWBits-1:0], cw[3]};
+
+endmodule
