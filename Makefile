@@ -30,6 +30,10 @@ LDFLAGS += $(SAN)
 LDLIBS := -lpthread -lm
 
 LIB_SRCS := $(sort $(wildcard lib/*/*.c lib/*.c driver/*.c))
+# The sim backend (driver/sim.c) calls the Verilated NPU: every program
+# that links libnpu also links the harness library (C++ inside).
+NPU_SIM_LIB := $(BUILD)/rtl-sim/libnpusim.a
+SIM_LDLIBS := $(NPU_SIM_LIB) -lstdc++
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
 LIB := $(BUILD)/libnpu.a
 
@@ -84,15 +88,15 @@ $(LIB): $(LIB_OBJS)
 
 # Each tools/npu-NAME/*.c links into $(BUILD)/bin/npu-NAME.
 define TOOL_RULE
-$(BUILD)/bin/$(1): $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard tools/$(1)/*.c)) $(LIB) $(ONNX_OBJ)
+$(BUILD)/bin/$(1): $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard tools/$(1)/*.c)) $(LIB) $(ONNX_OBJ) $(NPU_SIM_LIB)
 	@mkdir -p $$(@D)
-	$$(CC) $$(LDFLAGS) -o $$@ $$(filter-out $(ONNX_OBJ),$$(filter %.o,$$^)) $(LIB) $(ONNX_OBJ) -lprotobuf-c $$(LDLIBS)
+	$$(CC) $$(LDFLAGS) -o $$@ $$(filter-out $(ONNX_OBJ),$$(filter %.o,$$^)) $(LIB) $(ONNX_OBJ) -lprotobuf-c $(SIM_LDLIBS) $$(LDLIBS)
 endef
 $(foreach t,$(TOOLS),$(eval $(call TOOL_RULE,$(t))))
 
-$(TEST_BIN): $(TEST_OBJS) $(LIB) $(ONNX_OBJ)
+$(TEST_BIN): $(TEST_OBJS) $(LIB) $(ONNX_OBJ) $(NPU_SIM_LIB)
 	@mkdir -p $(@D)
-	$(CXX) $(LDFLAGS) -o $@ $(TEST_OBJS) $(LIB) $(ONNX_OBJ) -lprotobuf-c \
+	$(CXX) $(LDFLAGS) -o $@ $(TEST_OBJS) $(LIB) $(ONNX_OBJ) -lprotobuf-c $(SIM_LDLIBS) \
 		-lgtest_main -lgtest $(LDLIBS)
 
 # ---- the README's two commands ---------------------------------------
@@ -104,6 +108,7 @@ run: deps all
 # GoogleTest suites over the C API.
 test: deps all
 	$(MAKE) --no-print-directory rtl-test
+	$(MAKE) --no-print-directory rtl-sim-test
 	NPU_BUILD=$(BUILD) $(TEST_BIN) --gtest_brief=0
 
 lint: deps rtl-lint
@@ -124,5 +129,6 @@ clean:
 	rm -rf build build-asan
 
 include rtl-sim/rtl.mk
+include rtl-sim/harness.mk
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

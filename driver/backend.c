@@ -5,9 +5,11 @@
 #include "driver/backend.h"
 
 extern const struct npu_backend_ops npu_null_backend;
+extern const struct npu_backend_ops npu_sim_backend;
 
 /* Every backend this build has, found by name at run time. */
 static const struct npu_backend_ops *const backend_table[] = {
+        &npu_sim_backend,
         &npu_null_backend,
         NULL,
 };

@@ -18,6 +18,8 @@
 #include "ref/ref.h"
 #include "sched/sched.h"
 
+extern const struct npui_device_ops npui_hw_device_ops;
+
 #define RING_ENTRIES 1024u
 #define DESC_WORDS   (NPU_HW_DESC_BYTES / 4)
 /* Nominal NPU clock for reporting (DESIGN §5): a Zynq-7020-class fabric. */
@@ -514,6 +516,13 @@ static void hw_model_cost(const npu_device *dev, const npu_model *m, struct npu_
 	cost->dw_macs_per_cycle = d->caps.dw_lanes;
 	cost->dram_bytes_per_cycle = d->caps.dram_bytes_per_cycle;
 	cost->clock_mhz = d->caps.clock_mhz;
+}
+
+struct npu_hw *npui_device_hw(npu_device *dev)
+{
+	if (!dev || dev->ops != &npui_hw_device_ops)
+		return NULL;
+	return ((struct hw_dev *)dev->priv)->hw;
 }
 
 const struct npui_device_ops npui_hw_device_ops = {

@@ -15,6 +15,10 @@
 #include "npu.h"
 #include "core/graph.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 struct npui_ref_plan;
 
 /*
@@ -88,6 +92,10 @@ struct npu_job {
 	struct npu_job *next;
 };
 
+/* The driver-level device behind a hardware npu_device, NULL for "cpu"
+ * (tests use it for fault injection through the npu_hw_* gate). */
+struct npu_hw *npui_device_hw(npu_device *dev);
+
 /* Run every layer of m with the CPU kernels, recording per-layer time. */
 int npui_run_cpu(npu_device *dev, npu_model *m);
 
@@ -96,5 +104,9 @@ void npui_set_detail(const char *fmt, ...) __attribute__((format(printf, 1, 2)))
 
 /* Monotonic nanoseconds. */
 uint64_t npui_now_ns(void);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* NPUI_RUNTIME_H */

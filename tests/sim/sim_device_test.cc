@@ -1,0 +1,253 @@
+// The simulated NPU behind the public API: every zoo net on "sim" gives
+// exactly the bytes of "cpu"; options, threads, async overlap, and faults
+// injected at the driver boundary surface as named errors and leave the
+// device usable.
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "npu.h"
+#include "core/graph.h"
+#include "core/runtime.h"
+#include "driver/backend.h"
+#include "zoo/zoo.h"
+
+namespace
+{
+
+// Input size of the zoo nets in these tests. 224 is the real thing; the
+// small configuration runs at a smaller size to keep CI time sane.
+int zoo_size(int fallback)
+{
+	const char *s = getenv("NPU_SIM_TEST_SIZE");
+	return s && *s ? atoi(s) : fallback;
+}
+
+std::vector<uint8_t> zoo_model(const char *name, int size)
+{
+	zoo_opts o;
+	zoo_opts_default(&o);
+	o.size = size;
+	npui_graph *g = nullptr;
+	char why[160];
+	EXPECT_EQ(zoo_build(name, &o, &g, why, sizeof(why)), NPU_OK) << why;
+	void *data = nullptr;
+	size_t len = 0;
+	EXPECT_EQ(npui_model_serialize(g, &data, &len), NPU_OK);
+	npui_graph_free(g);
+	std::vector<uint8_t> v(static_cast<uint8_t *>(data), static_cast<uint8_t *>(data) + len);
+	free(data);
+	return v;
+}
+
+std::vector<int8_t> run_on(npu_device *dev, const std::vector<uint8_t> &file,
+                           const std::vector<int8_t> &x, int *rc_out = nullptr,
+                           std::vector<npu_layer_profile> *prof = nullptr)
+{
+	npu_model *m = nullptr;
+	int rc = npu_model_load_memory(dev, file.data(), file.size(), &m);
+	if (rc_out)
+		*rc_out = rc;
+	if (rc != NPU_OK) {
+		ADD_FAILURE() << "load: " << npu_status_name(rc) << ": " << npu_last_error();
+		return {};
+	}
+	npu_tensor_info out;
+	npu_model_output(m, &out);
+	std::vector<int8_t> y(out.elements, 0x5a);
+	npu_io io = {NPU_IO_INT8, x.data(), x.size(), NPU_IO_INT8, y.data(), y.size()};
+	rc = npu_run(m, &io);
+	if (rc_out)
+		*rc_out = rc;
+	if (rc == NPU_OK && prof) {
+		unsigned n = npu_model_num_layers(m);
+		prof->resize(n);
+		npu_model_profile(m, prof->data(), n, &n);
+	}
+	npu_model_free(m);
+	return rc == NPU_OK ? y : std::vector<int8_t>{};
+}
+
+std::vector<int8_t> seeded_input(size_t n, uint32_t seed)
+{
+	std::vector<int8_t> x(n);
+	uint32_t s = seed * 2654435761u + 1;
+	for (auto &v : x) {
+		s = s * 1664525u + 1013904223u;
+		v = static_cast<int8_t>(s >> 24);
+	}
+	return x;
+}
+
+TEST(SimOpen, OptionsAndIdentity)
+{
+	npu_device *d;
+	ASSERT_EQ(npu_open("sim", &d), NPU_OK) << npu_last_error();
+	EXPECT_STREQ(npu_device_uri(d), "sim");
+	npu_close(d);
+	ASSERT_EQ(npu_open("sim:config=small,latency=50,bw=4", &d), NPU_OK) << npu_last_error();
+	npu_close(d);
+	EXPECT_EQ(npu_open("sim:config=huge", &d), NPU_ERR_INVALID_ARG);
+	EXPECT_EQ(npu_open("sim:speed=11", &d), NPU_ERR_INVALID_ARG);
+	EXPECT_EQ(npu_open("sim:latency=x", &d), NPU_ERR_INVALID_ARG);
+}
+
+class SimZoo : public ::testing::TestWithParam<const char *>
+{
+};
+
+// The whole zoo, default configuration: byte-identical to the cpu device.
+TEST_P(SimZoo, BitExactAgainstCpu)
+{
+	const int size = zoo_size(224);
+	auto file = zoo_model(GetParam(), size);
+	npu_device *sim, *cpu;
+	ASSERT_EQ(npu_open("sim", &sim), NPU_OK);
+	ASSERT_EQ(npu_open("cpu", &cpu), NPU_OK);
+	auto x = seeded_input((size_t)size * size * 3, 7);
+	std::vector<npu_layer_profile> prof;
+	auto ys = run_on(sim, file, x, nullptr, &prof);
+	auto yc = run_on(cpu, file, x);
+	ASSERT_FALSE(yc.empty());
+	ASSERT_EQ(ys.size(), yc.size());
+	for (size_t i = 0; i < ys.size(); i++)
+		ASSERT_EQ(ys[i], yc[i]) << "first mismatch at output " << i;
+	uint64_t cycles = 0;
+	for (auto &p : prof)
+		cycles += p.cycles;
+	RecordProperty("npu_cycles", std::to_string(cycles));
+	npu_close(cpu);
+	npu_close(sim);
+}
+
+INSTANTIATE_TEST_SUITE_P(Zoo, SimZoo,
+                         ::testing::Values("squeezenet1_0", "squeezenet1_1", "mobilenet_v1",
+                                           "shufflenet_v1_g3", "mobilenet_v2", "mobilenet_v3_large",
+                                           "mobilenet_v3_small", "shufflenet_v2_x1_0"));
+
+// The small (4x4) configuration tiles differently: same bytes again.
+TEST(SimSmall, TwoNetsBitExact)
+{
+	const int size = zoo_size(96) < 96 ? zoo_size(96) : 96;
+	npu_device *sim, *cpu;
+	ASSERT_EQ(npu_open("sim:config=small", &sim), NPU_OK);
+	ASSERT_EQ(npu_open("cpu", &cpu), NPU_OK);
+	for (const char *net : {"mobilenet_v2", "shufflenet_v2_x1_0"}) {
+		SCOPED_TRACE(net);
+		auto file = zoo_model(net, size);
+		auto x = seeded_input((size_t)size * size * 3, 3);
+		auto ys = run_on(sim, file, x);
+		auto yc = run_on(cpu, file, x);
+		ASSERT_FALSE(yc.empty());
+		EXPECT_EQ(ys, yc);
+	}
+	npu_close(cpu);
+	npu_close(sim);
+}
+
+// Frames queued back to back: CPU fallback of one overlaps nothing it
+// must not, and every frame's bytes equal its synchronous result.
+TEST(SimAsync, QueuedFramesAndFourThreads)
+{
+	const int size = 64;
+	auto file = zoo_model("mobilenet_v3_small", size);
+	npu_device *sim;
+	ASSERT_EQ(npu_open("sim", &sim), NPU_OK);
+	npu_model *m;
+	ASSERT_EQ(npu_model_load_memory(sim, file.data(), file.size(), &m), NPU_OK);
+	npu_tensor_info out;
+	npu_model_output(m, &out);
+	const int N = 4;
+	std::vector<std::vector<int8_t>> xs, ys(N, std::vector<int8_t>(out.elements)), ref;
+	for (int i = 0; i < N; i++) {
+		xs.push_back(seeded_input((size_t)size * size * 3, 100 + i));
+		std::vector<int8_t> y(out.elements);
+		npu_io io = {NPU_IO_INT8, xs[i].data(), xs[i].size(),
+		             NPU_IO_INT8, y.data(),     y.size()};
+		ASSERT_EQ(npu_run(m, &io), NPU_OK);
+		ref.push_back(y);
+	}
+	std::vector<npu_io> ios(N);
+	std::vector<npu_job *> jobs(N);
+	for (int i = 0; i < N; i++) {
+		ios[i] = {NPU_IO_INT8, xs[i].data(), xs[i].size(),
+		          NPU_IO_INT8, ys[i].data(), ys[i].size()};
+		ASSERT_EQ(npu_submit(m, &ios[i], &jobs[i]), NPU_OK);
+	}
+	for (int i = 0; i < N; i++)
+		ASSERT_EQ(npu_wait(jobs[i], -1), NPU_OK);
+	EXPECT_EQ(ys, ref);
+
+	std::vector<int> bad(4, 0);
+	std::vector<std::thread> th;
+	for (int t = 0; t < 4; t++)
+		th.emplace_back([&, t] {
+			for (int r = 0; r < 2; r++) {
+				int k = (t + r) % N;
+				std::vector<int8_t> y(out.elements);
+				npu_io io = {NPU_IO_INT8, xs[k].data(), xs[k].size(),
+				             NPU_IO_INT8, y.data(),     y.size()};
+				if (npu_run(m, &io) != NPU_OK || y != ref[k])
+					bad[t]++;
+			}
+		});
+	for (auto &t : th)
+		t.join();
+	for (int t = 0; t < 4; t++)
+		EXPECT_EQ(bad[t], 0) << "thread " << t;
+	npu_model_free(m);
+	npu_close(sim);
+}
+
+// Fault sweep at the driver boundary: make the Nth backend call of one
+// inference fail, for every N. Each run fails with a named error or
+// succeeds with the right bytes, and the next clean run is right again.
+TEST(SimFaults, EveryBackendCallFailingOnce)
+{
+	const int size = 32;
+	auto file = zoo_model("mobilenet_v2", size);
+	npu_device *sim, *cpu;
+	ASSERT_EQ(npu_open("sim:config=small", &sim), NPU_OK);
+	ASSERT_EQ(npu_open("cpu", &cpu), NPU_OK);
+	auto x = seeded_input((size_t)size * size * 3, 9);
+	auto want = run_on(cpu, file, x);
+	npu_model *m;
+	ASSERT_EQ(npu_model_load_memory(sim, file.data(), file.size(), &m), NPU_OK);
+	npu_hw *hw = npui_device_hw(sim);
+	ASSERT_NE(hw, nullptr);
+	npu_tensor_info out;
+	npu_model_output(m, &out);
+	std::vector<int8_t> y(out.elements);
+	npu_io io = {NPU_IO_INT8, x.data(), x.size(), NPU_IO_INT8, y.data(), y.size()};
+
+	uint64_t c0 = hw->calls;
+	ASSERT_EQ(npu_run(m, &io), NPU_OK);
+	const long calls = (long)(hw->calls - c0);
+	ASSERT_GT(calls, 0);
+	int failed = 0;
+	const long step = calls > 200 ? calls / 200 : 1;
+	for (long n = 1; n <= calls; n += step) {
+		hw->fail_status = NPU_ERR_DISCONNECTED;
+		hw->fail_countdown = n;
+		int rc = npu_run(m, &io);
+		hw->fail_countdown = 0;
+		if (rc != NPU_OK) {
+			failed++;
+			EXPECT_STRNE(npu_status_name(rc), "NPU_ERR_UNKNOWN") << "n=" << n;
+		}
+		std::fill(y.begin(), y.end(), 0x33);
+		ASSERT_EQ(npu_run(m, &io), NPU_OK) << "device not usable after fault at call " << n
+		                                   << ": " << npu_last_error();
+		ASSERT_EQ(y, want) << "wrong bytes after fault at call " << n;
+	}
+	EXPECT_GT(failed, 0);
+	npu_model_free(m);
+	npu_close(cpu);
+	npu_close(sim);
+}
+
+} // namespace
