@@ -140,14 +140,41 @@ static int write_profiles(const char *const paths[3], const char *model_path, co
 	return 0;
 }
 
-static void print_layers(const struct npu_layer_profile *p, unsigned n)
+static void print_layers(const npu_model *m, const struct npu_layer_profile *p, unsigned n)
 {
-	printf("\n%-4s %-28s %-9s %-6s %12s %12s %10s\n", "#", "layer", "op", "engine", "MACs",
-	       "cycles", "cpu_us");
-	for (unsigned i = 0; i < n; i++)
-		printf("%-4u %-28.28s %-9s %-6s %12llu %12llu %10.1f\n", i, p[i].name, p[i].op,
-		       p[i].engine, (unsigned long long)p[i].macs, (unsigned long long)p[i].cycles,
-		       p[i].cpu_ns / 1e3);
+	struct npu_model_cost cost;
+	uint64_t cycles = 0, bound = 0, cpu_ns = 0, dram = 0;
+	unsigned on_cpu = 0, folded = 0;
+
+	printf("\n%-4s %-28s %-9s %-6s %12s %12s %12s %10s\n", "#", "layer", "op", "engine", "MACs",
+	       "cycles", "bound", "cpu_us");
+	for (unsigned i = 0; i < n; i++) {
+		printf("%-4u %-28.28s %-9s %-6s %12llu %12llu %12llu %10.1f%s\n", i, p[i].name,
+		       p[i].op, p[i].engine, (unsigned long long)p[i].macs,
+		       (unsigned long long)p[i].cycles, (unsigned long long)p[i].bound_cycles,
+		       p[i].cpu_ns / 1e3, p[i].folded ? "  (folded)" : "");
+		cycles += p[i].cycles;
+		bound += p[i].bound_cycles;
+		dram += p[i].dram_bytes;
+		if (!strcmp(p[i].engine, "cpu")) {
+			on_cpu++;
+			cpu_ns += p[i].cpu_ns;
+		}
+		folded += p[i].folded;
+	}
+	npu_model_cost(m, &cost);
+	printf("\n%u layers: %u on the CPU (%.2f ms host time), %u folded into addressing\n", n,
+	       on_cpu, cpu_ns / 1e6, folded);
+	if (cost.bound_cycles) {
+		printf("NPU: %llu cycles, network bound %llu cycles: cycles/bound %.2f; "
+		       "DRAM %.2f MB (minimum %.2f MB)\n",
+		       (unsigned long long)cycles, (unsigned long long)cost.bound_cycles,
+		       (double)cycles / cost.bound_cycles, dram / 1e6, cost.min_dram_bytes / 1e6);
+		printf("latency at the nominal %.0f MHz: %.3f ms on the NPU + the CPU fallback "
+		       "above\n",
+		       cost.clock_mhz, cycles / cost.clock_mhz / 1e3);
+	}
+	(void)bound;
 }
 
 /* Load --input into the model's input layout; returns 0 or prints why. */
@@ -373,7 +400,7 @@ int main(int argc, char **argv)
 		}
 		npu_model_profile(m, p, n, &got);
 		if (verbose)
-			print_layers(p, got);
+			print_layers(m, p, got);
 		if (write_profiles(prof_out, model_path, dev, p, got < n ? got : n)) {
 			free(p);
 			goto out_free;
