@@ -9,6 +9,7 @@
  * Every device access goes through the npu_hw_* wrappers (driver/backend.h),
  * so fault injection reaches every path here.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -278,6 +279,17 @@ static int hw_model_prepare(npu_device *dev, npu_model *m)
 			a = reloc_base(hm, rl->kind) + rl->offset;
 			base[(size_t)rl->desc * DESC_WORDS + rl->word] = (uint32_t)a;
 			base[(size_t)rl->desc * DESC_WORDS + rl->word + 1] = (uint32_t)(a >> 32);
+		}
+	}
+
+	if (getenv("NPU_DEBUG")) {
+		fprintf(stderr, "libnpu: placement of '%s' on %s (%u segments):\n", g->name,
+		        dev->uri, hm->sched->num_segments);
+		for (uint32_t i = 0; i < g->num_layers; i++) {
+			const struct npui_placement *pl = &hm->sched->placement[i];
+			fprintf(stderr, "  %4u %-28.28s %-8s -> %-4s%s  %s\n", i, g->layers[i].name,
+			        npui_op_name(&g->layers[i]), pl->engine,
+			        pl->folded ? " (folded)" : "", pl->why);
 		}
 	}
 
