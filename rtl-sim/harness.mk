@@ -74,11 +74,14 @@ $(SIM_LIB): $(SIM_OUT)/npu_sim.o $(SIM_RT_SRCS:%.cpp=$(SIM_OUT)/rt/%.o) \
 rtl-sim-lib: $(SIM_LIB)
 
 # Device tests: GoogleTest, through the C ABI only, golden model lib/ref.
+# The whole-schedule tests (npu_net_test.cc) also use lib/sched, lib/zoo,
+# lib/ref and the graph code: they link $(BUILD)/libnpu.a ($(LIB), built by
+# the top Makefile, which includes this file).
 SIM_TEST_SRCS := $(wildcard rtl-sim/harness/test/*_test.cc)
 SIM_TEST_BIN := $(SIM_OUT)/npu_sim_test
-$(SIM_TEST_BIN): $(SIM_TEST_SRCS) rtl-sim/harness/npu_sim.h $(SIM_LIB) $(RTL_REF_OBJS)
+$(SIM_TEST_BIN): $(SIM_TEST_SRCS) rtl-sim/harness/npu_sim.h $(SIM_LIB) $(LIB)
 	$(CXX) -std=c++17 -O2 -Wall -Wextra -Werror -Irtl-sim/harness -Ilib -Ilib/include -I. \
-		$(SIM_TEST_SRCS) $(SIM_LIB) $(RTL_REF_OBJS) -lgtest_main -lgtest -lpthread \
+		$(SIM_TEST_SRCS) $(LIB) $(SIM_LIB) -lgtest_main -lgtest -lpthread -lm \
 		$(if $(filter 1,$(NPU_SIM_TRACE)),-lz,) -o $@
 
 rtl-sim-test: $(SIM_TEST_BIN)

@@ -220,7 +220,7 @@ module npu_cmdproc #(
   logic [7:0] d_err;
   logic [1:0] d_queue;
   logic       d_fence;
-  logic       op_dma, op_conv, op_dw, op_ppu, op_sync, built;
+  logic       op_dma, op_conv, op_dw, op_ppu, op_rq, op_add, op_sync, built, epi;
 
   assign op_dma  = (op == 8'(npu_regs_pkg::NPU_HW_OP_DMA_LOAD)) ||
                    (op == 8'(npu_regs_pkg::NPU_HW_OP_DMA_STORE));
@@ -229,7 +229,10 @@ module npu_cmdproc #(
   assign op_ppu  = (op == 8'(npu_regs_pkg::NPU_HW_OP_PPU_REQUANT)) ||
                    (op == 8'(npu_regs_pkg::NPU_HW_OP_PPU_ADD)) ||
                    (op == 8'(npu_regs_pkg::NPU_HW_OP_PPU_POOL));
+  assign op_rq   = (op == 8'(npu_regs_pkg::NPU_HW_OP_PPU_REQUANT));
+  assign op_add  = (op == 8'(npu_regs_pkg::NPU_HW_OP_PPU_ADD));
   assign op_sync = (op == 8'(npu_regs_pkg::NPU_HW_OP_SYNC));
+  assign epi     = (fl & FEpi) != 16'd0;
   assign d_fence = (op == 8'(npu_regs_pkg::NPU_HW_OP_FENCE));
 
   // An opcode is accepted only if this build has its engine (CAPS_ENGINES).
@@ -258,7 +261,7 @@ module npu_cmdproc #(
   assign pt = w[9][19:16];
   assign pl = w[9][23:20];
 
-  logic words_zero_13_15, words_zero_3_15, words_zero_2_15;
+  logic words_zero_13_15, words_zero_12_15, words_zero_3_15, words_zero_2_15;
   always_comb begin
     words_zero_3_15 = 1'b1;
     for (int unsigned i = 3; i < 16; i++) begin
@@ -268,6 +271,7 @@ module npu_cmdproc #(
     end
     words_zero_2_15  = words_zero_3_15 && (w[2] == 32'd0);
     words_zero_13_15 = (w[13] | w[14] | w[15]) == 32'd0;
+    words_zero_12_15 = words_zero_13_15 && (w[12] == 32'd0);
   end
 
   function automatic logic misaligned(input logic [31:0] v, input int unsigned bits);
@@ -291,8 +295,10 @@ module npu_cmdproc #(
       d_err = npu_regs_pkg::NPU_HW_ERR_DESC_OPCODE;
     end else if ((fl & ~FKnown) != 16'd0 ||
                  (!op_conv && (fl & (FAcc | FEpi)) != 16'd0) ||
-                 // v1 engines: no accumulate, no fused epilogue yet
-                 (op_conv && (fl & (FAcc | FEpi)) != 16'd0) ||
+                 // ACCUMULATE is PW only and never with EPILOGUE (K split:
+                 // raw int32 passes, then PPU_REQUANT; docs/SCHEDULER.md §3)
+                 (op_dw && (fl & FAcc) != 16'd0) ||
+                 ((fl & (FAcc | FEpi)) == (FAcc | FEpi)) ||
                  (d_fence && (fl & FTokens) != 16'd0) ||
                  (!d_fence && d_queue == 2'(QLoad) && (fl & (FPopP | FPushP)) != 16'd0) ||
                  (!d_fence && d_queue == 2'(QStore) && (fl & (FPopN | FPushN)) != 16'd0)) begin
@@ -319,11 +325,15 @@ module npu_cmdproc #(
                    misaligned(w[2], ActWBits) || misaligned(w[12], ActWBits) ||
                    misaligned(w[13], ActWBits) ||
                    (w[12] >> ActWBits) > 32'hffff || (w[13] >> ActWBits) > 32'hffff ||
-                   w[14] > 32'hffff || w[15] > 32'hffff ||
+                   (epi && (misaligned(w[4], ActWBits) || misaligned(w[14], ActWBits) ||
+                            misaligned(w[15], ActWBits))) ||
+                   (w[14] >> (epi ? ActWBits : 0)) > 32'hffff ||
+                   (w[15] >> (epi ? ActWBits : 0)) > 32'hffff ||
                    (op_dw ? misaligned(w[3], DwWBits) : misaligned(w[3], WgtRBits))) begin
         d_err = npu_regs_pkg::NPU_HW_ERR_DESC_PARAM;
       end else if ((w[2] >> ActWBits) >= 32'(ActWords) || w[3] >= 32'(WgtBytes) ||
-                   w[4] >= 32'(AccWords) || w[5] >= 32'(ParamWords)) begin
+                   (epi ? (w[4] >> ActWBits) >= 32'(ActWords) : w[4] >= 32'(AccWords)) ||
+                   w[5] >= 32'(ParamWords)) begin
         d_err = npu_regs_pkg::NPU_HW_ERR_SRAM_RANGE;
       end
     end else if (op_sync) begin
@@ -336,9 +346,53 @@ module npu_cmdproc #(
       if (!words_zero_2_15) begin
         d_err = npu_regs_pkg::NPU_HW_ERR_DESC_FLAGS;
       end
+    end else if (op_rq) begin
+      // PPU_REQUANT (§4.4): ACC words [pixel][G] -> ACT [pixel][round_up(C, word)].
+      if (w[3] != 32'd0 || w[7] != 32'd0 || w[8] != 32'd0 || w[9] != 32'd0 ||
+          w[10][23:0] != 24'd0 || w[11][31:16] != 16'd0 || !words_zero_12_15) begin
+        d_err = npu_regs_pkg::NPU_HW_ERR_DESC_FLAGS;
+      end else if (w[6][15:0] == 16'd0 || w[6][31:16] == 16'd0 ||
+                   misaligned(w[4], ActWBits)) begin
+        d_err = npu_regs_pkg::NPU_HW_ERR_DESC_PARAM;
+      end else if (w[2] >= 32'(AccWords) || (w[4] >> ActWBits) >= 32'(ActWords) ||
+                   w[5] >= 32'(ParamWords)) begin
+        d_err = npu_regs_pkg::NPU_HW_ERR_SRAM_RANGE;
+      end
+    end else if (op_add) begin
+      // PPU_ADD (§4.5).
+      if (w[6][31:24] != 8'd0 || w[10][31:24] != 8'd0 || w[11][31:16] != 16'd0 ||
+          !words_zero_12_15) begin
+        d_err = npu_regs_pkg::NPU_HW_ERR_DESC_FLAGS;
+      end else if (w[5] == 32'd0 || misaligned(w[2], ActWBits) ||
+                   misaligned(w[3], ActWBits) || misaligned(w[4], ActWBits)) begin
+        d_err = npu_regs_pkg::NPU_HW_ERR_DESC_PARAM;
+      end else if ((w[2] >> ActWBits) >= 32'(ActWords) ||
+                   (w[3] >> ActWBits) >= 32'(ActWords) ||
+                   (w[4] >> ActWBits) >= 32'(ActWords)) begin
+        d_err = npu_regs_pkg::NPU_HW_ERR_SRAM_RANGE;
+      end
     end else if (op_ppu) begin
-      // Decoded by the PPU's own checks once it is wired (EngineMask).
-      d_err = npu_regs_pkg::NPU_HW_ERR_NONE;
+      // PPU_POOL (§4.6): dense tiles; GLOBAL has kernel fields 0 and one
+      // output pixel, MAX/AVG any kernel/stride 1..15 with pad < kernel.
+      if (w[3] != 32'd0 || w[7][31:16] != 16'd0 || w[9][31:24] != 8'd0 ||
+          w[10][15:9] != 7'd0 || w[11][31:16] != 16'd0 || w[14] != 32'd0 ||
+          w[15] != 32'd0 || w[13][31:8] != 24'd0 ||
+          (w[10][7:0] != 8'(npu_regs_pkg::NPU_HW_POOL_GLOBAL) &&
+           (w[12] != 32'd0 || w[13] != 32'd0))) begin
+        d_err = npu_regs_pkg::NPU_HW_ERR_DESC_FLAGS;
+      end else if (w[10][7:0] > 8'(npu_regs_pkg::NPU_HW_POOL_GLOBAL) ||
+                   w[6][15:0] == 16'd0 || w[6][31:16] == 16'd0 || w[7][15:0] == 16'd0 ||
+                   w[8][15:0] == 16'd0 || w[8][31:16] == 16'd0 ||
+                   misaligned(w[2], ActWBits) || misaligned(w[4], ActWBits) ||
+                   (w[10][7:0] == 8'(npu_regs_pkg::NPU_HW_POOL_GLOBAL) ?
+                    (w[9] != 32'd0 || w[8] != 32'h0001_0001) :
+                    (kh == 4'd0 || kw == 4'd0 || sh == 4'd0 || sw == 4'd0 ||
+                     pt >= kh || pl >= kw))) begin
+        d_err = npu_regs_pkg::NPU_HW_ERR_DESC_PARAM;
+      end else if ((w[2] >> ActWBits) >= 32'(ActWords) ||
+                   (w[4] >> ActWBits) >= 32'(ActWords) || w[5] >= 32'(ParamWords)) begin
+        d_err = npu_regs_pkg::NPU_HW_ERR_SRAM_RANGE;
+      end
     end
   end
 

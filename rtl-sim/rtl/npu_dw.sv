@@ -31,6 +31,7 @@ module npu_dw #(
   input  logic                 rst_ni,
 
   input  logic                 start_i,
+  input  logic                 stall_i,     // freeze (see npu_pw)
   output logic                 busy_o,
   output logic                 done_o,      // one-cycle pulse at the end
 
@@ -68,7 +69,8 @@ module npu_dw #(
   output logic                 acc_we_o,
   output logic [AW-1:0]        acc_addr_o,
   output logic [Lanes-1:0]     acc_wmask_o,
-  output logic [Lanes*32-1:0]  acc_wdata_o
+  output logic [Lanes*32-1:0]  acc_wdata_o,
+  output logic [15:0]          acc_grp_o    // channel group of the word
 );
 
   localparam int unsigned LaneBits = (Lanes > 1) ? $clog2(Lanes) : 1;
@@ -126,6 +128,7 @@ module npu_dw #(
   // ---- pipeline registers (stage 1: MAC, stage 2: accumulator write) -------
   logic              s1_valid_q, s1_in_bounds_q, s1_first_q, s1_last_q;
   logic [AW-1:0]     s1_out_addr_q;
+  logic [15:0]       s1_grp_q, wr_grp_q;
   logic [Lanes-1:0]  s1_mask_q;
   logic [31:0]       bias_q [Lanes];
   logic [31:0]       acc_q  [Lanes];
@@ -279,11 +282,14 @@ module npu_dw #(
     endcase
   end
 
-  assign act_req_o   = issue & in_bounds;
+  logic run;
+  assign run = !stall_i;
+
+  assign act_req_o   = issue & in_bounds & run;
   assign act_addr_o  = AW'(tap_ptr_q);
-  assign wgt_req_o   = issue & in_bounds;
+  assign wgt_req_o   = issue & in_bounds & run;
   assign wgt_addr_o  = AW'(w_ptr_q);
-  assign bias_req_o  = (state_q == StBias);
+  assign bias_req_o  = (state_q == StBias) & run;
   assign bias_addr_o = cfg_bias_base_i + AW'(g_q);
 
   // ---- stage 1: multiply-accumulate (read data arrives) ---------------------------
@@ -326,7 +332,7 @@ module npu_dw #(
       out_ptr_q     <= '0;
       s1_valid_q    <= 1'b0;
       wr_valid_q    <= 1'b0;
-    end else begin
+    end else if (run) begin
       state_q       <= state_d;
       ngroups_q     <= ngroups_d;
       org_off_q     <= org_off_d;
@@ -355,24 +361,26 @@ module npu_dw #(
 
   // Data registers: qualified by the valid bits above, no reset needed.
   always_ff @(posedge clk_i) begin
-    if (issue) begin
+    if (issue && run) begin
+      s1_grp_q      <= g_q;
       s1_in_bounds_q   <= in_bounds;
       s1_first_q    <= tap_first;
       s1_last_q     <= tap_last;
       s1_out_addr_q <= AW'(out_ptr_q);
       s1_mask_q     <= lane_mask;
     end
-    if (state_q == StBiasWait) begin
+    if (state_q == StBiasWait && run) begin
       for (int unsigned l = 0; l < Lanes; l++) begin
         bias_q[l] <= bias_rdata_i[l*32 +: 32];
       end
     end
-    if (s1_valid_q) begin
+    if (s1_valid_q && run) begin
       for (int unsigned l = 0; l < Lanes; l++) begin
         acc_q[l] <= acc_d[l];
       end
     end
-    if (s1_valid_q && s1_last_q) begin
+    if (s1_valid_q && s1_last_q && run) begin
+      wr_grp_q  <= s1_grp_q;
       wr_addr_q <= s1_out_addr_q;
       wr_mask_q <= s1_mask_q;
       for (int unsigned l = 0; l < Lanes; l++) begin
@@ -384,6 +392,7 @@ module npu_dw #(
   assign acc_we_o    = wr_valid_q;
   assign acc_addr_o  = wr_addr_q;
   assign acc_wmask_o = wr_mask_q;
+  assign acc_grp_o   = wr_grp_q;
   for (genvar l = 0; l < Lanes; l++) begin : g_wdata
     assign acc_wdata_o[l*32 +: 32] = wr_data_q[l];
   end

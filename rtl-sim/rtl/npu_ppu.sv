@@ -28,8 +28,8 @@
 //                  bytes past `count` in the last word are not written
 //   POOL     ACT   src_base + iy*src_row_stride + ix*src_pix_stride + c / ActBytes
 //            ACT   dst_base + oy*dst_row_stride + ox*dst_pix_stride + c / ActBytes
-//            AVG: PARAM entry e = count - 1 at word mult_base + e / (AccLanes/2),
-//            mult in lane 2*(e % (AccLanes/2)), shift in the next lane
+//            AVG: PARAM entry e = count - 1 at word mult_base + e, mult in
+//            lane 0, shift in lane 1 (docs/SCHEDULER.md §3, one entry a word)
 // Lanes of a word past `channels` are computed but never written (byte
 // enables). ADD may write in place (dst == src or src2); POOL may not.
 //
@@ -143,7 +143,9 @@ module npu_ppu #(
   localparam int unsigned ActRBits  = (ActR > 1) ? $clog2(ActR) : 1;
   localparam int unsigned AccShift  = $clog2(AccLanes);
   localparam int unsigned ActShift  = $clog2(ActBytes);
-  localparam int unsigned Pairs     = (AccLanes >= 2) ? AccLanes / 2 : 1;  // AVG entries/word
+  // AVG entries per PARAM word: one (the scheduler's table, docs/SCHEDULER.md
+  // §3); the lane-pair selection below is kept for a packed table.
+  localparam int unsigned Pairs     = 1;
   localparam int unsigned PairBits  = (Pairs > 1) ? $clog2(Pairs) : 1;
   localparam int unsigned AddR      = ActBytes / AddLanes; // ADD slices per ACT word
   localparam int unsigned FdBits    = (AddR > 1) ? $clog2(AddR) : 1;  // >= ActRBits

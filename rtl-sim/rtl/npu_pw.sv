@@ -25,6 +25,20 @@
 // ports (data one cycle after the request), owned by the engine while busy.
 //
 // The cfg_* inputs must be stable from start_i until done_o.
+//
+// stall_i freezes the whole engine for a cycle (npu_top: the conv epilogue
+// cannot take the output word on acc_we_o): no state changes, no SRAM
+// request is issued, and acc_we_o with its address, data and acc_grp_o
+// (the output-channel group of the word) is held, so it is a request that
+// the consumer takes in a cycle without stall. Read data of a request
+// issued before the stall must stay on the read ports (npu_sram holds
+// rdata while not requested).
+//
+// cfg_accumulate_i (FLAG_ACCUMULATE, K split): every output pixel starts
+// from the ACC word at its output address instead of the bias: the word is
+// read on acc_req_o / acc_raddr_o with the pixel's first tap and arrives
+// on acc_rdata_i with it. The ACC read and the engine's own ACC write
+// share one SRAM port: a first tap waits a cycle when a write is due.
 module npu_pw #(
   parameter int unsigned Rows = 16,  // output channels per pass, power of two >= 2
   parameter int unsigned Cols = 16,  // input channels per cycle, power of two
@@ -34,6 +48,7 @@ module npu_pw #(
   input  logic                     rst_ni,
 
   input  logic                     start_i,
+  input  logic                     stall_i,
   output logic                     busy_o,
   output logic                     done_o,      // one-cycle pulse at the end
 
@@ -58,6 +73,7 @@ module npu_pw #(
   input  logic [AW-1:0]            cfg_in_pix_stride_i,
   input  logic [AW-1:0]            cfg_out_row_stride_i,
   input  logic [AW-1:0]            cfg_out_pix_stride_i,
+  input  logic                     cfg_accumulate_i,
 
   output logic                     act_req_o,
   output logic [AW-1:0]            act_addr_o,
@@ -69,10 +85,15 @@ module npu_pw #(
   output logic [AW-1:0]            bias_addr_o,
   input  logic [Rows*32-1:0]       bias_rdata_i,
 
+  output logic                     acc_req_o,     // ACCUMULATE read
+  output logic [AW-1:0]            acc_raddr_o,
+  input  logic [Rows*32-1:0]       acc_rdata_i,
+
   output logic                     acc_we_o,
   output logic [AW-1:0]            acc_addr_o,
   output logic [Rows-1:0]          acc_wmask_o,
-  output logic [Rows*32-1:0]       acc_wdata_o
+  output logic [Rows*32-1:0]       acc_wdata_o,
+  output logic [15:0]              acc_grp_o
 );
 
   localparam int unsigned RowBits = (Rows > 1) ? $clog2(Rows) : 1;
@@ -129,6 +150,7 @@ module npu_pw #(
   // ---- pipeline registers (stage 1: MAC, stage 2: accumulator write) -------
   logic              s1_valid_q, s1_in_bounds_q, s1_first_q, s1_last_q;
   logic [AW-1:0]     s1_out_addr_q;
+  logic [15:0]       s1_grp_q, wr_grp_q;
   logic [Rows-1:0]   s1_row_mask_q;
   logic [Cols-1:0]   s1_col_mask_q;
   logic [31:0]       bias_q [Rows];
@@ -146,7 +168,11 @@ module npu_pw #(
   logic [Cols-1:0] col_mask;
   logic [15:0]     rows_left, cols_left;
 
-  assign issue     = (state_q == StRun);
+  logic            run, acc_hold;
+  assign run       = !stall_i;
+  // ACCUMULATE: a first tap's ACC read may not meet the previous write.
+  assign acc_hold  = cfg_accumulate_i && (state_q == StRun) && tap_first && wr_valid_q;
+  assign issue     = (state_q == StRun) && !acc_hold;
   assign in_bounds = (iy_q >= 0) && (iy_q < $signed({2'b00, cfg_in_h_i})) &&
                      (ix_q >= 0) && (ix_q < $signed({2'b00, cfg_in_w_i}));
   assign last_icg  = (icg_q == icgs_q - 16'd1);
@@ -233,7 +259,7 @@ module npu_pw #(
 
       StBiasWait: state_d = StRun;
 
-      StRun: begin
+      StRun: if (!acc_hold) begin
         w_ptr_d = w_ptr_q + 32'sd1;
         if (!last_icg) begin
           icg_d = icg_q + 16'd1;
@@ -301,11 +327,13 @@ module npu_pw #(
     endcase
   end
 
-  assign act_req_o   = issue & in_bounds;
+  assign act_req_o   = issue & in_bounds & run;
   assign act_addr_o  = AW'(tap_ptr_q + $signed({16'd0, icg_q}));
-  assign wgt_req_o   = issue & in_bounds;
+  assign wgt_req_o   = issue & in_bounds & run;
   assign wgt_addr_o  = AW'(w_ptr_q);
-  assign bias_req_o  = (state_q == StBias);
+  assign bias_req_o  = (state_q == StBias) & run;
+  assign acc_req_o   = issue & tap_first & cfg_accumulate_i & run;
+  assign acc_raddr_o = AW'(out_ptr_q);
   assign bias_addr_o = cfg_bias_base_i + AW'(ocg_q);
 
   // ---- stage 1: Rows dot products of length Cols -----------------------------------
@@ -344,7 +372,8 @@ module npu_pw #(
       end
     end
     for (int unsigned r = 0; r < Rows; r++) begin
-      acc_d[r] = (s1_first_q ? bias_q[r] : acc_q[r]) +
+      acc_d[r] = (s1_first_q ? (cfg_accumulate_i ? acc_rdata_i[r*32 +: 32] : bias_q[r]) :
+                               acc_q[r]) +
                  (s1_in_bounds_q ? dot_s1[r] : 32'd0);
     end
   end
@@ -377,7 +406,7 @@ module npu_pw #(
       out_ptr_q     <= '0;
       s1_valid_q    <= 1'b0;
       wr_valid_q    <= 1'b0;
-    end else begin
+    end else if (run) begin
       state_q       <= state_d;
       icgs_q        <= icgs_d;
       ocgs_q        <= ocgs_d;
@@ -409,7 +438,8 @@ module npu_pw #(
 
   // Data registers: qualified by the valid bits above, no reset needed.
   always_ff @(posedge clk_i) begin
-    if (issue) begin
+    if (issue && run) begin
+      s1_grp_q       <= ocg_q;
       s1_in_bounds_q <= in_bounds;
       s1_first_q     <= tap_first;
       s1_last_q      <= tap_last;
@@ -417,17 +447,18 @@ module npu_pw #(
       s1_row_mask_q  <= row_mask;
       s1_col_mask_q  <= col_mask;
     end
-    if (state_q == StBiasWait) begin
+    if (state_q == StBiasWait && run) begin
       for (int unsigned r = 0; r < Rows; r++) begin
         bias_q[r] <= bias_rdata_i[r*32 +: 32];
       end
     end
-    if (s1_valid_q) begin
+    if (s1_valid_q && run) begin
       for (int unsigned r = 0; r < Rows; r++) begin
         acc_q[r] <= acc_d[r];
       end
     end
-    if (s1_valid_q && s1_last_q) begin
+    if (s1_valid_q && s1_last_q && run) begin
+      wr_grp_q  <= s1_grp_q;
       wr_addr_q <= s1_out_addr_q;
       wr_mask_q <= s1_row_mask_q;
       for (int unsigned r = 0; r < Rows; r++) begin
@@ -439,6 +470,7 @@ module npu_pw #(
   assign acc_we_o    = wr_valid_q;
   assign acc_addr_o  = wr_addr_q;
   assign acc_wmask_o = wr_mask_q;
+  assign acc_grp_o   = wr_grp_q;
   for (genvar r = 0; r < Rows; r++) begin : g_wdata
     assign acc_wdata_o[r*32 +: 32] = wr_data_q[r];
   end

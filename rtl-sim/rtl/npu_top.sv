@@ -97,8 +97,8 @@ module npu_top #(
   localparam int unsigned DwWBits    = $clog2(DwLanes);
   localparam int unsigned DwWgtWords = WgtBytes / DwLanes;
 
-  // Blocks of this build: CP, DMA, PW, DW, WDOG, PERF.
-  localparam logic [8:0] EngineMask = 9'h18f;
+  // Blocks of this build: CP, DMA, PW, DW, REQUANT, ADD, POOL, WDOG, PERF.
+  localparam logic [8:0] EngineMask = 9'h1ff;
 
   // ---- CSR -----------------------------------------------------------------------
   logic        enable, halted, sreset, doorbell;
@@ -353,11 +353,8 @@ module npu_top #(
     .stall_mem_o    (stall_mem)
   );
 
-  // The store read wins port b; the load write waits (its beat is held).
-  assign sr_gnt = 1'b1;
-  assign lw_gnt = !(sr_req && sr_gnt && (sr_sel == lw_sel));
 
-  // ---- compute sequencer: PW (group loop) or DW ---------------------------------------
+  // ---- compute sequencer: PW (group loop), DW, PPU; conv epilogue ---------------------
   logic [31:0] cw [16];
   always_comb begin
     for (int unsigned i = 0; i < 16; i++) begin
@@ -370,19 +367,42 @@ module npu_top #(
     CDw,
     CPwStart,
     CPwRun,
+    CPpu,
+    CEpiDrain,   // engine done, epilogue words still in flight
     CDone
   } cstate_e;
 
+  localparam logic [15:0] FAcc = 16'(npu_regs_pkg::NPU_HW_FLAG_ACCUMULATE);
+  localparam logic [15:0] FEpi = 16'(npu_regs_pkg::NPU_HW_FLAG_EPILOGUE);
+
   cstate_e     cs_d, cs_q;
-  logic        dw_start, pw_start, dw_busy, pw_busy, dw_done, pw_done;
+  logic        dw_start, pw_start, ppu_start, dw_busy, pw_busy, ppu_busy;
+  logic        dw_done, pw_done, ppu_done, epi_busy;
+  logic        c_dw, c_ppu, c_epi, c_acc;
   logic [15:0] grp_d, grp_q;
   logic [AW-1:0] pw_in_d, pw_in_q, pw_w_d, pw_w_q, pw_bias_d, pw_bias_q, pw_out_d, pw_out_q;
-  logic [AW-1:0] icgs, ocgs;
+  logic [AW-1:0] egrp_d, egrp_q;   // epilogue channel group of PW group grp_q's ocg 0
+  logic [AW-1:0] icgs, ocgs, dwgs, out_base, out_rs, out_ps;
   logic [31:0]   wstep;    // WGT rows per group: ocgs * kh * kw * icgs
+  logic [31:0]   epi_n;    // channel groups of the descriptor (PARAM table)
+
+  assign c_dw  = (cw[0][7:0] == 8'(npu_regs_pkg::NPU_HW_OP_DW_CONV));
+  assign c_ppu = (cw[0][7:0] == 8'(npu_regs_pkg::NPU_HW_OP_PPU_REQUANT)) ||
+                 (cw[0][7:0] == 8'(npu_regs_pkg::NPU_HW_OP_PPU_ADD)) ||
+                 (cw[0][7:0] == 8'(npu_regs_pkg::NPU_HW_OP_PPU_POOL));
+  assign c_epi = (cw[0][31:16] & FEpi) != 16'd0;
+  assign c_acc = (cw[0][31:16] & FAcc) != 16'd0;
 
   assign icgs  = AW'((cw[7][15:0] + 16'(PwCols - 1)) >> $clog2(PwCols));
   assign ocgs  = AW'((cw[7][31:16] + 16'(PwRows - 1)) >> $clog2(PwRows));
+  assign dwgs  = AW'((cw[7][15:0] + 16'(DwLanes - 1)) >> DwWBits);
   assign wstep = 32'(ocgs) * 32'(cw[9][3:0]) * 32'(cw[9][7:4]) * 32'(icgs);
+  assign epi_n = c_dw ? 32'(dwgs) : 32'(ocgs) * 32'(cw[10][15:0]);
+  // Output view: ACC words, or with EPILOGUE ACT words (an ACC word of
+  // PwRows lanes is one ACT word of PwCols == PwRows bytes).
+  assign out_base = c_epi ? AW'(cw[4] >> ActWBits) : AW'(cw[4]);
+  assign out_rs   = c_epi ? AW'(cw[14] >> ActWBits) : AW'(cw[14]);
+  assign out_ps   = c_epi ? AW'(cw[15] >> ActWBits) : AW'(cw[15]);
 
   always_comb begin
     cs_d      = cs_q;
@@ -391,13 +411,18 @@ module npu_top #(
     pw_w_d    = pw_w_q;
     pw_bias_d = pw_bias_q;
     pw_out_d  = pw_out_q;
+    egrp_d    = egrp_q;
     dw_start  = 1'b0;
     pw_start  = 1'b0;
+    ppu_start = 1'b0;
     cmp_done  = 1'b0;
     unique case (cs_q)
       CIdle: begin
         if (cmp_start) begin
-          if (cw[0][7:0] == 8'(npu_regs_pkg::NPU_HW_OP_DW_CONV)) begin
+          if (c_ppu) begin
+            ppu_start = 1'b1;
+            cs_d      = CPpu;
+          end else if (c_dw) begin
             dw_start = 1'b1;
             cs_d     = CDw;
           end else begin
@@ -405,14 +430,15 @@ module npu_top #(
             pw_in_d   = AW'(cw[2] >> ActWBits);
             pw_w_d    = AW'(cw[3] >> WgtRBits);
             pw_bias_d = AW'(cw[5]);
-            pw_out_d  = AW'(cw[4]);
+            pw_out_d  = out_base;
+            egrp_d    = '0;
             cs_d      = CPwStart;
           end
         end
       end
       CDw: begin
         if (dw_done) begin
-          cs_d = CDone;
+          cs_d = CEpiDrain;
         end
       end
       CPwStart: begin
@@ -422,7 +448,7 @@ module npu_top #(
       CPwRun: begin
         if (pw_done) begin
           if (grp_q == cw[10][15:0] - 16'd1) begin
-            cs_d = CDone;
+            cs_d = CEpiDrain;
           end else begin
             // Next group: its channels start on the next word boundary.
             grp_d     = grp_q + 16'd1;
@@ -430,8 +456,19 @@ module npu_top #(
             pw_w_d    = pw_w_q + AW'(wstep);
             pw_bias_d = pw_bias_q + ocgs;
             pw_out_d  = pw_out_q + ocgs;
+            egrp_d    = egrp_q + ocgs;
             cs_d      = CPwStart;
           end
+        end
+      end
+      CPpu: begin
+        if (ppu_done) begin
+          cs_d = CDone;
+        end
+      end
+      CEpiDrain: begin
+        if (!epi_busy) begin
+          cs_d = CDone;
         end
       end
       CDone: begin
@@ -450,6 +487,7 @@ module npu_top #(
       pw_w_q    <= '0;
       pw_bias_q <= '0;
       pw_out_q  <= '0;
+      egrp_q    <= '0;
     end else if (sreset) begin
       cs_q      <= CIdle;
     end else begin
@@ -459,6 +497,7 @@ module npu_top #(
       pw_w_q    <= pw_w_d;
       pw_bias_q <= pw_bias_d;
       pw_out_q  <= pw_out_d;
+      egrp_q    <= egrp_d;
     end
   end
 
@@ -467,25 +506,29 @@ module npu_top #(
   logic [AW-1:0]             dw_act_addr, dw_wgt_addr, dw_bias_addr, dw_acc_addr;
   logic [DwLanes-1:0]        dw_acc_wmask;
   logic [DwLanes*32-1:0]     dw_acc_wdata;
-  logic                      pw_act_req, pw_wgt_req, pw_bias_req, pw_acc_we;
-  logic [AW-1:0]             pw_act_addr, pw_wgt_addr, pw_bias_addr, pw_acc_addr;
+  logic [15:0]               dw_acc_grp, pw_acc_grp;
+  logic                      pw_act_req, pw_wgt_req, pw_bias_req, pw_acc_we, pw_acc_rd;
+  logic [AW-1:0]             pw_act_addr, pw_wgt_addr, pw_bias_addr, pw_acc_addr, pw_acc_raddr;
   logic [PwRows-1:0]         pw_acc_wmask;
   logic [PwRows*32-1:0]      pw_acc_wdata;
   logic [ActWordB*8-1:0]     act_a_rdata;
   logic [WgtRowB*8-1:0]      wgt_a_rdata;
   logic [ParamWordB*8-1:0]   param_a_rdata;
+  logic [AccWordB*8-1:0]     acc_a_rdata;
   logic [DwLanes*8-1:0]      dw_wgt_rdata;
+  logic                      eng_stall;
 
   npu_dw #(.Lanes(DwLanes), .AW(AW)) u_dw (
     .clk_i                (clk_i),
     .rst_ni               (eng_rst_n),
     .start_i              (dw_start),
+    .stall_i              (eng_stall),
     .busy_o               (dw_busy),
     .done_o               (dw_done),
     .cfg_in_base_i        (AW'(cw[2] >> ActWBits)),
     .cfg_w_base_i         (AW'(cw[3] >> DwWBits)),
     .cfg_bias_base_i      (AW'(cw[5])),
-    .cfg_out_base_i       (AW'(cw[4])),
+    .cfg_out_base_i       (out_base),
     .cfg_in_h_i           (cw[6][15:0]),
     .cfg_in_w_i           (cw[6][31:16]),
     .cfg_channels_i       (cw[7][15:0]),
@@ -500,8 +543,8 @@ module npu_top #(
     .cfg_in_zp_i          (cw[10][23:16]),
     .cfg_in_row_stride_i  (AW'(cw[12] >> ActWBits)),
     .cfg_in_pix_stride_i  (AW'(cw[13] >> ActWBits)),
-    .cfg_out_row_stride_i (AW'(cw[14])),
-    .cfg_out_pix_stride_i (AW'(cw[15])),
+    .cfg_out_row_stride_i (out_rs),
+    .cfg_out_pix_stride_i (out_ps),
     .act_req_o            (dw_act_req),
     .act_addr_o           (dw_act_addr),
     .act_rdata_i          (act_a_rdata),
@@ -514,13 +557,15 @@ module npu_top #(
     .acc_we_o             (dw_acc_we),
     .acc_addr_o           (dw_acc_addr),
     .acc_wmask_o          (dw_acc_wmask),
-    .acc_wdata_o          (dw_acc_wdata)
+    .acc_wdata_o          (dw_acc_wdata),
+    .acc_grp_o            (dw_acc_grp)
   );
 
   npu_pw #(.Rows(PwRows), .Cols(PwCols), .AW(AW)) u_pw (
     .clk_i                (clk_i),
     .rst_ni               (eng_rst_n),
     .start_i              (pw_start),
+    .stall_i              (eng_stall),
     .busy_o               (pw_busy),
     .done_o               (pw_done),
     .cfg_in_base_i        (pw_in_q),
@@ -542,8 +587,9 @@ module npu_top #(
     .cfg_in_zp_i          (cw[10][23:16]),
     .cfg_in_row_stride_i  (AW'(cw[12] >> ActWBits)),
     .cfg_in_pix_stride_i  (AW'(cw[13] >> ActWBits)),
-    .cfg_out_row_stride_i (AW'(cw[14])),
-    .cfg_out_pix_stride_i (AW'(cw[15])),
+    .cfg_out_row_stride_i (out_rs),
+    .cfg_out_pix_stride_i (out_ps),
+    .cfg_accumulate_i     (c_acc),
     .act_req_o            (pw_act_req),
     .act_addr_o           (pw_act_addr),
     .act_rdata_i          (act_a_rdata),
@@ -553,36 +599,184 @@ module npu_top #(
     .bias_req_o           (pw_bias_req),
     .bias_addr_o          (pw_bias_addr),
     .bias_rdata_i         (param_a_rdata),
+    .acc_req_o            (pw_acc_rd),
+    .acc_raddr_o          (pw_acc_raddr),
+    .acc_rdata_i          (acc_a_rdata),
     .acc_we_o             (pw_acc_we),
     .acc_addr_o           (pw_acc_addr),
     .acc_wmask_o          (pw_acc_wmask),
-    .acc_wdata_o          (pw_acc_wdata)
+    .acc_wdata_o          (pw_acc_wdata),
+    .acc_grp_o            (pw_acc_grp)
   );
 
-  // ---- port a: the running engine (one at a time) ---------------------------------------
-  logic            act_a_req, wgt_a_req, acc_a_we, param_a_req;
+  // ---- conv epilogue (FLAG_EPILOGUE): engine words -> requant -> ACT port b --------
+  logic                  eng_we, epi_in_ready;
+  logic [AW-1:0]         eng_waddr;
+  logic [PwRows-1:0]     eng_wmask;
+  logic [PwRows*32-1:0]  eng_wdata;
+  logic [15:0]           eng_grp;
+  logic                  epi_param_req, epi_param_gnt, epi_act_we, epi_act_gnt;
+  logic [AW-1:0]         epi_param_addr, epi_act_addr;
+  logic [ActWordB-1:0]   epi_act_be;
+  logic [ActWordB*8-1:0] epi_act_wdata;
+  logic [ParamWordB*8-1:0] param_b_rdata;
+
+  assign eng_we    = dw_acc_we | pw_acc_we;
+  assign eng_waddr = dw_busy ? dw_acc_addr : pw_acc_addr;
+  assign eng_wmask = dw_busy ? dw_acc_wmask : pw_acc_wmask;
+  assign eng_wdata = dw_busy ? dw_acc_wdata : pw_acc_wdata;
+  assign eng_grp   = dw_busy ? dw_acc_grp : (pw_acc_grp + 16'(egrp_q));
+  // The engine holds its output word (frozen) until the epilogue takes it.
+  assign eng_stall = c_epi && eng_we && !epi_in_ready;
+
+  npu_epilogue #(.Rows(PwRows), .Lanes(PpuLanes), .AW(AW)) u_epi (
+    .clk_i         (clk_i),
+    .rst_ni        (eng_rst_n),
+    .start_i       (cmp_start),
+    .cfg_entry_i   (AW'(cw[5])),
+    .cfg_ngroups_i (AW'(epi_n)),
+    .cfg_out_zp_i  (cw[10][31:24]),
+    .cfg_act_min_i (cw[11][7:0]),
+    .cfg_act_max_i (cw[11][15:8]),
+    .in_valid_i    (c_epi && eng_we),
+    .in_ready_o    (epi_in_ready),
+    .in_addr_i     (eng_waddr),
+    .in_mask_i     (eng_wmask),
+    .in_data_i     (eng_wdata),
+    .in_grp_i      (eng_grp),
+    .param_req_o   (epi_param_req),
+    .param_addr_o  (epi_param_addr),
+    .param_gnt_i   (epi_param_gnt),
+    .param_rdata_i (param_b_rdata),
+    .act_we_o      (epi_act_we),
+    .act_waddr_o   (epi_act_addr),
+    .act_wbe_o     (epi_act_be),
+    .act_wdata_o   (epi_act_wdata),
+    .act_gnt_i     (epi_act_gnt),
+    .busy_o        (epi_busy)
+  );
+
+  // Port b: the store read wins, then the conv epilogue (ACT write, PARAM
+  // read), then the load write (its beat is held).
+  assign sr_gnt = 1'b1;
+  assign epi_act_gnt   = epi_act_we &&
+                         !(sr_req && (sr_sel == 2'(npu_regs_pkg::NPU_HW_SRAM_ACT)));
+  assign epi_param_gnt = epi_param_req &&
+                         !(sr_req && (sr_sel == 2'(npu_regs_pkg::NPU_HW_SRAM_PARAM)));
+  assign lw_gnt = !(sr_req && sr_gnt && (sr_sel == lw_sel)) &&
+                  !(epi_act_gnt && (lw_sel == 2'(npu_regs_pkg::NPU_HW_SRAM_ACT))) &&
+                  !(epi_param_gnt && (lw_sel == 2'(npu_regs_pkg::NPU_HW_SRAM_PARAM)));
+
+  // ---- PPU (PPU_REQUANT / PPU_ADD / PPU_POOL) --------------------------------------------
+  logic                  ppu_acc_req, ppu_param_req, ppu_act_req, ppu_act_we;
+  logic [AW-1:0]         ppu_acc_addr, ppu_param_addr, ppu_act_addr, ppu_act_waddr;
+  logic [ActWordB-1:0]   ppu_act_wbe;
+  logic [ActWordB*8-1:0] ppu_act_wdata;
+  logic                  p_rq, p_add;
+  logic [AW-1:0]         rq_g, rq_cw, pl_cw;
+  logic [31:0]           pl_irs, pl_ors;
+
+  assign p_rq  = (cw[0][7:0] == 8'(npu_regs_pkg::NPU_HW_OP_PPU_REQUANT));
+  assign p_add = (cw[0][7:0] == 8'(npu_regs_pkg::NPU_HW_OP_PPU_ADD));
+  // REQUANT (§4.4): C = word 6 [31:16]; ACC pixel = G words, ACT pixel =
+  // ceil(C / ACT word) words. POOL (§4.6): dense tiles, C = word 7.
+  assign rq_g   = AW'((cw[6][31:16] + 16'(PwRows - 1)) >> $clog2(PwRows));
+  assign rq_cw  = AW'((cw[6][31:16] + 16'(ActWordB - 1)) >> ActWBits);
+  assign pl_cw  = AW'((cw[7][15:0] + 16'(ActWordB - 1)) >> ActWBits);
+  assign pl_irs = 32'(cw[6][31:16]) * 32'(pl_cw);
+  assign pl_ors = 32'(cw[8][31:16]) * 32'(pl_cw);
+
+  npu_ppu #(
+    .Lanes      (PpuLanes),
+    .AccLanes   (PwRows),
+    .ActBytes   (ActWordB),
+    .AW         (AW),
+    .ActOnePort (1'b1)
+  ) u_ppu (
+    .clk_i                   (clk_i),
+    .rst_ni                  (eng_rst_n),
+    .start_i                 (ppu_start),
+    .busy_o                  (ppu_busy),
+    .done_o                  (ppu_done),
+    .cfg_op_i                (cw[0][7:0]),
+    .cfg_pool_mode_i         (cw[10][1:0]),
+    .cfg_count_include_pad_i (cw[10][8]),
+    .cfg_src_base_i          (p_rq ? AW'(cw[2]) : AW'(cw[2] >> ActWBits)),
+    .cfg_src2_base_i         (AW'(cw[3] >> ActWBits)),
+    .cfg_dst_base_i          (AW'(cw[4] >> ActWBits)),
+    .cfg_mult_base_i         (p_rq ? AW'(cw[5]) + rq_g : AW'(cw[5])),
+    .cfg_shift_base_i        (AW'(cw[5]) + (rq_g << 1)),
+    .cfg_src_pix_stride_i    (p_rq ? rq_g : pl_cw),
+    .cfg_src_row_stride_i    (AW'(pl_irs)),
+    .cfg_dst_pix_stride_i    (p_rq ? rq_cw : pl_cw),
+    .cfg_dst_row_stride_i    (AW'(pl_ors)),
+    .cfg_pixels_i            (cw[6][15:0]),
+    .cfg_channels_i          (p_rq ? cw[6][31:16] : cw[7][15:0]),
+    .cfg_count_i             (cw[5]),
+    .cfg_in_h_i              (cw[6][15:0]),
+    .cfg_in_w_i              (cw[6][31:16]),
+    .cfg_out_h_i             (cw[8][15:0]),
+    .cfg_out_w_i             (cw[8][31:16]),
+    .cfg_kh_i                (cw[9][3:0]),
+    .cfg_kw_i                (cw[9][7:4]),
+    .cfg_stride_h_i          (cw[9][11:8]),
+    .cfg_stride_w_i          (cw[9][15:12]),
+    .cfg_pad_t_i             (cw[9][19:16]),
+    .cfg_pad_l_i             (cw[9][23:20]),
+    .cfg_in_zp_i             (p_add ? cw[6][7:0] : cw[10][23:16]),
+    .cfg_in2_zp_i            (cw[6][15:8]),
+    .cfg_out_zp_i            (p_add ? cw[6][23:16] : cw[10][31:24]),
+    .cfg_in_mult_i           (cw[7]),
+    .cfg_in_shift_i          (cw[10][5:0]),
+    .cfg_in2_mult_i          (cw[8]),
+    .cfg_in2_shift_i         (cw[10][13:8]),
+    .cfg_out_mult_i          (p_add ? cw[9] : cw[12]),
+    .cfg_out_shift_i         (p_add ? cw[10][21:16] : cw[13][5:0]),
+    .cfg_act_min_i           (cw[11][7:0]),
+    .cfg_act_max_i           (cw[11][15:8]),
+    .acc_req_o               (ppu_acc_req),
+    .acc_addr_o              (ppu_acc_addr),
+    .acc_rdata_i             (acc_a_rdata),
+    .param_req_o             (ppu_param_req),
+    .param_addr_o            (ppu_param_addr),
+    .param_rdata_i           (param_a_rdata),
+    .act_req_o               (ppu_act_req),
+    .act_addr_o              (ppu_act_addr),
+    .act_rdata_i             (act_a_rdata),
+    .act_we_o                (ppu_act_we),
+    .act_waddr_o             (ppu_act_waddr),
+    .act_wbe_o               (ppu_act_wbe),
+    .act_wdata_o             (ppu_act_wdata)
+  );
+
+  // ---- port a: the running compute descriptor (one engine at a time) --------------------
+  // ACT: engine reads, or the PPU's read/write (ActOnePort: never both in
+  // one cycle). ACC: the engine's write (no EPILOGUE), PW's ACCUMULATE read
+  // (never in the cycle of its write) or the PPU's REQUANT read.
+  logic            act_a_req, act_a_we, wgt_a_req, acc_a_we, acc_a_rd, param_a_req;
   logic [AW-1:0]   act_a_addr, wgt_a_word, acc_a_addr, param_a_addr, dw_wgt_row;
-  logic [PwRows-1:0] acc_a_mask;
-  logic [PwRows*32-1:0] acc_a_wdata;
-  logic [PwRows*4-1:0]  acc_a_be;
+  logic [ActWordB-1:0] act_a_be;
+  logic [PwRows*4-1:0] acc_a_be;
   logic [SliceBits-1:0] dw_slice, dw_slice_q;
 
-  assign act_a_req    = dw_act_req | pw_act_req;
-  assign act_a_addr   = dw_busy ? dw_act_addr : pw_act_addr;
+  assign act_a_we     = ppu_act_we;
+  assign act_a_req    = dw_act_req | pw_act_req | ppu_act_req | ppu_act_we;
+  assign act_a_addr   = ppu_busy ? (ppu_act_we ? ppu_act_waddr : ppu_act_addr) :
+                        dw_busy ? dw_act_addr : pw_act_addr;
+  assign act_a_be     = ppu_act_wbe;
   assign dw_wgt_row   = dw_wgt_addr >> SliceBits;
   assign dw_slice     = dw_wgt_addr[SliceBits-1:0];
   assign wgt_a_req    = dw_wgt_req | pw_wgt_req;
   assign wgt_a_word   = dw_busy ? dw_wgt_row : pw_wgt_addr;
-  assign param_a_req  = dw_bias_req | pw_bias_req;
-  assign param_a_addr = dw_busy ? dw_bias_addr : pw_bias_addr;
-  assign acc_a_we     = dw_acc_we | pw_acc_we;
-  assign acc_a_addr   = dw_busy ? dw_acc_addr : pw_acc_addr;
-  assign acc_a_mask   = dw_busy ? dw_acc_wmask : pw_acc_wmask;
-  assign acc_a_wdata  = dw_busy ? dw_acc_wdata : pw_acc_wdata;
+  assign param_a_req  = dw_bias_req | pw_bias_req | ppu_param_req;
+  assign param_a_addr = ppu_busy ? ppu_param_addr : dw_busy ? dw_bias_addr : pw_bias_addr;
+  assign acc_a_we     = eng_we && !c_epi;
+  assign acc_a_rd     = pw_acc_rd | ppu_acc_req;
+  assign acc_a_addr   = acc_a_we ? eng_waddr : ppu_busy ? ppu_acc_addr : pw_acc_raddr;
 
   always_comb begin
     for (int unsigned l = 0; l < PwRows; l++) begin
-      acc_a_be[l*4 +: 4] = {4{acc_a_mask[l]}};
+      acc_a_be[l*4 +: 4] = {4{eng_wmask[l]}};
     end
   end
 
@@ -594,15 +788,17 @@ module npu_top #(
   assign dw_wgt_rdata = wgt_a_rdata[32'(dw_slice_q)*DwLanes*8 +: DwLanes*8];
 
   // SRAM range: an engine address past the end of its SRAM is ERR_SRAM_RANGE
-  // (the write is dropped; reads return don't-care data).
-  logic act_oob, wgt_oob, acc_oob, param_oob, eng_err;
+  // (a write is dropped; reads return don't-care data).
+  logic act_oob, wgt_oob, acc_oob, param_oob, epi_oob, eng_err;
   logic [AW-1:0] eng_err_addr;
   assign act_oob   = act_a_req && (32'(act_a_addr) >= ActDepth);
   assign wgt_oob   = (dw_wgt_req && (32'(dw_wgt_addr) >= DwWgtWords)) ||
                      (pw_wgt_req && (32'(pw_wgt_addr) >= WgtDepth));
-  assign acc_oob   = acc_a_we && (32'(acc_a_addr) >= AccDepth);
+  assign acc_oob   = (acc_a_we || acc_a_rd) && (32'(acc_a_addr) >= AccDepth);
   assign param_oob = param_a_req && (32'(param_a_addr) >= ParamDepth);
-  assign eng_err   = act_oob | wgt_oob | acc_oob | param_oob;
+  assign epi_oob   = (epi_act_we && (32'(epi_act_addr) >= ActDepth)) ||
+                     (epi_param_req && (32'(epi_param_addr) >= ParamDepth));
+  assign eng_err   = act_oob | wgt_oob | acc_oob | param_oob | epi_oob;
   always_comb begin
     eng_err_addr = param_a_addr;
     if (act_oob) begin
@@ -611,6 +807,8 @@ module npu_top #(
       eng_err_addr = dw_busy ? dw_wgt_addr : pw_wgt_addr;
     end else if (acc_oob) begin
       eng_err_addr = acc_a_addr;
+    end else if (epi_oob) begin
+      eng_err_addr = epi_act_we ? epi_act_addr : epi_param_addr;
     end
   end
 
@@ -629,7 +827,7 @@ module npu_top #(
   logic [ActWordB*8-1:0]   act_b_wdata, act_b_rdata;
   logic [WgtRowB*8-1:0]    wgt_b_wdata, wgt_b_rdata;
   logic [AccWordB*8-1:0]   acc_b_wdata, acc_b_rdata;
-  logic [ParamWordB*8-1:0] param_b_wdata, param_b_rdata;
+  logic [ParamWordB*8-1:0] param_b_wdata;
   logic [DmaBytes*8-1:0]   sr_act, sr_wgt, sr_acc, sr_param;
   logic                    sr_fire;
   logic [1:0]              sr_sel_q;
@@ -686,27 +884,39 @@ module npu_top #(
   end
 
   // ---- SRAMs ---------------------------------------------------------------------------------
-  logic [ActWordB*8-1:0]   unused_act_a_w;
+  // Port b with the epilogue's granted accesses muxed in (the DMA is then
+  // not on that SRAM's port b, see the arbitration above).
+  logic                    act_b_req_m, act_b_we_m, param_b_req_m;
+  logic [ActAw-1:0]        act_b_addr_m;
+  logic [ParamAw-1:0]      param_b_addr_m;
+  logic [ActWordB-1:0]     act_b_be_m;
+  logic [ActWordB*8-1:0]   act_b_wdata_m;
   logic [WgtRowB*8-1:0]    unused_wgt_a_w;
-  logic [AccWordB*8-1:0]   unused_acc_a_r;
   logic [ParamWordB*8-1:0] unused_param_a_w;
-  assign unused_act_a_w   = '0;
   assign unused_wgt_a_w   = '0;
   assign unused_param_a_w = '0;
 
+  assign act_b_req_m    = act_b_req | (epi_act_gnt && !epi_oob);
+  assign act_b_we_m     = epi_act_gnt ? 1'b1 : act_b_we;
+  assign act_b_addr_m   = epi_act_gnt ? ActAw'(epi_act_addr) : act_b_addr;
+  assign act_b_be_m     = epi_act_gnt ? epi_act_be : act_b_be;
+  assign act_b_wdata_m  = epi_act_gnt ? epi_act_wdata : act_b_wdata;
+  assign param_b_req_m  = param_b_req | epi_param_gnt;
+  assign param_b_addr_m = epi_param_gnt ? ParamAw'(epi_param_addr) : param_b_addr;
+
   npu_sram #(.Width(ActWordB * 8), .Depth(ActDepth)) u_act (
     .clk_i     (clk_i),
-    .a_req_i   (act_a_req),
-    .a_we_i    (1'b0),
+    .a_req_i   (act_a_req && !act_oob),
+    .a_we_i    (act_a_we),
     .a_addr_i  (ActAw'(act_a_addr)),
-    .a_be_i    ('0),
-    .a_wdata_i (unused_act_a_w),
+    .a_be_i    (act_a_be),
+    .a_wdata_i (ppu_act_wdata),
     .a_rdata_o (act_a_rdata),
-    .b_req_i   (act_b_req),
-    .b_we_i    (act_b_we),
-    .b_addr_i  (act_b_addr),
-    .b_be_i    (act_b_be),
-    .b_wdata_i (act_b_wdata),
+    .b_req_i   (act_b_req_m),
+    .b_we_i    (act_b_we_m),
+    .b_addr_i  (act_b_addr_m),
+    .b_be_i    (act_b_be_m),
+    .b_wdata_i (act_b_wdata_m),
     .b_rdata_o (act_b_rdata)
   );
 
@@ -728,12 +938,12 @@ module npu_top #(
 
   npu_sram #(.Width(AccWordB * 8), .Depth(AccDepth)) u_acc (
     .clk_i     (clk_i),
-    .a_req_i   (acc_a_we && !acc_oob),
-    .a_we_i    (1'b1),
+    .a_req_i   ((acc_a_we || acc_a_rd) && !acc_oob),
+    .a_we_i    (acc_a_we),
     .a_addr_i  (AccAw'(acc_a_addr)),
     .a_be_i    (acc_a_be),
-    .a_wdata_i (acc_a_wdata),
-    .a_rdata_o (unused_acc_a_r),
+    .a_wdata_i (eng_wdata),
+    .a_rdata_o (acc_a_rdata),
     .b_req_i   (acc_b_req),
     .b_we_i    (acc_b_we),
     .b_addr_i  (acc_b_addr),
@@ -750,9 +960,9 @@ module npu_top #(
     .a_be_i    ('0),
     .a_wdata_i (unused_param_a_w),
     .a_rdata_o (param_a_rdata),
-    .b_req_i   (param_b_req),
+    .b_req_i   (param_b_req_m),
     .b_we_i    (param_b_we),
-    .b_addr_i  (param_b_addr),
+    .b_addr_i  (param_b_addr_m),
     .b_be_i    (param_b_be),
     .b_wdata_i (param_b_wdata),
     .b_rdata_o (param_b_rdata)
@@ -778,13 +988,15 @@ module npu_top #(
   end
 
   // {CP, STORE, PPU, DW, PW, LOAD}
-  assign busy = {cp_busy, q_busy[2] | st_busy, 1'b0, dw_busy, pw_busy, q_busy[0] | ld_busy};
+  assign busy = {cp_busy, q_busy[2] | st_busy, ppu_busy, dw_busy | (c_epi & epi_busy), pw_busy,
+                q_busy[0] | ld_busy};
 
   logic unused_top;
-  assign unused_top = ^{unused_acc_a_r, q_busy[1], ldw[13], ldw[14], ldw[15], stw[13],
+  assign unused_top = ^{q_busy[1], ldw[13], ldw[14], ldw[15], stw[13],
                         stw[14], stw[15], ldw[4][31:2], stw[4][31:2], ldw[7][31:16],
                         stw[7][31:16], ldw[0], ldw[1], stw[0], stw[1], cw[0][31:8], cw[1],
                         cw[9][31:24], cw[10][31:24], cw[11], wgt_a_word[AW-1:WgtAw], wstep[31:AW], cw[12][ActWBits-1:0],
-                        cw[13][ActWBits-1:0], cw[2][ActWBits-1:0], cw[3]};
+                        cw[13][ActWBits-1:0], cw[2][ActWBits-1:0], cw[3], epi_n[31:AW],
+                        pl_irs[31:AW], pl_ors[31:AW]};
 
 endmodule

@@ -565,12 +565,11 @@ struct Runner {
 				std::abort();
 			p.mult = mult.data();
 			p.shift = shift.data();
-			// PARAM table: entry e in word base + e/(kAcc/2), lanes 2e', 2e'+1.
+			// PARAM table: entry e in word base + e, mult lane 0, shift lane 1.
 			k.mult_base = static_cast<int>(rng.range(0, 64));
-			const int per = kAcc / 2;
 			for (int e = 0; e < k.kh * k.kw; ++e) {
-				m.p(k.mult_base + e / per, 2 * (e % per)) = static_cast<uint32_t>(mult[e]);
-				m.p(k.mult_base + e / per, 2 * (e % per) + 1) = static_cast<uint32_t>(shift[e]);
+				m.p(k.mult_base + e, 0) = static_cast<uint32_t>(mult[e]);
+				m.p(k.mult_base + e, 1) = static_cast<uint32_t>(shift[e]);
 			}
 			if (mode == NPU_HW_POOL_MAX)
 				npu_ref_s8_maxpool(&p, in.data(), out.data());

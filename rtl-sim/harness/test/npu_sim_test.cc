@@ -9,7 +9,9 @@
 // first differing element.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cinttypes>
 #include <cstdio>
 #include <cstdlib>
@@ -19,6 +21,7 @@
 
 #include "driver/npu_regs.h"
 #include "npu_sim.h"
+#include "ref/quant.h"
 #include "ref/ref.h"
 #include "rtl-sim/tb/tb_util.h"
 
@@ -424,7 +427,7 @@ TEST_P(SimTest, ResetValues)
 	EXPECT_EQ(npu_sim_reg_read(s, 0xFFC, &v), -1) << "unmapped offset answers an error";
 	EXPECT_EQ(npu_sim_reg_read(s, 0x002, &v), -1) << "misaligned offset answers an error";
 	ASSERT_EQ(npu_sim_reg_read(s, NPU_REG_CAPS_ENGINES, &v), 0);
-	EXPECT_EQ(v & 0x18F, 0x18Fu) << "CP, DMA, PW, DW, WDOG, PERF built";
+	EXPECT_EQ(v, 0x1FFu) << "CP, DMA, PW, DW, REQUANT, ADD, POOL, WDOG, PERF built";
 	ASSERT_EQ(npu_sim_reg_read(s, NPU_REG_CAPS0, &v), 0);
 	if (std::strcmp(GetParam(), "small") == 0)
 		EXPECT_EQ(v, 0x04040404u);
@@ -698,6 +701,278 @@ TEST(Bench, DISABLED_DefaultConfig)
 	std::printf("bench default: %" PRIu64 " cycles, %" PRIu64 " MACs in %.2f s host: "
 	            "%.0f cycles/s, %.3g MACs/s (%.1f MACs/cycle incl. DMA)\n",
 	            cyc, macs, s, cyc / s, macs / s, static_cast<double>(macs) / cyc);
+}
+
+} // namespace
+
+// ---- FLAG_EPILOGUE and FLAG_ACCUMULATE + PPU_REQUANT ---------------------------------------
+namespace
+{
+
+// Per-channel requant parameters as a conv layer has them.
+void random_requant(TbRng &rng, int n, std::vector<int32_t> &mult, std::vector<int32_t> &shift)
+{
+	mult.resize(n);
+	shift.resize(n);
+	for (int c = 0; c < n; ++c) {
+		double m = std::ldexp(1.0 + rng.range(0, 1 << 20) / double(1 << 20),
+		                      -static_cast<int>(rng.range(6, 16)));
+		int s = 0;
+		npui_quantize_multiplier(m, &mult[c], &s);
+		shift[c] = s;
+	}
+}
+
+// One conv job with EPILOGUE (int8 into ACT, stored from ACT), or as a K
+// split (ksplit: two PW passes over halves of the input channels, the
+// second with ACCUMULATE, then PPU_REQUANT), vs npu_ref_s8_conv2d.
+bool run_conv_epi(Dev &d, const ConvCase &k, TbRng &rng, bool ksplit)
+{
+	const int L = d.lanes, R = d.rows, C = d.cols, G = k.groups;
+	const int icg = k.ic / G, ocg = k.oc / G;
+	const int icgs = k.dw ? (k.ic + L - 1) / L : (icg + C - 1) / C;
+	const int ocgs = k.dw ? icgs : (ocg + R - 1) / R;
+	const int in_pix = k.dw ? icgs : G * icgs, out_pix = k.dw ? icgs : G * ocgs;
+	const int n = out_pix; // channel groups of the PARAM table
+	std::vector<int8_t> in(static_cast<size_t>(k.h) * k.w * k.ic);
+	std::vector<int8_t> wt(static_cast<size_t>(k.oc) * k.kh * k.kw * (k.dw ? 1 : icg));
+	std::vector<int32_t> bias(k.oc), mult, shift;
+	for (auto &v : in)
+		v = static_cast<int8_t>(rng.u32());
+	for (auto &v : wt)
+		v = static_cast<int8_t>(rng.u32());
+	for (auto &v : bias)
+		v = static_cast<int32_t>(rng.range(-(1 << 16), 1 << 16));
+	random_requant(rng, k.oc, mult, shift);
+	npu_ref_conv_params p = {};
+	p.in_h = k.h;
+	p.in_w = k.w;
+	p.in_c = k.ic;
+	p.out_h = k.oh;
+	p.out_w = k.ow;
+	p.out_c = k.oc;
+	p.kh = k.kh;
+	p.kw = k.kw;
+	p.stride_h = k.sh;
+	p.stride_w = k.sw;
+	p.pad_t = k.pt;
+	p.pad_l = k.pl;
+	p.groups = k.dw ? k.ic : G;
+	p.in_zp = k.zp;
+	p.out_zp = static_cast<int32_t>(rng.range(-128, 127));
+	p.act_min = static_cast<int32_t>(rng.range(-128, -60));
+	p.act_max = static_cast<int32_t>(rng.range(60, 127));
+	p.mult = mult.data();
+	p.shift = shift.data();
+	std::vector<int8_t> ref(static_cast<size_t>(k.oh) * k.ow * k.oc);
+	npu_ref_s8_conv2d(&p, in.data(), wt.data(), bias.data(), ref.data());
+
+	// Weight image (engine order) and PARAM table: bias at word g, mult at
+	// n + g, shift at 2n + g (docs/SCHEDULER.md §3).
+	std::vector<uint8_t> wimg, pimg(static_cast<size_t>(3 * n) * R * 4, 0);
+	auto put = [&](int word, int lane, int32_t v) {
+		std::memcpy(&pimg[(static_cast<size_t>(word) * R + lane) * 4], &v, 4);
+	};
+	for (int oc = 0; oc < k.oc; ++oc) {
+		int word = k.dw ? oc / L : (oc / ocg) * ocgs + (oc % ocg) / R;
+		int lane = k.dw ? oc % L : (oc % ocg) % R;
+		put(word, lane, bias[oc]);
+		put(n + word, lane, mult[oc]);
+		put(2 * n + word, lane, shift[oc]);
+	}
+	// K split: chunk 0 = input-channel groups [0, kc), chunk 1 = the rest.
+	const int kc = ksplit ? icgs / 2 : icgs;
+	auto pw_img = [&](int c0, int c1) {
+		const int cg = c1 - c0;
+		const size_t rowb = static_cast<size_t>(R) * C;
+		const int rows_per_g = ocgs * k.kh * k.kw * cg;
+		std::vector<uint8_t> img(static_cast<size_t>(G) * rows_per_g * rowb, 0);
+		for (int g = 0; g < G; ++g)
+			for (int oo = 0; oo < ocg; ++oo)
+				for (int ky = 0; ky < k.kh; ++ky)
+					for (int kx = 0; kx < k.kw; ++kx)
+						for (int ii = c0 * C; ii < std::min(icg, c1 * C); ++ii) {
+							size_t row = static_cast<size_t>(g) * rows_per_g +
+							             ((oo / R * k.kh + ky) * k.kw + kx) * cg +
+							             (ii / C - c0);
+							int oc = g * ocg + oo;
+							img[row * rowb + (oo % R) * C + ii % C] =
+							        static_cast<uint8_t>(
+							                wt[((static_cast<size_t>(oc) * k.kh + ky) *
+							                            k.kw +
+							                    kx) * icg +
+							                   ii]);
+						}
+		return img;
+	};
+	std::vector<uint8_t> wimg2;
+	if (k.dw) {
+		wimg.assign(static_cast<size_t>(k.kh) * k.kw * icgs * L, 0);
+		for (int c = 0; c < k.ic; ++c)
+			for (int t = 0; t < k.kh * k.kw; ++t)
+				wimg[static_cast<size_t>(t * icgs + c / L) * L + c % L] =
+				        static_cast<uint8_t>(wt[static_cast<size_t>(c) * k.kh * k.kw + t]);
+	} else {
+		wimg = pw_img(0, kc);
+		if (ksplit)
+			wimg2 = pw_img(kc, icgs);
+	}
+	const size_t in_act = static_cast<size_t>(k.h) * k.w * in_pix * C;
+	const uint32_t out_act = static_cast<uint32_t>((in_act + 63) & ~size_t(63));
+	const size_t out_bytes = static_cast<size_t>(k.oh) * k.ow * out_pix * C;
+	const uint32_t w2 = static_cast<uint32_t>((wimg.size() + R * C - 1) / (R * C) * (R * C));
+	size_t off_in = kDataOff, off_w = off_in + ((in.size() + 4095) & ~size_t(4095));
+	size_t off_w2 = off_w + ((wimg.size() + 4095) & ~size_t(4095));
+	size_t off_p = off_w2 + ((wimg2.size() + 4095) & ~size_t(4095));
+	size_t off_o = off_p + ((pimg.size() + 4095) & ~size_t(4095));
+	std::memcpy(&d.mem[off_in], in.data(), in.size());
+	std::memcpy(&d.mem[off_w], wimg.data(), wimg.size());
+	if (!wimg2.empty())
+		std::memcpy(&d.mem[off_w2], wimg2.data(), wimg2.size());
+	std::memcpy(&d.mem[off_p], pimg.data(), pimg.size());
+	std::memset(&d.mem[off_o], 0xA5, out_bytes + 4096);
+
+	std::vector<Desc> job;
+	const int groups_ld = k.dw ? 1 : G, ch_ld = k.dw ? k.ic : icg;
+	for (int g = 0; g < groups_ld; ++g)
+		job.push_back(dma(NPU_HW_OP_DMA_LOAD, d.dev(off_in + g * ch_ld), NPU_HW_SRAM_ACT,
+		                  g * icgs * C, ch_ld, k.w, k.h, 1, k.ic, k.w * k.ic, in_pix * C,
+		                  k.w * in_pix * C));
+	const uint32_t wrowb = k.dw ? L : R * C;
+	job.push_back(dma(NPU_HW_OP_DMA_LOAD, d.dev(off_w), NPU_HW_SRAM_WGT, 0, wrowb,
+	                  wimg.size() / wrowb, 1, 1, wrowb, 0, wrowb, 0));
+	if (!wimg2.empty())
+		job.push_back(dma(NPU_HW_OP_DMA_LOAD, d.dev(off_w2), NPU_HW_SRAM_WGT, w2, wrowb,
+		                  wimg2.size() / wrowb, 1, 1, wrowb, 0, wrowb, 0));
+	job.push_back(dma(NPU_HW_OP_DMA_LOAD, d.dev(off_p), NPU_HW_SRAM_PARAM, 0, pimg.size(), 1, 1,
+	                  1, 0, 0, 0, 0, kJobFlagsLast));
+	Desc cv;
+	cv.w[3] = 0;
+	cv.w[5] = 0;
+	cv.w[6] = k.h | (k.w << 16);
+	cv.w[7] = (k.dw ? k.ic : icg) | ((k.dw ? k.oc : ocg) << 16);
+	cv.w[8] = k.oh | (k.ow << 16);
+	cv.w[9] = k.kh | (k.kw << 4) | (k.sh << 8) | (k.sw << 12) | (k.pt << 16) | (k.pl << 20);
+	cv.w[10] = (k.dw ? 0 : G) | ((static_cast<uint32_t>(k.zp) & 0xFF) << 16) |
+	           ((static_cast<uint32_t>(p.out_zp) & 0xFF) << 24);
+	cv.w[11] = (static_cast<uint32_t>(p.act_min) & 0xFF) |
+	           ((static_cast<uint32_t>(p.act_max) & 0xFF) << 8);
+	cv.w[12] = k.w * in_pix * C;
+	cv.w[13] = in_pix * C;
+	const uint32_t op = k.dw ? NPU_HW_OP_DW_CONV : NPU_HW_OP_PW_CONV;
+	if (!ksplit) {
+		cv.w[0] = op | (NPU_HW_DESC_VERSION << 8) |
+		          ((NPU_HW_FLAG_POP_PREV | NPU_HW_FLAG_PUSH_NEXT | NPU_HW_FLAG_EPILOGUE) << 16);
+		cv.w[4] = out_act;
+		cv.w[14] = k.ow * out_pix * C;
+		cv.w[15] = out_pix * C;
+		job.push_back(cv);
+	} else {
+		// Pass 1: chunk 0 from the bias into ACC; pass 2: chunk 1, ACCUMULATE.
+		cv.w[0] = op | (NPU_HW_DESC_VERSION << 8) | (NPU_HW_FLAG_POP_PREV << 16);
+		cv.w[7] = (kc * C) | (ocg << 16);
+		cv.w[4] = 0;
+		cv.w[14] = k.ow * out_pix;
+		cv.w[15] = out_pix;
+		job.push_back(cv);
+		cv.w[0] = op | (NPU_HW_DESC_VERSION << 8) | (NPU_HW_FLAG_ACCUMULATE << 16);
+		cv.w[2] = kc * C;
+		cv.w[3] = w2;
+		cv.w[7] = (icg - kc * C) | (ocg << 16);
+		job.push_back(cv);
+		Desc rq;
+		rq.w[0] = NPU_HW_OP_PPU_REQUANT | (NPU_HW_DESC_VERSION << 8) |
+		          (NPU_HW_FLAG_PUSH_NEXT << 16);
+		rq.w[2] = 0;
+		rq.w[4] = out_act;
+		rq.w[5] = 0;
+		rq.w[6] = (k.oh * k.ow) | (k.oc << 16);
+		rq.w[10] = (static_cast<uint32_t>(p.out_zp) & 0xFF) << 24;
+		rq.w[11] = cv.w[11];
+		job.push_back(rq);
+	}
+	job.push_back(dma(NPU_HW_OP_DMA_STORE, d.dev(off_o), NPU_HW_SRAM_ACT, out_act, out_pix * C,
+	                  k.ow, k.oh, 1, out_pix * C, k.ow * out_pix * C, out_pix * C,
+	                  k.ow * out_pix * C, NPU_HW_FLAG_POP_PREV));
+	job.push_back(simple(NPU_HW_OP_FENCE, NPU_HW_FLAG_IRQ));
+	std::string what = describe(k) + (ksplit ? " ksplit" : " epilogue");
+	uint32_t st = d.submit(job);
+	if (st != NPU_REG_IRQ_STATUS_DONE_MASK) {
+		ADD_FAILURE() << what << ": IRQ_STATUS " << st << " ERR_CODE "
+		              << d.rd(NPU_REG_ERR_CODE) << " ERR_INDEX " << d.rd(NPU_REG_ERR_INDEX);
+		return false;
+	}
+	for (int y = 0; y < k.oh; ++y)
+		for (int x = 0; x < k.ow; ++x)
+			for (int oc = 0; oc < k.oc; ++oc) {
+				int word = k.dw ? oc / L : (oc / ocg) * ocgs + (oc % ocg) / R;
+				int lane = k.dw ? oc % L : (oc % ocg) % R;
+				int8_t got = static_cast<int8_t>(
+				        d.mem[off_o + (static_cast<size_t>(y) * k.ow + x) * out_pix * C +
+				              word * C + lane]);
+				int8_t want = ref[(static_cast<size_t>(y) * k.ow + x) * k.oc + oc];
+				if (got != want) {
+					ADD_FAILURE() << what << ": first mismatch y=" << y << " x=" << x
+					              << " c=" << oc << " got " << int(got) << " want "
+					              << int(want);
+					return false;
+				}
+			}
+	for (size_t i = 0; i < 4096; ++i)
+		if (d.mem[off_o + out_bytes + i] != 0xA5) {
+			ADD_FAILURE() << what << ": write past the output at +" << i;
+			return false;
+		}
+	return true;
+}
+
+void epilogue_suite(const char *config, bool dw, bool ksplit)
+{
+	Dev d(config);
+	ASSERT_TRUE(d.ok);
+	TbRng rng(static_cast<uint64_t>(env_int("NPU_TB_SEED", 1)) * 1000 + (dw ? 3 : 4) +
+	          (ksplit ? 5 : 0) + (std::strcmp(config, "small") == 0 ? 10 : 0));
+	int n = env_int("NPU_SIM_CASES", 130) / 2;
+	int pass = 0, tries = 0;
+	while (pass < n && tries++ < 50 * n) {
+		ConvCase k = random_case(d, dw, rng);
+		const int G = k.groups;
+		const int icgs = dw ? 0 : (k.ic / G + d.cols - 1) / d.cols;
+		const int in_pix = dw ? (k.ic + d.lanes - 1) / d.lanes : G * icgs;
+		const int out_pix = dw ? in_pix : G * ((k.oc / G + d.rows - 1) / d.rows);
+		size_t in_act = (static_cast<size_t>(k.h) * k.w * in_pix * d.cols + 63) & ~size_t(63);
+		size_t out_act = static_cast<size_t>(k.oh) * k.ow * out_pix * d.cols;
+		if (in_act + out_act > d.act_bytes ||
+		    static_cast<size_t>(3 * out_pix) * d.rows * 4 > d.param_bytes)
+			continue;
+		if (ksplit && (G != 1 || icgs < 2)) // K split: one group, two chunks
+			continue;
+		if (!run_conv_epi(d, k, rng, ksplit)) {
+			ADD_FAILURE() << "case " << pass;
+			break;
+		}
+		++pass;
+	}
+	std::printf("[ %s %s ] %d random cases bit-exact vs npu_ref_s8_conv2d, %" PRIu64
+	            " device cycles\n",
+	            config, ksplit ? "PW K-split+PPU_REQUANT" : dw ? "DW_CONV+EPILOGUE" : "PW_CONV+EPILOGUE",
+	            pass, npu_sim_cycles(d.sim));
+	EXPECT_EQ(pass, n);
+}
+
+TEST_P(SimTest, DwConvEpilogueRandom)
+{
+	epilogue_suite(GetParam(), true, false);
+}
+
+TEST_P(SimTest, PwConvEpilogueRandom)
+{
+	epilogue_suite(GetParam(), false, false);
+}
+
+TEST_P(SimTest, PwKSplitAccumulateRequant)
+{
+	epilogue_suite(GetParam(), false, true);
 }
 
 } // namespace
