@@ -367,46 +367,82 @@ static const char *hw_err_name(uint32_t code)
  * and wait for them. Returns NPU_OK, NPU_ERR_DEVICE_FAULT (detail names the
  * error code, address and descriptor), NPU_ERR_TIMEOUT, or a backend error.
  */
+/* Copy one descriptor into the ring slot at the tail and advance it. */
+static int ring_put(struct hw_dev *d, const uint32_t *src, uint32_t or_flags)
+{
+	uint32_t *slot = (uint32_t *)d->ring.host + (size_t)d->tail * DESC_WORDS;
+
+	if (src) {
+		memcpy(slot, src, NPU_HW_DESC_BYTES);
+	} else {
+		memset(slot, 0, NPU_HW_DESC_BYTES);
+		slot[0] = NPU_HW_OP_FENCE | NPU_HW_DESC_VERSION << 8;
+	}
+	slot[0] |= or_flags << 16;
+	d->tail = (d->tail + 1) % RING_ENTRIES;
+	return npu_hw_buf_sync(d->hw, &d->ring,
+	                       (size_t)((d->tail + RING_ENTRIES - 1) % RING_ENTRIES) *
+	                               NPU_HW_DESC_BYTES,
+	                       NPU_HW_DESC_BYTES, NPU_HW_SYNC_TO_DEVICE);
+}
+
+/* Decode a latched device error, recover the device, name the error. */
+static int hw_fault(struct hw_dev *d)
+{
+	uint32_t code = 0, idx = 0;
+	uint64_t addr = 0;
+
+	rd(d, NPU_REG_ERR_CODE, &code);
+	rd64(d, NPU_REG_ERR_ADDR_LO, &addr);
+	rd(d, NPU_REG_ERR_INDEX, &idx);
+	code &= NPU_REG_ERR_CODE_CODE_MASK;
+	npui_set_detail("device error %u (%s) at address 0x%llx, ring index %u", code,
+	                hw_err_name(code), (unsigned long long)addr, idx);
+	hw_recover(d);
+	return code == NPU_HW_ERR_WATCHDOG ? NPU_ERR_TIMEOUT : NPU_ERR_DEVICE_FAULT;
+}
+
+/*
+ * Run n descriptors plus a closing FENCE|IRQ and wait for all of them.
+ * A layer may need more descriptors than the ring holds: they are streamed,
+ * refilling the slots the device has retired (RING_HEAD). Every
+ * STREAM_IRQ_EVERY-th descriptor carries FLAG_IRQ so that a full ring
+ * always has an interrupt in flight to wake the refill. Returns NPU_OK,
+ * NPU_ERR_DEVICE_FAULT (detail names the error code, address and ring
+ * index), NPU_ERR_TIMEOUT, or a backend error.
+ */
+#define STREAM_IRQ_EVERY 256u
 static int hw_run_desc(struct hw_dev *d, const uint32_t *desc, uint32_t n, uint64_t *cycles,
                        uint64_t *dram_bytes)
 {
-	uint32_t *ring = d->ring.host;
 	uint64_t c0, c1, r0, r1, w0, w1;
+	uint32_t sent = 0, head = d->tail;
 	int rc;
 
-	if (n + 1 >= RING_ENTRIES) {
-		npui_set_detail("layer needs %u descriptors, ring holds %u", n + 1,
-		                RING_ENTRIES - 1);
-		return NPU_ERR_NOT_SUPPORTED;
-	}
 	if ((rc = rd64(d, NPU_REG_PERF_CYCLES_LO, &c0)) ||
 	    (rc = rd64(d, NPU_REG_PERF_RD_BYTES_LO, &r0)) ||
 	    (rc = rd64(d, NPU_REG_PERF_WR_BYTES_LO, &w0)))
 		return rc;
-	for (uint32_t i = 0; i <= n; i++) {
-		uint32_t *slot = ring + (size_t)d->tail * DESC_WORDS;
-
-		if (i < n) {
-			memcpy(slot, desc + (size_t)i * DESC_WORDS, NPU_HW_DESC_BYTES);
-		} else {
-			memset(slot, 0, NPU_HW_DESC_BYTES);
-			slot[0] =
-			        NPU_HW_OP_FENCE | NPU_HW_DESC_VERSION << 8 | NPU_HW_FLAG_IRQ << 16;
-		}
-		rc = npu_hw_buf_sync(d->hw, &d->ring, (size_t)d->tail * NPU_HW_DESC_BYTES,
-		                     NPU_HW_DESC_BYTES, NPU_HW_SYNC_TO_DEVICE);
-		if (rc)
-			return rc;
-		d->tail = (d->tail + 1) % RING_ENTRIES;
-	}
-	/* Entries filled and synced; the backend publishes the tail, then
-	 * rings the doorbell. */
-	rc = npu_hw_submit(d->hw, d->tail);
-	if (rc)
-		return rc;
-
 	for (;;) {
-		uint32_t st, head;
+		uint32_t in_flight = (d->tail + RING_ENTRIES - head) % RING_ENTRIES;
+		uint32_t st, put = 0;
+
+		/* Fill what is free (one slot stays empty: head == tail is
+		 * "empty"), then publish: entries synced, tail, doorbell. */
+		while (sent <= n && in_flight + put < RING_ENTRIES - 1) {
+			int last = sent == n;
+			uint32_t fl = last || (n > RING_ENTRIES / 2 &&
+			                       sent % STREAM_IRQ_EVERY == STREAM_IRQ_EVERY - 1)
+			                      ? NPU_HW_FLAG_IRQ
+			                      : 0;
+			rc = ring_put(d, last ? NULL : desc + (size_t)sent * DESC_WORDS, fl);
+			if (rc)
+				return rc;
+			sent++;
+			put++;
+		}
+		if (put && (rc = npu_hw_submit(d->hw, d->tail)))
+			return rc;
 
 		rc = npu_hw_wait_irq(d->hw, LAYER_TIMEOUT_MS);
 		if (rc == NPU_ERR_TIMEOUT) {
@@ -418,24 +454,18 @@ static int hw_run_desc(struct hw_dev *d, const uint32_t *desc, uint32_t n, uint6
 			return rc;
 		if ((rc = rd(d, NPU_REG_IRQ_STATUS, &st)))
 			return rc;
-		if (st & NPU_REG_IRQ_STATUS_ERROR_MASK) {
-			uint32_t code = 0, idx = 0;
-			uint64_t addr = 0;
-
-			rd(d, NPU_REG_ERR_CODE, &code);
-			rd64(d, NPU_REG_ERR_ADDR_LO, &addr);
-			rd(d, NPU_REG_ERR_INDEX, &idx);
-			code &= NPU_REG_ERR_CODE_CODE_MASK;
-			npui_set_detail("device error %u (%s) at address 0x%llx, ring index %u",
-			                code, hw_err_name(code), (unsigned long long)addr, idx);
+		if (st & NPU_REG_IRQ_STATUS_ERROR_MASK)
+			return hw_fault(d);
+		if ((rc = wr(d, NPU_REG_IRQ_ACK, st)) || (rc = rd(d, NPU_REG_RING_HEAD, &head)))
+			return rc;
+		head &= NPU_REG_RING_HEAD_INDEX_MASK;
+		if (head >= RING_ENTRIES) {
+			npui_set_detail("device reports ring head %u of a %u-entry ring", head,
+			                RING_ENTRIES);
 			hw_recover(d);
-			return code == NPU_HW_ERR_WATCHDOG ? NPU_ERR_TIMEOUT : NPU_ERR_DEVICE_FAULT;
+			return NPU_ERR_DEVICE_FAULT;
 		}
-		if ((rc = wr(d, NPU_REG_IRQ_ACK, st)))
-			return rc;
-		if ((rc = rd(d, NPU_REG_RING_HEAD, &head)))
-			return rc;
-		if ((head & NPU_REG_RING_HEAD_INDEX_MASK) == d->tail)
+		if (sent > n && head == d->tail)
 			break;
 	}
 	if ((rc = rd64(d, NPU_REG_PERF_CYCLES_LO, &c1)) ||
