@@ -79,7 +79,8 @@ rtl-sim-lib: $(SIM_LIB)
 # the top Makefile, which includes this file).
 SIM_TEST_SRCS := $(wildcard rtl-sim/harness/test/*_test.cc)
 SIM_TEST_BIN := $(SIM_OUT)/npu_sim_test
-$(SIM_TEST_BIN): $(SIM_TEST_SRCS) rtl-sim/harness/npu_sim.h $(SIM_LIB) $(LIB)
+$(SIM_TEST_BIN): $(SIM_TEST_SRCS) $(wildcard rtl-sim/harness/test/*.h) \
+		rtl-sim/harness/npu_sim.h $(SIM_LIB) $(LIB)
 	$(CXX) -std=c++17 -O2 -Wall -Wextra -Werror -Irtl-sim/harness -Ilib -Ilib/include -I. \
 		$(SIM_TEST_SRCS) $(LIB) $(SIM_LIB) -lgtest_main -lgtest -lpthread -lm \
 		$(if $(filter 1,$(NPU_SIM_TRACE)),-lz,) -o $@

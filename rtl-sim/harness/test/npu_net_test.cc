@@ -2,7 +2,8 @@
 // lib/sched (npui_sched_build with the configuration's npui_caps_preset and
 // an arena from npui_sched_arena_plan); its NPU segments run on npu_top
 // through the harness C ABI (descriptors relocated as lib/core/hw_device.c
-// does, one layer's descriptors + FENCE|IRQ per ring batch), its CPU
+// does, one layer's descriptors + FENCE|IRQ per ring batch, waited for
+// until RING_HEAD reaches the tail: ring_wait.h), its CPU
 // segments on npui_ref_run_layer; every output byte must equal the whole
 // graph run layer by layer on the CPU kernels (npui_ref_run_layer).
 //
@@ -10,8 +11,7 @@
 // of the CI set below), NPU_NET_SIZE (input size, default 32), NPU_NET_STEP=1
 // (check each NPU layer's inputs before and output after it runs; a folded
 // output lives in another tensor's buffer, so a report there is only a
-// hint), NPU_NET_DUMP=1 (with STEP: the differing layer's descriptors),
-// NPU_NET_ALL=1 (also the known failures).
+// hint), NPU_NET_DUMP=1 (with STEP: the differing layer's descriptors).
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -29,6 +29,7 @@
 #include "driver/npu_regs.h"
 #include "npu.h"
 #include "npu_sim.h"
+#include "ring_wait.h"
 #include "ref/ref.h"
 #include "sched/sched.h"
 #include "zoo/zoo.h"
@@ -174,11 +175,13 @@ std::string RunNet(const NetCase &nc, int size, uint64_t *cycles, uint32_t *npu_
 						            layer, q, t);
 				}
 			// Stream the batch: a layer may hold more descriptors than the
-			// ring; refill the slots the device has retired (RING_HEAD).
-			uint32_t j = 0, head = rd(NPU_REG_RING_HEAD);
+			// ring; refill the slots the device has retired (RING_HEAD). Done
+			// is RING_HEAD == tail, not the first IRQ (ring_wait.h: a
+			// segment's last layer carries the scheduler's FENCE | IRQ before
+			// ours).
+			uint32_t j = 0, head = npu_test::RingHead(sim), st = 0;
 			uint64_t spent = 0;
-			int irq = 0;
-			while (!irq) {
+			for (;;) {
 				bool pushed = false;
 				while (j <= n && (tail + 1) % kRingEntries != head) {
 					uint32_t *slot = reinterpret_cast<uint32_t *>(&ring[tail * 64]);
@@ -197,21 +200,24 @@ std::string RunNet(const NetCase &nc, int size, uint64_t *cycles, uint32_t *npu_
 					wr(NPU_REG_RING_TAIL, tail);
 					wr(NPU_REG_DOORBELL, 1);
 				}
-				const uint64_t chunk = j <= n ? 20000 : 200000000;
-				irq = npu_sim_run(sim, chunk);
-				spent += chunk;
-				head = rd(NPU_REG_RING_HEAD);
-				if (!irq && spent >= 200000000)
-					return "layer " + std::to_string(layer) + ": no IRQ";
+				if (j > n) {
+					st = npu_test::Drain(sim, tail, 200000000);
+					break;
+				}
+				st = npu_test::RunAck(sim, 20000, &spent);
+				if ((st & NPU_REG_IRQ_STATUS_ERROR_MASK) || spent >= 200000000) {
+					st &= NPU_REG_IRQ_STATUS_ERROR_MASK;
+					break;
+				}
+				head = npu_test::RingHead(sim);
 			}
-			uint32_t st = rd(NPU_REG_IRQ_STATUS);
-			wr(NPU_REG_IRQ_ACK, st);
 			if (st != NPU_REG_IRQ_STATUS_DONE_MASK) {
 				std::ostringstream os;
-				os << "layer " << layer << " (" << g->layers[layer].name
-				   << "): IRQ_STATUS " << st << " ERR_CODE " << rd(NPU_REG_ERR_CODE)
-				   << " ERR_INDEX " << rd(NPU_REG_ERR_INDEX) << " ERR_ADDR 0x"
-				   << std::hex << rd(NPU_REG_ERR_ADDR_LO);
+				os << "layer " << layer << " (" << g->layers[layer].name << "): "
+				   << (st ? "IRQ_STATUS " + std::to_string(st) : std::string("not done"))
+				   << " ERR_CODE " << rd(NPU_REG_ERR_CODE) << " ERR_INDEX "
+				   << rd(NPU_REG_ERR_INDEX) << " ERR_ADDR 0x" << std::hex
+				   << rd(NPU_REG_ERR_ADDR_LO);
 				return os.str();
 			}
 			if (step && layer < g->num_layers) {
@@ -276,13 +282,6 @@ TEST_P(NetTest, BitExactOnDevice)
 	std::string nets = "," + Env("NPU_NET_NETS", "") + ",";
 	if (nets != ",," && nets.find("," + nc.net + ",") == std::string::npos)
 		GTEST_SKIP() << "not in NPU_NET_NETS";
-	// Known failures (docs/HARDWARE.md §14.4): the SE blocks' project PW of
-	// mobilenet_v3 computes wrong bytes on the device although its input is
-	// right; open. NPU_NET_ALL=1 runs them anyway.
-	const bool known_bad = nc.net == "mobilenet_v3_small" ||
-	                       (nc.net == "mobilenet_v3_large" && !nc.small);
-	if (known_bad && nets == ",," && !std::getenv("NPU_NET_ALL"))
-		GTEST_SKIP() << "known failure, NPU_NET_ALL=1 runs it";
 	int size = std::atoi(Env("NPU_NET_SIZE", "32").c_str());
 	uint64_t cyc = 0;
 	uint32_t nl = 0, cl = 0;

@@ -21,6 +21,7 @@
 
 #include "driver/npu_regs.h"
 #include "npu_sim.h"
+#include "ring_wait.h"
 #include "ref/quant.h"
 #include "ref/ref.h"
 #include "rtl-sim/tb/tb_util.h"
@@ -124,9 +125,8 @@ class Dev
 		wr(NPU_REG_CTRL, NPU_REG_CTRL_ENABLE_MASK);
 		tail = 0;
 	}
-	// Append descriptors, ring the doorbell, run until the IRQ; returns
-	// IRQ_STATUS (acknowledged), or 0 on a timeout.
-	uint32_t submit(const std::vector<Desc> &ds, uint64_t budget = 20000000)
+	// Append descriptors and ring the doorbell.
+	void publish(const std::vector<Desc> &ds)
 	{
 		for (const Desc &d : ds) {
 			std::memcpy(&mem[tail * 64], d.w, 64);
@@ -134,11 +134,15 @@ class Dev
 		}
 		wr(NPU_REG_RING_TAIL, tail);
 		wr(NPU_REG_DOORBELL, 1);
-		if (npu_sim_run(sim, budget) != 1)
-			return 0;
-		uint32_t st = rd(NPU_REG_IRQ_STATUS);
-		wr(NPU_REG_IRQ_ACK, st);
-		return st;
+	}
+	// publish, then run until every descriptor has retired (RING_HEAD ==
+	// tail, npu_test::Drain; every IRQ on the way acknowledged); returns
+	// NPU_REG_IRQ_STATUS_DONE_MASK, the IRQ_STATUS of an error, or 0 on a
+	// timeout.
+	uint32_t submit(const std::vector<Desc> &ds, uint64_t budget = 20000000)
+	{
+		publish(ds);
+		return npu_test::Drain(sim, tail, budget);
 	}
 	uint64_t dev(size_t off) const
 	{
@@ -670,6 +674,102 @@ TEST_P(SimTest, BusError)
 	d.setup();
 	TbRng rng(3);
 	EXPECT_TRUE(run_conv(d, random_case(d, true, rng), rng));
+}
+
+// Regression (the "mobilenet_v3 SE project conv" failure of the whole-schedule
+// tests, docs/HARDWARE.md §14.4): IRQ_STATUS.DONE means "a descriptor with
+// FLAG_IRQ retired", not "the batch is done". The net test used to stop at
+// the first IRQ: a segment's last layer carries the scheduler's FENCE | IRQ
+// and the test's own FENCE | IRQ, the second retired after the first IRQ was
+// acknowledged -- in fact only once the next batch clocked the device after
+// a CPU segment -- and its DONE ended the next layer's wait at once, before
+// its store had written anything. The waits now end at RING_HEAD == tail
+// (ring_wait.h); this checks both shapes: an IRQ in the middle of a batch
+// (a store still running behind it) and two FENCE | IRQ at a batch end with
+// the device not clocked before the next batch.
+TEST_P(SimTest, IrqIsNotBatchDone)
+{
+	Dev d(GetParam());
+	ASSERT_TRUE(d.ok);
+	const uint32_t n = 16 * 64; // 64 pixels of 16 channels
+	const size_t src = kDataOff, dst = kDataOff + 8192;
+	// A scheduler-shaped layer (docs/SCHEDULER.md §2): two SYNCs priming
+	// c2l and s2c, load -> compute (a SYNC) -> store with the buffer
+	// tokens, the tokens taken back, FENCE.
+	const uint32_t pp = NPU_HW_FLAG_POP_PREV, pn = NPU_HW_FLAG_POP_NEXT,
+	               up = NPU_HW_FLAG_PUSH_PREV, un = NPU_HW_FLAG_PUSH_NEXT;
+	auto copy_job = [&](uint32_t irq_mid, uint32_t irq_end, uint32_t second_end) {
+		std::vector<Desc> job = {
+		        simple(NPU_HW_OP_SYNC, up, NPU_HW_QUEUE_COMPUTE),
+		        simple(NPU_HW_OP_SYNC, up, NPU_HW_QUEUE_COMPUTE),
+		        simple(NPU_HW_OP_SYNC, up, NPU_HW_QUEUE_STORE),
+		        simple(NPU_HW_OP_SYNC, up, NPU_HW_QUEUE_STORE),
+		        dma(NPU_HW_OP_DMA_LOAD, d.dev(src), NPU_HW_SRAM_ACT, 0, 16, 64, 1, 1, 16, 0,
+		            16, 0, pn | un),
+		        simple(NPU_HW_OP_SYNC, pp | pn | up | un | irq_mid, NPU_HW_QUEUE_COMPUTE),
+		        dma(NPU_HW_OP_DMA_STORE, d.dev(dst), NPU_HW_SRAM_ACT, 0, 16, 64, 1, 1, 16, 0,
+		            16, 0, pp | up),
+		        simple(NPU_HW_OP_SYNC, pn, NPU_HW_QUEUE_LOAD),
+		        simple(NPU_HW_OP_SYNC, pn, NPU_HW_QUEUE_LOAD),
+		        simple(NPU_HW_OP_SYNC, pn, NPU_HW_QUEUE_COMPUTE),
+		        simple(NPU_HW_OP_SYNC, pn, NPU_HW_QUEUE_COMPUTE),
+		        simple(NPU_HW_OP_FENCE, irq_end)};
+		if (second_end)
+			job.push_back(simple(NPU_HW_OP_FENCE, NPU_HW_FLAG_IRQ));
+		return job;
+	};
+	auto fill = [&](uint32_t seed) {
+		for (uint32_t i = 0; i < n; ++i) {
+			d.mem[src + i] = static_cast<uint8_t>(i * 7 + seed);
+			d.mem[dst + i] = 0x5A;
+		}
+	};
+	auto copied = [&]() { return std::memcmp(&d.mem[src], &d.mem[dst], n) == 0; };
+
+	// An IRQ in the middle of a batch: the store behind it is still running
+	// when the line goes up, so "IRQ seen" would read a stale output.
+	fill(1);
+	d.publish(copy_job(NPU_HW_FLAG_IRQ, NPU_HW_FLAG_IRQ, 0));
+	uint64_t spent = 0;
+	ASSERT_EQ(npu_test::RunAck(d.sim, 1000000, &spent), NPU_REG_IRQ_STATUS_DONE_MASK);
+	EXPECT_NE(npu_test::RingHead(d.sim), d.tail);
+	EXPECT_FALSE(copied()) << "the first IRQ came after the store: the test lost its point";
+	ASSERT_EQ(npu_test::Drain(d.sim, d.tail, 1000000), NPU_REG_IRQ_STATUS_DONE_MASK);
+	EXPECT_TRUE(copied());
+
+	// Two FENCE | IRQ at the end of a short batch (a scheduler segment's last
+	// layer plus the runner's closing fence): the first retires before the
+	// second is even fetched (DescDepth 2, ~100 cycles of memory latency),
+	// the host takes the first IRQ and runs a CPU segment (the device is not
+	// clocked), so the second retires only when the next batch starts and
+	// its DONE would end that batch's wait at once.
+	fill(2);
+	d.publish({simple(NPU_HW_OP_SYNC, 0, NPU_HW_QUEUE_COMPUTE),
+	           simple(NPU_HW_OP_FENCE, NPU_HW_FLAG_IRQ), simple(NPU_HW_OP_FENCE, NPU_HW_FLAG_IRQ)});
+	spent = 0;
+	ASSERT_EQ(npu_test::RunAck(d.sim, 1000000, &spent), NPU_REG_IRQ_STATUS_DONE_MASK);
+	EXPECT_NE(npu_test::RingHead(d.sim), d.tail)
+	        << "the second FENCE | IRQ retired before the acknowledge: the test lost its point";
+	d.publish(copy_job(0, NPU_HW_FLAG_IRQ, 0));
+	spent = 0;
+	ASSERT_EQ(npu_test::RunAck(d.sim, 1000000, &spent), NPU_REG_IRQ_STATUS_DONE_MASK);
+	EXPECT_FALSE(copied()) << "the stale DONE did not come first: the test lost its point";
+	ASSERT_EQ(npu_test::Drain(d.sim, d.tail, 1000000), NPU_REG_IRQ_STATUS_DONE_MASK);
+	EXPECT_TRUE(copied());
+
+	// The same through Dev::submit (which drains): every output is there.
+	for (uint32_t k = 0; k < 3; ++k) {
+		d.publish({simple(NPU_HW_OP_SYNC, 0, NPU_HW_QUEUE_COMPUTE),
+		           simple(NPU_HW_OP_FENCE, NPU_HW_FLAG_IRQ),
+		           simple(NPU_HW_OP_FENCE, NPU_HW_FLAG_IRQ)});
+		spent = 0;
+		ASSERT_EQ(npu_test::RunAck(d.sim, 1000000, &spent), NPU_REG_IRQ_STATUS_DONE_MASK);
+		fill(3 + k);
+		ASSERT_EQ(d.submit(copy_job(0, NPU_HW_FLAG_IRQ, k & 1)), NPU_REG_IRQ_STATUS_DONE_MASK)
+		        << "k=" << k;
+		EXPECT_TRUE(copied()) << "k=" << k;
+		EXPECT_EQ(npu_test::RingHead(d.sim), d.tail) << "k=" << k;
+	}
 }
 
 INSTANTIATE_TEST_SUITE_P(Configs, SimTest, ::testing::Values("default", "small"),
