@@ -8,9 +8,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
+#include <iterator>
 #include <string>
 #include <vector>
 
@@ -68,6 +71,23 @@ std::vector<int> read_predictions(const std::string &path)
 	return v;
 }
 
+// A .npy file's header dict and its payload as float32 (header length is
+// bytes 8-9, version 1.0, as npu-eval writes it).
+bool read_npy_f32(const std::string &path, std::string *header, std::vector<float> *v)
+{
+	std::ifstream f(path, std::ios::binary);
+	std::vector<char> d((std::istreambuf_iterator<char>(f)), {});
+	if (d.size() < 10 || memcmp(d.data(), "\x93NUMPY", 6) != 0)
+		return false;
+	size_t hl = (unsigned char)d[8] | (size_t)(unsigned char)d[9] << 8;
+	if (d.size() < 10 + hl || (d.size() - 10 - hl) % 4)
+		return false;
+	header->assign(d.data() + 10, hl);
+	v->resize((d.size() - 10 - hl) / 4);
+	memcpy(v->data(), d.data() + 10 + hl, v->size() * 4);
+	return true;
+}
+
 class Eval : public ::testing::Test
 {
       protected:
@@ -106,7 +126,7 @@ TEST_F(Eval, HelpAndUsageErrors)
 	Result r = run(bin_dir() + "npu-eval --help");
 	EXPECT_EQ(r.status, 0);
 	for (const char *s : {"--dataset", "--data-dir", "--device", "--limit", "--size",
-	                      "--predictions", "0.2860", "0.3530", "exit status"})
+	                      "--predictions", "--logits", "0.2860", "0.3530", "exit status"})
 		EXPECT_NE(r.out.find(s), std::string::npos) << s;
 	EXPECT_EQ(run(bin_dir() + "npu-eval").status, 2);
 	EXPECT_EQ(run(bin_dir() + "npu-eval m.npu").status, 2); // no --dataset
@@ -178,6 +198,49 @@ TEST_F(Eval, GunzippedFilesGiveTheSamePredictions)
 	std::vector<int> pa = read_predictions(dir_ + "/a.txt");
 	EXPECT_EQ(pa.size(), 20u);
 	EXPECT_EQ(pa, read_predictions(dir_ + "/b.txt"));
+}
+
+// --logits writes float32 [N,10], the dequantized outputs: multiples of the
+// printed output scale from its zero point, whose argmax is the prediction.
+TEST_F(Eval, LogitsAreTheDequantizedOutputs)
+{
+	if (!need_data_and_model())
+		GTEST_SKIP() << skip_;
+	const int n = 20;
+	Result r = run(eval() + kModel + " --limit " + std::to_string(n) + " --predictions " +
+	               dir_ + "/p.txt --logits " + dir_ + "/l.npy");
+	ASSERT_EQ(r.status, 0) << r.out;
+	size_t at = r.out.find("output: scale ");
+	ASSERT_NE(at, std::string::npos) << r.out;
+	double scale = 0;
+	int zp = 0;
+	ASSERT_EQ(sscanf(r.out.c_str() + at, "output: scale %lf, zero point %d", &scale, &zp), 2)
+	        << r.out;
+	ASSERT_GT(scale, 0);
+
+	std::string header;
+	std::vector<float> l;
+	ASSERT_TRUE(read_npy_f32(dir_ + "/l.npy", &header, &l));
+	EXPECT_NE(header.find("'<f4'"), std::string::npos) << header;
+	EXPECT_NE(header.find("(20, 10)"), std::string::npos) << header;
+	ASSERT_EQ(l.size(), (size_t)n * 10);
+	std::vector<int> p = read_predictions(dir_ + "/p.txt");
+	ASSERT_EQ(p.size(), (size_t)n);
+	for (int i = 0; i < n; i++) {
+		int best = 0;
+		for (int k = 0; k < 10; k++) {
+			double q = l[i * 10 + k] / scale + zp;
+			EXPECT_NEAR(q, std::round(q), 1e-3) << "n=" << i << " k=" << k;
+			EXPECT_TRUE(q > -128.5 && q < 127.5) << "n=" << i << " k=" << k;
+			if (l[i * 10 + k] > l[i * 10 + best])
+				best = k;
+		}
+		EXPECT_EQ(best, p[i]) << "n=" << i;
+	}
+
+	r = run(eval() + kModel + " --limit 1 --logits " + dir_ + "/nowhere/l.npy");
+	EXPECT_EQ(r.status, 1) << r.out;
+	EXPECT_NE(r.out.find("--logits: NPU_ERR_IO"), std::string::npos) << r.out;
 }
 
 TEST_F(Eval, WrongSizeIsAShapeError)

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "npu.h"
+#include "util/npy.h"
 
 #define EXIT_USAGE 2
 
@@ -53,6 +54,9 @@ static const char usage_text[] =
         "      --size S           check that the model's input is S x S (it always tells\n"
         "                         S; this only guards against the wrong model)\n"
         "  -p, --predictions F    write the predicted class of each image, one per line\n"
+        "      --logits F.npy     write the model's outputs, dequantized, as float32\n"
+        "                         [N,10] (row i: image i); the output's scale and zero\n"
+        "                         point are printed in the report\n"
         "  -h, --help             this text\n"
         "\n"
         "preprocessing (identical to tools/train/fmnist.py): the 28x28 grey image,\n"
@@ -310,10 +314,12 @@ int main(int argc, char **argv)
 	        {"limit", required_argument, NULL, 'n'},
 	        {"size", required_argument, NULL, 'S'},
 	        {"predictions", required_argument, NULL, 'p'},
+	        {"logits", required_argument, NULL, 'L'},
 	        {"help", no_argument, NULL, 'h'},
 	        {NULL, 0, NULL, 0},
 	};
 	const char *uri = NULL, *dataset = NULL, *dir = FMNIST_DIR, *pred_path = NULL;
+	const char *logits_path = NULL;
 	long limit = 0, size_check = 0;
 	int opt, rc, status = 1;
 	char *end;
@@ -347,6 +353,9 @@ int main(int argc, char **argv)
 		case 'p':
 			pred_path = optarg;
 			break;
+		case 'L':
+			logits_path = optarg;
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -379,7 +388,7 @@ int main(int argc, char **argv)
 	npu_model *m;
 	struct npu_tensor_info in, out;
 	struct tap *taps = NULL;
-	float *rows = NULL, *x = NULL, *logits = NULL;
+	float *rows = NULL, *x = NULL, *logits = NULL, *all_logits = NULL;
 	FILE *pf = NULL;
 
 	if (idx_load(dir, "t10k-images-idx3-ubyte", 3, img_dims, &img_file, &images, &n_img))
@@ -430,7 +439,10 @@ int main(int argc, char **argv)
 	rows = malloc((size_t)size * FMNIST_SIDE * sizeof(*rows));
 	x = malloc(in.elements * sizeof(*x));
 	logits = malloc(out.elements * sizeof(*logits));
-	if (!taps || !rows || !x || !logits) {
+	/* Kept for the whole run: the .npy is written only once it is complete. */
+	if (logits_path)
+		all_logits = malloc((size_t)n_img * out.elements * sizeof(*all_logits));
+	if (!taps || !rows || !x || !logits || (logits_path && !all_logits)) {
 		fail("buffers", NPU_ERR_NO_MEM);
 		goto out_free;
 	}
@@ -462,6 +474,9 @@ int main(int argc, char **argv)
 		for (int k = 1; k < FMNIST_CLASSES; k++)
 			if (logits[k] > logits[best])
 				best = k;
+		if (all_logits)
+			memcpy(all_logits + (size_t)i * out.elements, logits,
+			       out.elements * sizeof(*logits));
 		conf[labels[i]][best]++;
 		correct += best == labels[i];
 		if (pf)
@@ -482,10 +497,20 @@ int main(int argc, char **argv)
 		}
 		pf = NULL;
 	}
+	if (all_logits) {
+		size_t shape[2] = {n_img, out.elements};
+		if (npui_npy_write(logits_path, NPUI_NPY_F32, shape, 2, all_logits) != NPU_OK) {
+			fprintf(stderr, "npu-eval: --logits: NPU_ERR_IO: cannot write %s\n",
+			        logits_path);
+			goto out_free;
+		}
+	}
 
 	double secs = (double)(t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9;
 	printf("model %s on %s: input %dx%dx%d, fashion-mnist test images 0..%u of %s\n",
 	       model_path, npu_device_uri(dev), size, size, in.c, n_img - 1, dir);
+	/* %.9g: enough digits to give back the float32 scale exactly. */
+	printf("output: scale %.9g, zero point %d\n", (double)out.scale, (int)out.zero_point);
 	printf("accuracy: %.4f (%u/%u)\n", (double)correct / n_img, correct, n_img);
 	print_confusion(conf);
 	printf("\nhost time: %.1f s, %.2f ms per image\n", secs, secs * 1e3 / n_img);
@@ -493,6 +518,7 @@ int main(int argc, char **argv)
 out_free:
 	if (pf)
 		fclose(pf);
+	free(all_logits);
 	free(logits);
 	free(x);
 	free(rows);
