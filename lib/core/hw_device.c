@@ -496,7 +496,7 @@ static void prof_fill(npu_model *m, uint32_t i, const struct npui_placement *pl)
 	p->folded = pl->folded;
 }
 
-static int hw_run(npu_device *dev, npu_model *m)
+static int hw_run_segments(npu_device *dev, npu_model *m)
 {
 	struct hw_dev *d = dev->priv;
 	struct hw_model *hm = m->dev_priv;
@@ -546,6 +546,21 @@ static int hw_run(npu_device *dev, npu_model *m)
 			return rc;
 	}
 	return NPU_OK;
+}
+
+/*
+ * A job that failed half way (a backend error between filling the ring and
+ * retiring it, a device fault) leaves descriptors queued or running: reset
+ * the device and its ring so the next job starts from a clean state rather
+ * than behind stale descriptors.
+ */
+static int hw_run(npu_device *dev, npu_model *m)
+{
+	int rc = hw_run_segments(dev, m);
+
+	if (rc != NPU_OK)
+		hw_recover(dev->priv);
+	return rc;
 }
 
 static void hw_model_cost(const npu_device *dev, const npu_model *m, struct npu_model_cost *cost)
