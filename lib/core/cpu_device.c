@@ -24,17 +24,19 @@ static void cpu_close(npu_device *dev)
 	(void)dev;
 }
 
-int npui_run_cpu(npu_device *dev, npu_model *m)
+/* The cpu device's single step: runs on its one lane (CPU), one frame at
+ * a time, in context c. */
+int npui_run_cpu(npu_device *dev, npu_model *m, struct npui_ctx *c)
 {
 	const struct npui_graph *g = m->g;
 
 	(void)dev;
 	for (uint32_t i = 0; i < g->num_layers; i++) {
 		const struct npui_layer *l = &g->layers[i];
-		struct npu_layer_profile *p = &m->run_prof[i];
+		struct npu_layer_profile *p = &c->run_prof[i];
 		uint64_t t0 = npui_now_ns();
 
-		npui_ref_run_layer(m->plan, g, i, m->bufs);
+		npui_ref_run_layer(m->plan, g, i, c->bufs);
 
 		memset(p, 0, sizeof(*p));
 		memcpy(p->name, l->name, sizeof(p->name));
@@ -52,5 +54,4 @@ const struct npui_device_ops npui_cpu_device_ops = {
         .summary = "reference CPU kernels (bit-exact golden model)",
         .open = cpu_open,
         .close = cpu_close,
-        .run = npui_run_cpu,
 };

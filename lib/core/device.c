@@ -1,8 +1,10 @@
 /*
- * Devices: the backend registry, URI resolution, the per-device worker
- * thread, and job submission/wait.
+ * Devices: the backend registry, URI resolution, the per-device lanes
+ * (threads), and job submission/wait: a job acquires one of its model's
+ * execution contexts, then walks the model's steps, each on its lane.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -58,65 +60,177 @@ static const struct npui_device_ops *device_find(const char *uri, const char **a
 	return *backend ? &npui_hw_device_ops : NULL;
 }
 
-static int job_run(npu_device *dev, struct npu_job *job)
+static uint32_t job_steps(const npu_model *m)
+{
+	/* A graph with no layers still has one (empty) step: in, then out. */
+	return m->num_steps ? m->num_steps : 1;
+}
+
+static struct npui_lane *step_lane(npu_device *dev, const npu_model *m, uint32_t step)
+{
+	unsigned k = step < m->num_steps ? m->step_lane[step] : NPUI_LANE_CPU;
+
+	return &dev->lanes[k < dev->num_lanes ? k : NPUI_LANE_CPU];
+}
+
+/* Run the job's current step; the first step also fills the input, the
+ * last one delivers the output. Called on the step's lane, unlocked. */
+static int job_step(npu_device *dev, struct npu_job *job)
 {
 	npu_model *m = job->m;
+	struct npui_ctx *c = job->ctx;
 	const struct npui_tensor *in = &m->g->tensors[m->g->input];
 	const struct npui_tensor *out = &m->g->tensors[m->g->output];
 	size_t in_n = (size_t)in->h * in->w * in->c;
 	size_t out_n = (size_t)out->h * out->w * out->c;
-	int rc;
+	int rc = NPU_OK;
 
-	if (job->io.input_type == NPU_IO_FLOAT32)
-		npu_quantize(job->io.input, in_n, in->q.scale, in->q.zero_point,
-		             m->bufs[m->g->input]);
-	else
-		memcpy(m->bufs[m->g->input], job->io.input, in_n);
+	if (job->step == 0) {
+		if (job->io.input_type == NPU_IO_FLOAT32)
+			npu_quantize(job->io.input, in_n, in->q.scale, in->q.zero_point,
+			             c->bufs[m->g->input]);
+		else
+			memcpy(c->bufs[m->g->input], job->io.input, in_n);
+	}
 
-	rc = dev->ops->run ? dev->ops->run(dev, m) : npui_run_cpu(dev, m);
-	if (rc != NPU_OK)
+	if (job->step < m->num_steps)
+		rc = dev->ops->run_step ? dev->ops->run_step(dev, m, c, job->step)
+		                        : npui_run_cpu(dev, m, c);
+	if (rc != NPU_OK || job->step + 1 < job_steps(m))
 		return rc;
 
 	if (job->io.output_type == NPU_IO_FLOAT32)
-		npu_dequantize(m->bufs[m->g->output], out_n, out->q.scale, out->q.zero_point,
+		npu_dequantize(c->bufs[m->g->output], out_n, out->q.scale, out->q.zero_point,
 		               job->io.output);
 	else
-		memcpy(job->io.output, m->bufs[m->g->output], out_n);
+		memcpy(job->io.output, c->bufs[m->g->output], out_n);
 	return NPU_OK;
 }
 
-/* One worker per device: jobs run strictly in submission order. */
-static void *device_worker(void *arg)
+/* Locked helpers below: dev->lock held. */
+
+static void lane_push(struct npui_lane *ln, struct npu_job *job)
 {
-	npu_device *dev = arg;
+	job->next = NULL;
+	if (ln->tail)
+		ln->tail->next = job;
+	else
+		ln->head = job;
+	ln->tail = job;
+	pthread_cond_signal(&ln->cv);
+}
+
+/* Give context c to job and queue its first step. Contexts are handed out
+ * in submission order and every lane is one FIFO thread, so by induction
+ * over the steps a model's jobs complete in submission order. */
+static void job_start(npu_device *dev, struct npu_job *job, struct npui_ctx *c)
+{
+	c->job = job;
+	job->ctx = c;
+	job->step = 0;
+	lane_push(step_lane(dev, job->m, 0), job);
+}
+
+static void job_finish(npu_device *dev, struct npu_job *job, int rc)
+{
+	npu_model *m = job->m;
+	struct npui_ctx *c = job->ctx;
+
+	if (rc == NPU_OK) {
+		memcpy(m->prof, c->run_prof, sizeof(*m->prof) * m->g->num_layers);
+		m->have_prof = 1;
+	}
+	c->job = NULL;
+	job->ctx = NULL;
+	if (m->wait_head) {
+		struct npu_job *next = m->wait_head;
+
+		m->wait_head = next->next;
+		if (!m->wait_head)
+			m->wait_tail = NULL;
+		job_start(dev, next, c);
+	}
+	job->status = rc;
+	job->done = 1;
+	m->pending--;
+	dev->active--;
+	if (dev->stop && !dev->active)
+		for (unsigned k = 0; k < dev->num_lanes; k++)
+			pthread_cond_signal(&dev->lanes[k].cv);
+	pthread_cond_broadcast(&dev->done_cv);
+}
+
+/* Count the two lanes working for different frames of one model. */
+static void overlap_note(npu_device *dev, const struct npui_lane *ln, const struct npu_job *job)
+{
+	npu_model *m = job->m;
+	const struct npu_job *o;
+
+	if (ln->kind == NPUI_LANE_CPU)
+		m->ovl.cpu_steps++;
+	else
+		m->ovl.npu_steps++;
+	if (dev->num_lanes < 2)
+		return;
+	o = dev->lanes[ln->kind == NPUI_LANE_CPU ? NPUI_LANE_NPU : NPUI_LANE_CPU].running;
+	if (!o || o->m != m || o == job)
+		return;
+	m->ovl.overlaps++;
+	if ((ln->kind == NPUI_LANE_CPU) == (job->seq < o->seq))
+		m->ovl.cpu_behind_npu++;
+}
+
+/* A lane: run the step of the job at the head of its queue, then pass the
+ * job to the lane of its next step, or finish it. Exits on stop once no
+ * job of the device is left anywhere (another lane may still hand it one). */
+static void *lane_main(void *arg)
+{
+	struct npui_lane *ln = arg;
+	npu_device *dev = ln->dev;
 
 	pthread_mutex_lock(&dev->lock);
 	for (;;) {
-		while (!dev->head && !dev->stop)
-			pthread_cond_wait(&dev->work_cv, &dev->lock);
-		if (!dev->head)
-			break; /* stop requested and queue drained */
-		struct npu_job *job = dev->head;
-		dev->head = job->next;
-		if (!dev->head)
-			dev->tail = NULL;
+		while (!ln->head && !(dev->stop && !dev->active))
+			pthread_cond_wait(&ln->cv, &dev->lock);
+		if (!ln->head)
+			break;
+		struct npu_job *job = ln->head;
+		ln->head = job->next;
+		if (!ln->head)
+			ln->tail = NULL;
+		ln->running = job;
+		overlap_note(dev, ln, job);
 		pthread_mutex_unlock(&dev->lock);
 
-		int rc = job_run(dev, job);
+		int rc = job_step(dev, job);
+		if (rc != NPU_OK)
+			snprintf(job->detail, sizeof(job->detail), "%s", npu_last_error());
 
 		pthread_mutex_lock(&dev->lock);
-		npu_model *m = job->m;
-		if (rc == NPU_OK) {
-			memcpy(m->prof, m->run_prof, sizeof(*m->prof) * m->g->num_layers);
-			m->have_prof = 1;
+		ln->running = NULL;
+		if (rc != NPU_OK || job->step + 1 >= job_steps(job->m)) {
+			job_finish(dev, job, rc);
+		} else {
+			job->step++;
+			lane_push(step_lane(dev, job->m, job->step), job);
 		}
-		job->status = rc;
-		job->done = 1;
-		m->pending--;
-		pthread_cond_broadcast(&dev->done_cv);
 	}
 	pthread_mutex_unlock(&dev->lock);
 	return NULL;
+}
+
+/* Stop and join lanes [0, n): they drain every queued job first. */
+static void lanes_stop(npu_device *dev, unsigned n)
+{
+	pthread_mutex_lock(&dev->lock);
+	dev->stop = 1;
+	for (unsigned k = 0; k < n; k++)
+		pthread_cond_signal(&dev->lanes[k].cv);
+	pthread_mutex_unlock(&dev->lock);
+	for (unsigned k = 0; k < n; k++) {
+		pthread_join(dev->lanes[k].thread, NULL);
+		pthread_cond_destroy(&dev->lanes[k].cv);
+	}
 }
 
 int npu_open(const char *uri, npu_device **out)
@@ -125,6 +239,7 @@ int npu_open(const char *uri, npu_device **out)
 	const struct npu_backend_ops *backend;
 	const char *args;
 	npu_device *dev;
+	unsigned started = 0;
 	int rc;
 
 	if (!out)
@@ -155,20 +270,31 @@ int npu_open(const char *uri, npu_device **out)
 	rc = NPU_ERR_NO_MEM;
 	if (pthread_mutex_init(&dev->lock, NULL))
 		goto err_close;
-	if (pthread_cond_init(&dev->work_cv, NULL))
-		goto err_mutex;
 	if (pthread_cond_init(&dev->done_cv, NULL))
-		goto err_work_cv;
-	if (pthread_create(&dev->worker, NULL, device_worker, dev))
-		goto err_done_cv;
+		goto err_mutex;
+	/* A device that runs steps of its own has an NPU lane beside the CPU
+	 * lane; the cpu device runs everything on the CPU lane. */
+	dev->num_lanes = ops->run_step ? NPUI_NUM_LANES : 1;
+	for (unsigned k = 0; k < dev->num_lanes; k++) {
+		struct npui_lane *ln = &dev->lanes[k];
+
+		ln->dev = dev;
+		ln->kind = (enum npui_lane_kind)k;
+		if (pthread_cond_init(&ln->cv, NULL))
+			goto err_lanes;
+		if (pthread_create(&ln->thread, NULL, lane_main, ln)) {
+			pthread_cond_destroy(&ln->cv);
+			goto err_lanes;
+		}
+		started++;
+	}
 
 	*out = dev;
 	return NPU_OK;
 
-err_done_cv:
+err_lanes:
+	lanes_stop(dev, started);
 	pthread_cond_destroy(&dev->done_cv);
-err_work_cv:
-	pthread_cond_destroy(&dev->work_cv);
 err_mutex:
 	pthread_mutex_destroy(&dev->lock);
 err_close:
@@ -178,18 +304,13 @@ err_free:
 	return rc;
 }
 
+/* Drains: every queued job runs to completion before the lanes stop. */
 void npu_close(npu_device *dev)
 {
 	if (!dev)
 		return;
-	pthread_mutex_lock(&dev->lock);
-	dev->stop = 1;
-	pthread_cond_signal(&dev->work_cv);
-	pthread_mutex_unlock(&dev->lock);
-	pthread_join(dev->worker, NULL);
-
+	lanes_stop(dev, dev->num_lanes);
 	pthread_cond_destroy(&dev->done_cv);
-	pthread_cond_destroy(&dev->work_cv);
 	pthread_mutex_destroy(&dev->lock);
 	dev->ops->close(dev);
 	free(dev);
@@ -238,16 +359,28 @@ int npu_submit(npu_model *m, const struct npu_io *io, npu_job **out)
 		return NPU_ERR_NO_MEM;
 	job->m = m;
 	job->io = *io;
+	job->dev = m->dev;
 	dev = m->dev;
 
 	pthread_mutex_lock(&dev->lock);
-	if (dev->tail)
-		dev->tail->next = job;
-	else
-		dev->head = job;
-	dev->tail = job;
+	job->seq = m->next_seq++;
 	m->pending++;
-	pthread_cond_signal(&dev->work_cv);
+	dev->active++;
+	struct npui_ctx *free_ctx = NULL;
+	for (unsigned i = 0; i < m->num_ctx && !free_ctx; i++)
+		if (!m->ctx[i].job)
+			free_ctx = &m->ctx[i];
+	/* A free context means nobody waits (contexts pass straight from a
+	 * finishing job to the next waiting one). */
+	if (free_ctx && !m->wait_head) {
+		job_start(dev, job, free_ctx);
+	} else {
+		if (m->wait_tail)
+			m->wait_tail->next = job;
+		else
+			m->wait_head = job;
+		m->wait_tail = job;
+	}
 	pthread_mutex_unlock(&dev->lock);
 
 	*out = job;
@@ -262,7 +395,7 @@ int npu_wait(npu_job *job, int timeout_ms)
 
 	if (!job)
 		return NPU_ERR_INVALID_ARG;
-	dev = job->m->dev;
+	dev = job->dev;
 	if (timeout_ms >= 0) {
 		clock_gettime(CLOCK_REALTIME, &deadline);
 		deadline.tv_sec += timeout_ms / 1000;
@@ -287,6 +420,9 @@ int npu_wait(npu_job *job, int timeout_ms)
 	}
 	rc = job->status;
 	pthread_mutex_unlock(&dev->lock);
+	/* The failing step ran on a lane thread: carry its detail over. */
+	if (rc != NPU_OK)
+		npui_set_detail("%s", job->detail);
 	free(job);
 	return rc;
 }

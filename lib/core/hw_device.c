@@ -2,13 +2,19 @@
  * The hardware device: any driver backend (sim, usb, vfio, drm, null)
  * behind the same core. Open checks the device's identity and reads its
  * CAPS; model load runs the scheduler for exactly those CAPS and places
- * the model's arena and constants in DMA buffers; a run walks the
- * schedule's segments, putting NPU segments on the ring layer by layer and
- * running CPU segments with the reference kernels.
+ * the model's constants in one DMA buffer and one DMA arena per execution
+ * context (descriptors relocated against each); every schedule segment is
+ * one step of a job: NPU segments run on the device's NPU lane, on the ring
+ * layer by layer, CPU segments on its CPU lane with the reference kernels,
+ * so one frame's CPU fallback overlaps the next frame's NPU work.
+ *
+ * Only the NPU lane touches the device while jobs run; model load and free
+ * (DMA buffers) take the same io_lock, so backend calls never race.
  *
  * Every device access goes through the npu_hw_* wrappers (driver/backend.h),
  * so fault injection reaches every path here.
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,16 +46,35 @@ struct hw_dev {
 	struct npu_hw *hw;
 	struct npui_caps caps;
 	struct npu_hw_buf ring;
+	/* Serializes every backend call: the NPU lane holds it for a whole
+	 * NPU segment, model load/free for their buffer work. Everything
+	 * below is guarded by it. */
+	pthread_mutex_t io_lock;
 	uint32_t tail; /* next ring slot the host fills */
+	/* The (base, size) the constant and arena windows are programmed
+	 * with, valid when win_valid: a segment of the same context skips
+	 * reprogramming. Reset and recovery invalidate it. */
+	int win_valid;
+	uint64_t win_base[WIN_USED];
+	size_t win_size[WIN_USED];
+	/* A recovery after an error failed: retry before the next segment. */
+	int need_recover;
+};
+
+/* One execution context's device memory. */
+struct hw_ctx {
+	struct npu_hw_buf arena;
+	/* Every NPU segment's descriptors, concatenated, relocated against
+	 * this arena (and the shared constants). */
+	uint32_t *desc;
 };
 
 struct hw_model {
 	struct npui_sched *sched;
-	struct npu_hw_buf arena;
-	struct npu_hw_buf consts;
-	/* Relocated descriptors of every NPU segment, concatenated. */
-	uint32_t *desc;
-	uint32_t *seg_first; /* per segment: index of its first descriptor */
+	struct npu_hw_buf consts; /* shared by the contexts: read-only */
+	uint32_t *seg_first;      /* per segment: index of its first descriptor */
+	uint32_t total_desc;
+	struct hw_ctx ctx[NPUI_MODEL_CONTEXTS];
 };
 
 static int rd(struct hw_dev *d, uint32_t off, uint32_t *v)
@@ -81,6 +106,7 @@ static int hw_init_ring(struct hw_dev *d)
 	int rc;
 
 	d->tail = 0;
+	d->win_valid = 0;
 	if ((rc = wr(d, NPU_REG_CTRL, 0)) ||
 	    (rc = wr(d, NPU_REG_RING_BASE_LO, (uint32_t)d->ring.dev_addr)) ||
 	    (rc = wr(d, NPU_REG_RING_BASE_HI, (uint32_t)(d->ring.dev_addr >> 32))) ||
@@ -152,6 +178,10 @@ static int hw_open(npu_device *dev, const char *args)
 	d = calloc(1, sizeof(*d));
 	if (!d)
 		return NPU_ERR_NO_MEM;
+	if (pthread_mutex_init(&d->io_lock, NULL)) {
+		free(d);
+		return NPU_ERR_NO_MEM;
+	}
 	rc = npu_hw_open(dev->backend, args, &d->hw);
 	if (rc != NPU_OK)
 		goto err_free;
@@ -173,6 +203,7 @@ err_free_ring:
 err_close:
 	npu_hw_close(d->hw);
 err_free:
+	pthread_mutex_destroy(&d->io_lock);
 	free(d);
 	return rc;
 }
@@ -184,24 +215,96 @@ static void hw_close(npu_device *dev)
 	wr(d, NPU_REG_CTRL, 0);
 	npu_hw_buf_free(d->hw, &d->ring);
 	npu_hw_close(d->hw);
+	pthread_mutex_destroy(&d->io_lock);
 	free(d);
 }
 
+/* io_lock held. */
 static void hw_model_free(struct hw_dev *d, struct hw_model *hm)
 {
 	if (!hm)
 		return;
-	npu_hw_buf_free(d->hw, &hm->arena);
+	for (unsigned i = 0; i < NPUI_MODEL_CONTEXTS; i++) {
+		npu_hw_buf_free(d->hw, &hm->ctx[i].arena);
+		free(hm->ctx[i].desc);
+	}
 	npu_hw_buf_free(d->hw, &hm->consts);
-	free(hm->desc);
 	free(hm->seg_first);
 	npui_sched_free(hm->sched);
 	free(hm);
 }
 
-static uint64_t reloc_base(const struct hw_model *hm, int kind)
+/* Copy every NPU segment's descriptors into hc->desc, patching addresses
+ * against hc's arena and the shared constants. */
+static int hw_relocate(struct hw_model *hm, struct hw_ctx *hc)
 {
-	return kind == NPUI_RELOC_ARENA ? hm->arena.dev_addr : hm->consts.dev_addr;
+	const struct npui_sched *s = hm->sched;
+
+	hc->desc = calloc((size_t)hm->total_desc * DESC_WORDS + 1, sizeof(uint32_t));
+	if (!hc->desc)
+		return NPU_ERR_NO_MEM;
+	for (uint32_t si = 0; si < s->num_segments; si++) {
+		const struct npui_segment *seg = &s->segments[si];
+		uint32_t *base = hc->desc + (size_t)hm->seg_first[si] * DESC_WORDS;
+
+		if (seg->kind != NPUI_SEG_NPU)
+			continue;
+		memcpy(base, seg->desc, (size_t)seg->num_desc * NPU_HW_DESC_BYTES);
+		for (uint32_t r = 0; r < seg->num_relocs; r++) {
+			const struct npui_reloc *rl = &seg->relocs[r];
+			uint64_t a;
+
+			if (rl->desc >= seg->num_desc || rl->word + 1u >= DESC_WORDS) {
+				npui_set_detail("scheduler: relocation %u out of range", r);
+				return NPU_ERR_INTERNAL;
+			}
+			a = (rl->kind == NPUI_RELOC_ARENA ? hc->arena.dev_addr
+			                                  : hm->consts.dev_addr) +
+			    rl->offset;
+			base[(size_t)rl->desc * DESC_WORDS + rl->word] = (uint32_t)a;
+			base[(size_t)rl->desc * DESC_WORDS + rl->word + 1] = (uint32_t)(a >> 32);
+		}
+	}
+	return NPU_OK;
+}
+
+/* io_lock held: the DMA buffers are made here. */
+static int hw_model_prepare_locked(npu_device *dev, npu_model *m, struct hw_model *hm,
+                                   const size_t *arena_off, size_t arena_size)
+{
+	struct hw_dev *d = dev->priv;
+	const struct npui_graph *g = m->g;
+	int rc;
+
+	if (hm->sched->const_size) {
+		rc = npu_hw_buf_alloc(d->hw, hm->sched->const_size, NPU_HW_BUF_DEV_READ,
+		                      &hm->consts);
+		if (rc != NPU_OK)
+			return rc;
+		memcpy(hm->consts.host, hm->sched->const_blob, hm->sched->const_size);
+		rc = npu_hw_buf_sync(d->hw, &hm->consts, 0, hm->sched->const_size,
+		                     NPU_HW_SYNC_TO_DEVICE);
+		if (rc != NPU_OK)
+			return rc;
+	}
+	/* Each context's arena lives in device-visible memory, at the
+	 * scheduler's offsets; its descriptors point into it. */
+	for (unsigned i = 0; i < m->num_ctx; i++) {
+		struct hw_ctx *hc = &hm->ctx[i];
+
+		rc = npu_hw_buf_alloc(d->hw, arena_size ? arena_size : 64,
+		                      NPU_HW_BUF_DEV_READ | NPU_HW_BUF_DEV_WRITE, &hc->arena);
+		if (rc != NPU_OK)
+			return rc;
+		rc = hw_relocate(hm, hc);
+		if (rc != NPU_OK)
+			return rc;
+		for (uint32_t t = 0; t < g->num_tensors; t++)
+			if (m->arena_off[t] != NPUI_NO_BYTES)
+				m->ctx[i].bufs[t] = (int8_t *)hc->arena.host + arena_off[t];
+		m->ctx[i].dev_priv = hc;
+	}
+	return NPU_OK;
 }
 
 static int hw_model_prepare(npu_device *dev, npu_model *m)
@@ -210,7 +313,6 @@ static int hw_model_prepare(npu_device *dev, npu_model *m)
 	const struct npui_graph *g = m->g;
 	struct hw_model *hm;
 	size_t *arena_off = NULL, arena_size = 0;
-	uint32_t total = 0;
 	char why[160] = "";
 	int rc = NPU_ERR_NO_MEM;
 
@@ -230,57 +332,31 @@ static int hw_model_prepare(npu_device *dev, npu_model *m)
 		goto err;
 	}
 
-	/* The arena lives in device-visible memory, at the scheduler's offsets. */
-	rc = npu_hw_buf_alloc(d->hw, arena_size ? arena_size : 64,
-	                      NPU_HW_BUF_DEV_READ | NPU_HW_BUF_DEV_WRITE, &hm->arena);
-	if (rc != NPU_OK)
-		goto err;
-	if (hm->sched->const_size) {
-		rc = npu_hw_buf_alloc(d->hw, hm->sched->const_size, NPU_HW_BUF_DEV_READ,
-		                      &hm->consts);
-		if (rc != NPU_OK)
-			goto err;
-		memcpy(hm->consts.host, hm->sched->const_blob, hm->sched->const_size);
-		rc = npu_hw_buf_sync(d->hw, &hm->consts, 0, hm->sched->const_size,
-		                     NPU_HW_SYNC_TO_DEVICE);
-		if (rc != NPU_OK)
-			goto err;
-	}
-
-	/* Relocate every NPU segment's descriptors once, here. */
+	/* One step per segment, on the lane of its kind. */
 	rc = NPU_ERR_NO_MEM;
 	hm->seg_first = calloc(hm->sched->num_segments + 1, sizeof(*hm->seg_first));
-	if (!hm->seg_first)
+	m->step_lane = malloc(hm->sched->num_segments + 1);
+	if (!hm->seg_first || !m->step_lane)
 		goto err;
-	for (uint32_t s = 0; s < hm->sched->num_segments; s++) {
-		hm->seg_first[s] = total;
-		if (hm->sched->segments[s].kind == NPUI_SEG_NPU)
-			total += hm->sched->segments[s].num_desc;
-	}
-	hm->desc = calloc((size_t)total * DESC_WORDS + 1, sizeof(uint32_t));
-	if (!hm->desc)
-		goto err;
-	for (uint32_t s = 0; s < hm->sched->num_segments; s++) {
-		const struct npui_segment *seg = &hm->sched->segments[s];
-		uint32_t *base = hm->desc + (size_t)hm->seg_first[s] * DESC_WORDS;
+	for (uint32_t si = 0; si < hm->sched->num_segments; si++) {
+		const struct npui_segment *seg = &hm->sched->segments[si];
 
-		if (seg->kind != NPUI_SEG_NPU)
-			continue;
-		memcpy(base, seg->desc, (size_t)seg->num_desc * NPU_HW_DESC_BYTES);
-		for (uint32_t r = 0; r < seg->num_relocs; r++) {
-			const struct npui_reloc *rl = &seg->relocs[r];
-			uint64_t a;
-
-			if (rl->desc >= seg->num_desc || rl->word + 1u >= DESC_WORDS) {
-				npui_set_detail("scheduler: relocation %u out of range", r);
-				rc = NPU_ERR_INTERNAL;
-				goto err;
-			}
-			a = reloc_base(hm, rl->kind) + rl->offset;
-			base[(size_t)rl->desc * DESC_WORDS + rl->word] = (uint32_t)a;
-			base[(size_t)rl->desc * DESC_WORDS + rl->word + 1] = (uint32_t)(a >> 32);
-		}
+		hm->seg_first[si] = hm->total_desc;
+		if (seg->kind == NPUI_SEG_NPU)
+			hm->total_desc += seg->num_desc;
+		m->step_lane[si] = seg->kind == NPUI_SEG_NPU ? NPUI_LANE_NPU : NPUI_LANE_CPU;
 	}
+	m->num_steps = hm->sched->num_segments;
+
+	pthread_mutex_lock(&d->io_lock);
+	rc = hw_model_prepare_locked(dev, m, hm, arena_off, arena_size);
+	if (rc != NPU_OK) {
+		hw_model_free(d, hm);
+		pthread_mutex_unlock(&d->io_lock);
+		free(arena_off);
+		return rc;
+	}
+	pthread_mutex_unlock(&d->io_lock);
 
 	if (getenv("NPU_DEBUG")) {
 		fprintf(stderr, "libnpu: placement of '%s' on %s (%u segments):\n", g->name,
@@ -293,36 +369,50 @@ static int hw_model_prepare(npu_device *dev, npu_model *m)
 		}
 	}
 
-	/* Point the runtime's tensors into the device arena. */
-	for (uint32_t t = 0; t < g->num_tensors; t++)
-		if (m->bufs[t])
-			m->bufs[t] = (int8_t *)hm->arena.host + arena_off[t];
 	free(arena_off);
 	m->dev_priv = hm;
 	return NPU_OK;
 err:
 	free(arena_off);
-	hw_model_free(d, hm);
+	if (hm) {
+		pthread_mutex_lock(&d->io_lock);
+		hw_model_free(d, hm);
+		pthread_mutex_unlock(&d->io_lock);
+	}
 	return rc;
 }
 
 static void hw_model_release(npu_device *dev, npu_model *m)
 {
-	hw_model_free(dev->priv, m->dev_priv);
+	struct hw_dev *d = dev->priv;
+
+	pthread_mutex_lock(&d->io_lock);
+	hw_model_free(d, m->dev_priv);
+	pthread_mutex_unlock(&d->io_lock);
 	m->dev_priv = NULL;
 }
 
-/* Program the DMA windows for exactly this model's buffers. */
-static int hw_set_windows(struct hw_dev *d, const struct hw_model *hm)
+/* Program the DMA windows for exactly this model's constants and this
+ * context's arena (and the ring). Skipped when they already are. */
+static int hw_set_windows(struct hw_dev *d, const struct hw_model *hm, const struct hw_ctx *hc)
 {
-	const struct npu_hw_buf *b[WIN_USED] = {&d->ring, &hm->consts, &hm->arena};
+	const struct npu_hw_buf *b[WIN_USED] = {&d->ring, &hm->consts, &hc->arena};
 	const uint32_t perm[WIN_USED] = {
 	        NPU_REG_WIN_CTRL_READ_MASK,
 	        NPU_REG_WIN_CTRL_READ_MASK,
 	        NPU_REG_WIN_CTRL_READ_MASK | NPU_REG_WIN_CTRL_WRITE_MASK,
 	};
-	int rc;
+	int same = d->win_valid, rc;
 
+	for (unsigned i = 0; i < WIN_USED; i++) {
+		uint64_t base = b[i]->host ? b[i]->dev_addr : 0;
+		size_t size = b[i]->host ? b[i]->size : 0;
+
+		same = same && d->win_base[i] == base && d->win_size[i] == size;
+	}
+	if (same)
+		return NPU_OK;
+	d->win_valid = 0;
 	for (unsigned i = 0; i < d->caps.num_windows; i++) {
 		int used = i < WIN_USED && b[i]->host;
 
@@ -333,15 +423,27 @@ static int hw_set_windows(struct hw_dev *d, const struct hw_model *hm)
 		    (rc = wr(d, NPU_REG_WIN_SIZE(i), used ? (uint32_t)b[i]->size : 0)) ||
 		    (rc = wr(d, NPU_REG_WIN_CTRL(i), used ? perm[i] : 0)))
 			return rc;
+		if (i < WIN_USED) {
+			d->win_base[i] = used ? b[i]->dev_addr : 0;
+			d->win_size[i] = used ? b[i]->size : 0;
+		}
 	}
+	d->win_valid = 1;
 	return NPU_OK;
 }
 
-/* After a fault or a hang: soft reset, then the post-open state again. */
-static void hw_recover(struct hw_dev *d)
+/* After an error, a fault or a hang: soft reset, then the post-open state
+ * again (windows are reprogrammed by the next segment). When that fails
+ * too, the next NPU segment tries again before it runs. */
+static int hw_recover(struct hw_dev *d)
 {
-	if (npu_hw_reset(d->hw) == NPU_OK)
-		hw_init_ring(d);
+	int rc = npu_hw_reset(d->hw);
+
+	d->win_valid = 0;
+	if (rc == NPU_OK)
+		rc = hw_init_ring(d);
+	d->need_recover = rc != NPU_OK;
+	return rc;
 }
 
 static const char *hw_err_name(uint32_t code)
@@ -362,11 +464,6 @@ static const char *hw_err_name(uint32_t code)
 	return code < sizeof(names) / sizeof(names[0]) ? names[code] : "unknown";
 }
 
-/*
- * Run descriptors [first, first+n) of hm->desc plus a closing FENCE|IRQ,
- * and wait for them. Returns NPU_OK, NPU_ERR_DEVICE_FAULT (detail names the
- * error code, address and descriptor), NPU_ERR_TIMEOUT, or a backend error.
- */
 /* Copy one descriptor into the ring slot at the tail and advance it. */
 static int ring_put(struct hw_dev *d, const uint32_t *src, uint32_t or_flags)
 {
@@ -386,7 +483,7 @@ static int ring_put(struct hw_dev *d, const uint32_t *src, uint32_t or_flags)
 	                       NPU_HW_DESC_BYTES, NPU_HW_SYNC_TO_DEVICE);
 }
 
-/* Decode a latched device error, recover the device, name the error. */
+/* Decode a latched device error and name it (the caller recovers). */
 static int hw_fault(struct hw_dev *d)
 {
 	uint32_t code = 0, idx = 0;
@@ -398,7 +495,6 @@ static int hw_fault(struct hw_dev *d)
 	code &= NPU_REG_ERR_CODE_CODE_MASK;
 	npui_set_detail("device error %u (%s) at address 0x%llx, ring index %u", code,
 	                hw_err_name(code), (unsigned long long)addr, idx);
-	hw_recover(d);
 	return code == NPU_HW_ERR_WATCHDOG ? NPU_ERR_TIMEOUT : NPU_ERR_DEVICE_FAULT;
 }
 
@@ -409,7 +505,8 @@ static int hw_fault(struct hw_dev *d)
  * STREAM_IRQ_EVERY-th descriptor carries FLAG_IRQ so that a full ring
  * always has an interrupt in flight to wake the refill. Returns NPU_OK,
  * NPU_ERR_DEVICE_FAULT (detail names the error code, address and ring
- * index), NPU_ERR_TIMEOUT, or a backend error.
+ * index), NPU_ERR_TIMEOUT, or a backend error; on any error the device may
+ * still hold descriptors: the caller recovers it before the ring is reused.
  */
 #define STREAM_IRQ_EVERY 256u
 static int hw_run_desc(struct hw_dev *d, const uint32_t *desc, uint32_t n, uint64_t *cycles,
@@ -447,7 +544,6 @@ static int hw_run_desc(struct hw_dev *d, const uint32_t *desc, uint32_t n, uint6
 		rc = npu_hw_wait_irq(d->hw, LAYER_TIMEOUT_MS);
 		if (rc == NPU_ERR_TIMEOUT) {
 			npui_set_detail("device did not finish within %d ms", LAYER_TIMEOUT_MS);
-			hw_recover(d);
 			return rc;
 		}
 		if (rc)
@@ -462,7 +558,6 @@ static int hw_run_desc(struct hw_dev *d, const uint32_t *desc, uint32_t n, uint6
 		if (head >= RING_ENTRIES) {
 			npui_set_detail("device reports ring head %u of a %u-entry ring", head,
 			                RING_ENTRIES);
-			hw_recover(d);
 			return NPU_ERR_DEVICE_FAULT;
 		}
 		if (sent > n && head == d->tail)
@@ -478,10 +573,10 @@ static int hw_run_desc(struct hw_dev *d, const uint32_t *desc, uint32_t n, uint6
 	return NPU_OK;
 }
 
-static void prof_fill(npu_model *m, uint32_t i, const struct npui_placement *pl)
+static void prof_fill(npu_model *m, struct npui_ctx *c, uint32_t i, const struct npui_placement *pl)
 {
 	const struct npui_layer *l = &m->g->layers[i];
-	struct npu_layer_profile *p = &m->run_prof[i];
+	struct npu_layer_profile *p = &c->run_prof[i];
 
 	memset(p, 0, sizeof(*p));
 	memcpy(p->name, l->name, sizeof(p->name));
@@ -496,70 +591,76 @@ static void prof_fill(npu_model *m, uint32_t i, const struct npui_placement *pl)
 	p->folded = pl->folded;
 }
 
-static int hw_run_segments(npu_device *dev, npu_model *m)
+/* One NPU segment in context c; io_lock held. */
+static int hw_run_npu(struct hw_dev *d, npu_model *m, struct npui_ctx *c, uint32_t si)
+{
+	struct hw_model *hm = m->dev_priv;
+	struct hw_ctx *hc = c->dev_priv;
+	const struct npui_segment *seg = &hm->sched->segments[si];
+	const uint32_t *desc = hc->desc + (size_t)hm->seg_first[si] * DESC_WORDS;
+	uint32_t k = 0;
+	int rc;
+
+	if (d->need_recover && (rc = hw_recover(d)) != NPU_OK) {
+		npui_set_detail("device could not be reset after an earlier error");
+		return rc;
+	}
+	if ((rc = hw_set_windows(d, hm, hc)))
+		goto err_recover;
+	/* The CPU wrote the arena (input, CPU layers). */
+	if ((rc = npu_hw_buf_sync(d->hw, &hc->arena, 0, hc->arena.size, NPU_HW_SYNC_TO_DEVICE)))
+		goto err_recover;
+	/* One ring batch per layer, so cycles are attributed exactly. */
+	while (k < seg->num_desc) {
+		uint32_t layer = seg->layer_of_desc[k], n = 0;
+		uint64_t cyc = 0, bytes = 0;
+
+		while (k + n < seg->num_desc && seg->layer_of_desc[k + n] == layer)
+			n++;
+		rc = hw_run_desc(d, desc + (size_t)k * DESC_WORDS, n, &cyc, &bytes);
+		if (rc != NPU_OK)
+			goto err_recover;
+		if (layer < m->g->num_layers) {
+			c->run_prof[layer].cycles += cyc;
+			c->run_prof[layer].dram_bytes += bytes;
+		}
+		k += n;
+	}
+	if ((rc = npu_hw_buf_sync(d->hw, &hc->arena, 0, hc->arena.size, NPU_HW_SYNC_FROM_DEVICE)))
+		goto err_recover;
+	return NPU_OK;
+
+err_recover:
+	/* Descriptors may still be on the ring: the next segment (another
+	 * context's, maybe) needs the post-open state. The job keeps its
+	 * error whatever recovery says. */
+	hw_recover(d);
+	return rc;
+}
+
+/* Step si = schedule segment si: CPU segments on the CPU lane, NPU
+ * segments on the NPU lane (the device runs one at a time). */
+static int hw_run_step(npu_device *dev, npu_model *m, struct npui_ctx *c, uint32_t si)
 {
 	struct hw_dev *d = dev->priv;
 	struct hw_model *hm = m->dev_priv;
 	const struct npui_sched *s = hm->sched;
+	const struct npui_segment *seg = &s->segments[si];
 	int rc;
 
-	if ((rc = hw_set_windows(d, hm)))
-		return rc;
-	for (uint32_t si = 0; si < s->num_segments; si++) {
-		const struct npui_segment *seg = &s->segments[si];
-
-		for (uint32_t i = seg->first_layer; i < seg->first_layer + seg->num_layers; i++)
-			prof_fill(m, i, &s->placement[i]);
-		if (seg->kind == NPUI_SEG_CPU) {
-			for (uint32_t i = seg->first_layer; i < seg->first_layer + seg->num_layers;
-			     i++) {
-				uint64_t t0 = npui_now_ns();
-				npui_ref_run_layer(m->plan, m->g, i, m->bufs);
-				m->run_prof[i].cpu_ns = npui_now_ns() - t0;
-			}
-			continue;
+	for (uint32_t i = seg->first_layer; i < seg->first_layer + seg->num_layers; i++)
+		prof_fill(m, c, i, &s->placement[i]);
+	if (seg->kind == NPUI_SEG_CPU) {
+		for (uint32_t i = seg->first_layer; i < seg->first_layer + seg->num_layers; i++) {
+			uint64_t t0 = npui_now_ns();
+			npui_ref_run_layer(m->plan, m->g, i, c->bufs);
+			c->run_prof[i].cpu_ns = npui_now_ns() - t0;
 		}
-		/* NPU segment: the CPU wrote the arena (input, CPU layers). */
-		if ((rc = npu_hw_buf_sync(d->hw, &hm->arena, 0, hm->arena.size,
-		                          NPU_HW_SYNC_TO_DEVICE)))
-			return rc;
-		/* One ring batch per layer, so cycles are attributed exactly. */
-		const uint32_t *desc = hm->desc + (size_t)hm->seg_first[si] * DESC_WORDS;
-		uint32_t k = 0;
-		while (k < seg->num_desc) {
-			uint32_t layer = seg->layer_of_desc[k], n = 0;
-			uint64_t cyc = 0, bytes = 0;
-
-			while (k + n < seg->num_desc && seg->layer_of_desc[k + n] == layer)
-				n++;
-			rc = hw_run_desc(d, desc + (size_t)k * DESC_WORDS, n, &cyc, &bytes);
-			if (rc != NPU_OK)
-				return rc;
-			if (layer < m->g->num_layers) {
-				m->run_prof[layer].cycles += cyc;
-				m->run_prof[layer].dram_bytes += bytes;
-			}
-			k += n;
-		}
-		if ((rc = npu_hw_buf_sync(d->hw, &hm->arena, 0, hm->arena.size,
-		                          NPU_HW_SYNC_FROM_DEVICE)))
-			return rc;
+		return NPU_OK;
 	}
-	return NPU_OK;
-}
-
-/*
- * A job that failed half way (a backend error between filling the ring and
- * retiring it, a device fault) leaves descriptors queued or running: reset
- * the device and its ring so the next job starts from a clean state rather
- * than behind stale descriptors.
- */
-static int hw_run(npu_device *dev, npu_model *m)
-{
-	int rc = hw_run_segments(dev, m);
-
-	if (rc != NPU_OK)
-		hw_recover(dev->priv);
+	pthread_mutex_lock(&d->io_lock);
+	rc = hw_run_npu(d, m, c, si);
+	pthread_mutex_unlock(&d->io_lock);
 	return rc;
 }
 
@@ -589,6 +690,6 @@ const struct npui_device_ops npui_hw_device_ops = {
         .close = hw_close,
         .model_prepare = hw_model_prepare,
         .model_release = hw_model_release,
-        .run = hw_run,
+        .run_step = hw_run_step,
         .model_cost = hw_model_cost,
 };

@@ -1,6 +1,6 @@
 /*
  * Models: load (parse + validate + prepare for the device), activation
- * memory planning, introspection, profile.
+ * memory planning and execution contexts, introspection, profile.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -19,6 +19,7 @@
  * that writes it (the graph input from "before layer 0") to the last layer
  * that reads it (the graph output to "after the last layer"); two tensors
  * whose lifetimes overlap never share bytes. First fit, largest first.
+ * Only offsets: each execution context gets an arena of this plan.
  */
 static int arena_plan(npu_model *m)
 {
@@ -37,8 +38,8 @@ static int arena_plan(npu_model *m)
 	size = malloc(nt * sizeof(*size));
 	order = malloc(nt * sizeof(*order));
 	placed = malloc(nt * sizeof(*placed));
-	m->bufs = calloc(nt, sizeof(*m->bufs));
-	if (!first || !last || !off || !size || !order || !placed || !m->bufs)
+	m->arena_off = malloc(nt * sizeof(*m->arena_off));
+	if (!first || !last || !off || !size || !order || !placed || !m->arena_off)
 		goto out;
 
 	for (uint32_t t = 0; t < nt; t++) {
@@ -98,11 +99,10 @@ static int arena_plan(npu_model *m)
 	}
 
 	m->arena_size = total ? total : ARENA_ALIGN;
-	m->arena = aligned_alloc(ARENA_ALIGN, m->arena_size);
-	if (!m->arena)
-		goto out;
+	for (uint32_t t = 0; t < nt; t++)
+		m->arena_off[t] = NPUI_NO_BYTES;
 	for (uint32_t p = 0; p < nplaced; p++)
-		m->bufs[placed[p]] = m->arena + off[placed[p]];
+		m->arena_off[placed[p]] = off[placed[p]];
 	rc = NPU_OK;
 out:
 	free(first);
@@ -114,14 +114,54 @@ out:
 	return rc;
 }
 
+/* Per-context memory that does not depend on the device: tensor pointers
+ * and profile records; host arenas when the device has no memory of its
+ * own (model_prepare NULL). */
+static int contexts_alloc(npu_model *m)
+{
+	uint32_t nl = m->g->num_layers ? m->g->num_layers : 1;
+
+	m->num_ctx = m->dev->num_lanes > 1 ? NPUI_MODEL_CONTEXTS : 1;
+	for (unsigned i = 0; i < m->num_ctx; i++) {
+		struct npui_ctx *c = &m->ctx[i];
+
+		c->index = i;
+		c->bufs = calloc(m->g->num_tensors ? m->g->num_tensors : 1, sizeof(*c->bufs));
+		c->run_prof = calloc(nl, sizeof(*c->run_prof));
+		if (!c->bufs || !c->run_prof)
+			return NPU_ERR_NO_MEM;
+		if (m->dev->ops->model_prepare)
+			continue;
+		c->arena = aligned_alloc(ARENA_ALIGN, m->arena_size);
+		if (!c->arena)
+			return NPU_ERR_NO_MEM;
+		for (uint32_t t = 0; t < m->g->num_tensors; t++)
+			if (m->arena_off[t] != NPUI_NO_BYTES)
+				c->bufs[t] = c->arena + m->arena_off[t];
+	}
+	if (!m->dev->ops->model_prepare) {
+		/* The whole graph is one step on the CPU lane. */
+		m->step_lane = malloc(1);
+		if (!m->step_lane)
+			return NPU_ERR_NO_MEM;
+		m->step_lane[0] = NPUI_LANE_CPU;
+		m->num_steps = 1;
+	}
+	return NPU_OK;
+}
+
 static void model_destroy(npu_model *m)
 {
 	if (m->dev_priv && m->dev->ops->model_release)
 		m->dev->ops->model_release(m->dev, m);
+	for (unsigned i = 0; i < NPUI_MODEL_CONTEXTS; i++) {
+		free(m->ctx[i].arena);
+		free(m->ctx[i].bufs);
+		free(m->ctx[i].run_prof);
+	}
+	free(m->step_lane);
 	free(m->prof);
-	free(m->run_prof);
-	free(m->arena);
-	free(m->bufs);
+	free(m->arena_off);
 	npui_ref_plan_free(m->plan);
 	npui_graph_free(m->g);
 	free(m);
@@ -153,8 +193,10 @@ int npu_model_load_memory(npu_device *dev, const void *data, size_t size, npu_mo
 		goto err;
 	rc = NPU_ERR_NO_MEM;
 	m->prof = calloc(m->g->num_layers ? m->g->num_layers : 1, sizeof(*m->prof));
-	m->run_prof = calloc(m->g->num_layers ? m->g->num_layers : 1, sizeof(*m->run_prof));
-	if (!m->prof || !m->run_prof)
+	if (!m->prof)
+		goto err;
+	rc = contexts_alloc(m);
+	if (rc != NPU_OK)
 		goto err;
 	if (dev->ops->model_prepare) {
 		rc = dev->ops->model_prepare(dev, m);
@@ -289,6 +331,16 @@ int npu_model_profile(const npu_model *m, struct npu_layer_profile *out, unsigne
 		memcpy(out, m->prof, max * sizeof(*out));
 	pthread_mutex_unlock(&dev->lock);
 	*count = n;
+	return NPU_OK;
+}
+
+int npui_model_overlap_stats(const npu_model *m, struct npui_overlap_stats *out)
+{
+	if (!m || !out)
+		return NPU_ERR_INVALID_ARG;
+	pthread_mutex_lock(&m->dev->lock);
+	*out = m->ovl;
+	pthread_mutex_unlock(&m->dev->lock);
 	return NPU_OK;
 }
 
