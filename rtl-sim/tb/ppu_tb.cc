@@ -57,8 +57,8 @@ namespace
 {
 
 constexpr int kLanes = TB_LANES;
-constexpr int kAcc = TB_ACC; // int32 lanes of an ACC/PARAM word
-constexpr int kAct = TB_ACT; // bytes of an ACT word
+constexpr int kAcc = TB_ACC;    // int32 lanes of an ACC/PARAM word
+constexpr int kAct = TB_ACT;    // bytes of an ACT word
 constexpr int kWords = 1 << 16; // AW = 16
 constexpr bool kOnePort = TB_ONE_PORT != 0;
 constexpr int kAddLanes = TB_ADD_LANES;
@@ -246,9 +246,9 @@ int32_t clamp64(int64_t v, int32_t lo, int32_t hi)
 // A random int32 accumulator: full range, small magnitudes, or an extreme.
 int32_t rand_acc(TbRng &rng)
 {
-	static const int32_t edges[] = {INT32_MIN, INT32_MIN + 1, INT32_MAX, INT32_MAX - 1, 0, 1,
-	                                -1,        2,             -2,        1 << 30,       -(1 << 30),
-	                                65535,     -65536};
+	static const int32_t edges[] = {
+	        INT32_MIN, INT32_MIN + 1, INT32_MAX,  INT32_MAX - 1, 0,     1, -1, 2,
+	        -2,        1 << 30,       -(1 << 30), 65535,         -65536};
 	switch (rng.range(0, 3)) {
 	case 0:
 		return rng.i32();
@@ -273,8 +273,9 @@ int32_t rand_mult(TbRng &rng)
 		return static_cast<int32_t>(rng.range(INT64_C(1) << 30, (INT64_C(1) << 31) - 1));
 	int32_t m;
 	int s;
-	if (npui_quantize_multiplier(std::ldexp(1.0 + rng.unit(), static_cast<int>(rng.range(-20, 4))),
-	                             &m, &s) != NPU_OK)
+	if (npui_quantize_multiplier(
+	            std::ldexp(1.0 + rng.unit(), static_cast<int>(rng.range(-20, 4))), &m, &s) !=
+	    NPU_OK)
 		return 1 << 30;
 	return m;
 }
@@ -299,8 +300,9 @@ std::string act_diff(const Mem &got, const std::vector<uint8_t> &want)
 	if (!bad)
 		return "";
 	char buf[200];
-	std::snprintf(buf, sizeof buf, " | %zu bytes differ, first ACT word %zu byte %zu: got %d want %d",
-	              bad, first / kAct, first % kAct, static_cast<int8_t>(got.act[first]),
+	std::snprintf(buf, sizeof buf,
+	              " | %zu bytes differ, first ACT word %zu byte %zu: got %d want %d", bad,
+	              first / kAct, first % kAct, static_cast<int8_t>(got.act[first]),
 	              static_cast<int8_t>(want[first]));
 	return buf;
 }
@@ -328,7 +330,9 @@ struct Runner {
 		long conflicts = tb.port_conflicts;
 		long cyc = tb.run(k, m, rng, limit);
 		if (tb.port_conflicts != conflicts)
-			tally.check(false, (std::string(what) + ": ACT read and write in one cycle").c_str());
+			tally.check(
+			        false,
+			        (std::string(what) + ": ACT read and write in one cycle").c_str());
 		if (cyc < 0) {
 			tally.check(false, (std::string(what) + ": no done_o (hang)").c_str());
 			m.act = want;
@@ -370,14 +374,19 @@ struct Runner {
 		for (int p = 0; p < pixels; ++p)
 			for (int ch = 0; ch < c; ++ch) {
 				int32_t acc = rand_acc(rng);
-				m.c(k.src + p * k.src_pix + ch / kAcc, ch % kAcc) = static_cast<uint32_t>(acc);
-				int64_t v = static_cast<int64_t>(npui_mbqm(acc, mult[ch], shift[ch])) + k.out_zp;
-				want[static_cast<size_t>(k.dst + p * k.dst_pix + ch / kAct) * kAct + ch % kAct] =
+				m.c(k.src + p * k.src_pix + ch / kAcc, ch % kAcc) =
+				        static_cast<uint32_t>(acc);
+				int64_t v =
+				        static_cast<int64_t>(npui_mbqm(acc, mult[ch], shift[ch])) +
+				        k.out_zp;
+				want[static_cast<size_t>(k.dst + p * k.dst_pix + ch / kAct) * kAct +
+				     ch % kAct] =
 				        static_cast<uint8_t>(clamp64(v, k.act_min, k.act_max));
 			}
 		char what[200];
-		std::snprintf(what, sizeof what, "requant case %d: pixels=%d c=%d zp=%d act=[%d,%d]", n,
-		              pixels, c, k.out_zp, k.act_min, k.act_max);
+		std::snprintf(what, sizeof what,
+		              "requant case %d: pixels=%d c=%d zp=%d act=[%d,%d]", n, pixels, c,
+		              k.out_zp, k.act_min, k.act_max);
 		return check(k, want, what, 20L * pixels * (c + 8) + 1000);
 	}
 
@@ -389,15 +398,22 @@ struct Runner {
 		npu_ref_add_params p{};
 		if (!raw) {
 			for (;;) {
-				npui_quant q0{static_cast<float>(std::ldexp(1.0 + rng.unit(),
-				                                            static_cast<int>(rng.range(-8, 0)))),
+				npui_quant q0{static_cast<float>(std::ldexp(
+				                      1.0 + rng.unit(),
+				                      static_cast<int>(rng.range(-8, 0)))),
 				              static_cast<int32_t>(rng.range(-128, 127))};
-				npui_quant q1{static_cast<float>(q0.scale * std::ldexp(0.5 + rng.unit(),
-				                                                       static_cast<int>(rng.range(-3, 3)))),
-				              static_cast<int32_t>(rng.range(-128, 127))};
-				npui_quant qo{static_cast<float>(q0.scale * std::ldexp(0.5 + rng.unit(),
-				                                                       static_cast<int>(rng.range(-2, 3)))),
-				              static_cast<int32_t>(rng.range(-128, 127))};
+				npui_quant q1{
+				        static_cast<float>(
+				                q0.scale *
+				                std::ldexp(0.5 + rng.unit(),
+				                           static_cast<int>(rng.range(-3, 3)))),
+				        static_cast<int32_t>(rng.range(-128, 127))};
+				npui_quant qo{
+				        static_cast<float>(
+				                q0.scale *
+				                std::ldexp(0.5 + rng.unit(),
+				                           static_cast<int>(rng.range(-2, 3)))),
+				        static_cast<int32_t>(rng.range(-128, 127))};
 				int act = static_cast<int>(rng.range(0, 2));
 				if (npu_ref_add_init(&p, &q0, &q1, &qo, act) == NPU_OK)
 					break;
@@ -433,7 +449,9 @@ struct Runner {
 		k.src = static_cast<int>(rng.range(0, 100));
 		k.src2 = k.src + w + static_cast<int>(rng.range(0, 10));
 		int mode = static_cast<int>(rng.range(0, 5));
-		k.dst = mode == 0 ? k.src : (mode == 1 ? k.src2 : k.src2 + w + static_cast<int>(rng.range(0, 10)));
+		k.dst = mode == 0 ? k.src
+		                  : (mode == 1 ? k.src2
+		                               : k.src2 + w + static_cast<int>(rng.range(0, 10)));
 		std::vector<int8_t> a(count), b(count), o(count);
 		for (int i = 0; i < count; ++i) {
 			a[i] = static_cast<int8_t>(rng.u32());
@@ -444,13 +462,15 @@ struct Runner {
 		npu_ref_s8_add(&p, static_cast<size_t>(count), a.data(), b.data(), o.data());
 		std::vector<uint8_t> want = m.act;
 		for (int i = 0; i < count; ++i)
-			want[static_cast<size_t>(k.dst + i / kAct) * kAct + i % kAct] = static_cast<uint8_t>(o[i]);
+			want[static_cast<size_t>(k.dst + i / kAct) * kAct + i % kAct] =
+			        static_cast<uint8_t>(o[i]);
 		char what[240];
-		std::snprintf(what, sizeof what,
-		              "add case %d: n=%d %s zp=%d,%d,%d m=%d,%d,%d s=%d,%d,%d act=[%d,%d] dst=%s",
-		              n, count, raw ? "raw" : "init", p.in0_zp, p.in1_zp, p.out_zp, p.in0_mult,
-		              p.in1_mult, p.out_mult, p.in0_shift, p.in1_shift, p.out_shift, p.act_min,
-		              p.act_max, mode == 0 ? "a" : (mode == 1 ? "b" : "separate"));
+		std::snprintf(
+		        what, sizeof what,
+		        "add case %d: n=%d %s zp=%d,%d,%d m=%d,%d,%d s=%d,%d,%d act=[%d,%d] dst=%s",
+		        n, count, raw ? "raw" : "init", p.in0_zp, p.in1_zp, p.out_zp, p.in0_mult,
+		        p.in1_mult, p.out_mult, p.in0_shift, p.in1_shift, p.out_shift, p.act_min,
+		        p.act_max, mode == 0 ? "a" : (mode == 1 ? "b" : "separate"));
 		return check(k, want, what, 10L * count + 1000);
 	}
 
@@ -481,9 +501,11 @@ struct Runner {
 			for (;;) {
 				bool std3 = rng.range(0, 1) == 0;
 				k.kh = std3 ? 3 : ks[rng.range(0, 8)];
-				k.kw = std3 ? 3 : (rng.range(0, 3) == 0 ? ks[rng.range(0, 8)] : k.kh);
+				k.kw = std3 ? 3
+				            : (rng.range(0, 3) == 0 ? ks[rng.range(0, 8)] : k.kh);
 				k.sh = std3 ? 2 : static_cast<int>(rng.range(1, 3));
-				k.sw = rng.range(0, 4) == 0 ? static_cast<int>(rng.range(1, 3)) : k.sh;
+				k.sw = rng.range(0, 4) == 0 ? static_cast<int>(rng.range(1, 3))
+				                            : k.sh;
 				k.in_h = static_cast<int>(rng.range(1, 15));
 				k.in_w = static_cast<int>(rng.range(1, 15));
 				k.pt = static_cast<int>(rng.range(0, k.kh - 1));
@@ -519,10 +541,15 @@ struct Runner {
 		for (int y = 0; y < k.in_h; ++y)
 			for (int x = 0; x < k.in_w; ++x)
 				for (int ch = 0; ch < c; ++ch)
-					m.a(k.src + y * k.src_row + x * k.src_pix + ch / kAct, ch % kAct) =
-					        static_cast<uint8_t>(in[(static_cast<size_t>(y) * k.in_w + x) * c + ch]);
+					m.a(k.src + y * k.src_row + x * k.src_pix + ch / kAct,
+					    ch % kAct) =
+					        static_cast<uint8_t>(
+					                in[(static_cast<size_t>(y) * k.in_w + x) *
+					                           c +
+					                   ch]);
 		double in_scale = std::ldexp(1.0 + rng.unit(), -6);
-		double out_scale = in_scale * std::ldexp(0.5 + rng.unit(), static_cast<int>(rng.range(-3, 2)));
+		double out_scale =
+		        in_scale * std::ldexp(0.5 + rng.unit(), static_cast<int>(rng.range(-3, 2)));
 		if (mode == NPU_HW_POOL_GLOBAL) {
 			npu_ref_gap_params g{};
 			g.h = k.in_h;
@@ -533,8 +560,8 @@ struct Runner {
 			g.act_min = k.act_min;
 			g.act_max = k.act_max;
 			int s = 0;
-			if (npui_quantize_multiplier(in_scale / (out_scale * k.in_h * k.in_w), &g.mult, &s) !=
-			    NPU_OK)
+			if (npui_quantize_multiplier(in_scale / (out_scale * k.in_h * k.in_w),
+			                             &g.mult, &s) != NPU_OK)
 				std::abort();
 			g.shift = s;
 			k.out_mult = g.mult;
@@ -580,17 +607,21 @@ struct Runner {
 		for (int y = 0; y < oh; ++y)
 			for (int x = 0; x < ow; ++x)
 				for (int ch = 0; ch < c; ++ch)
-					want[static_cast<size_t>(k.dst + y * k.dst_row + x * k.dst_pix + ch / kAct) *
+					want[static_cast<size_t>(k.dst + y * k.dst_row +
+					                         x * k.dst_pix + ch / kAct) *
 					             kAct +
 					     ch % kAct] =
-					        static_cast<uint8_t>(out[(static_cast<size_t>(y) * ow + x) * c + ch]);
+					        static_cast<uint8_t>(
+					                out[(static_cast<size_t>(y) * ow + x) * c +
+					                    ch]);
 		static const char *names[] = {"max", "avg", "global"};
 		char what[240];
 		std::snprintf(what, sizeof what,
-		              "pool case %d: %s h=%d w=%d c=%d k=%dx%d s=%d,%d pad=%d,%d out=%dx%d cip=%d "
+		              "pool case %d: %s h=%d w=%d c=%d k=%dx%d s=%d,%d pad=%d,%d out=%dx%d "
+		              "cip=%d "
 		              "zp=%d,%d act=[%d,%d]",
-		              n, names[mode], k.in_h, k.in_w, c, k.kh, k.kw, k.sh, k.sw, k.pt, k.pl, oh, ow,
-		              k.cip, k.in_zp, k.out_zp, k.act_min, k.act_max);
+		              n, names[mode], k.in_h, k.in_w, c, k.kh, k.kw, k.sh, k.sw, k.pt, k.pl,
+		              oh, ow, k.cip, k.in_zp, k.out_zp, k.act_min, k.act_max);
 		long taps = mode == NPU_HW_POOL_GLOBAL ? static_cast<long>(k.in_h) * k.in_w
 		                                       : static_cast<long>(k.kh) * k.kw;
 		return check(k, want, what, 4L * (taps + kAct) * oh * ow * aw + 1000);
@@ -624,7 +655,8 @@ int main(int argc, char **argv)
 			r.add(n, static_cast<int>(rng.range(1, 300)), rng.range(0, 3) == 0);
 			++n_add;
 		} else if (kind < 9) {
-			r.pool(n, static_cast<int>(rng.range(0, 1)) ? NPU_HW_POOL_AVG : NPU_HW_POOL_MAX);
+			r.pool(n, static_cast<int>(rng.range(0, 1)) ? NPU_HW_POOL_AVG
+			                                            : NPU_HW_POOL_MAX);
 			++n_pool;
 		} else {
 			r.pool(n, NPU_HW_POOL_GLOBAL);
@@ -633,7 +665,8 @@ int main(int argc, char **argv)
 	}
 	if (n_cases >= 100) {
 		uint64_t all = (UINT64_C(1) << 62) - 1;
-		r.tally.check((r.shifts_seen & all) == all, "requant: not every shift -31..30 was tested");
+		r.tally.check((r.shifts_seen & all) == all,
+		              "requant: not every shift -31..30 was tested");
 	}
 
 	// Throughput: steady state is Lanes per cycle for REQUANT and
@@ -648,16 +681,16 @@ int main(int argc, char **argv)
 	const double add_ideal = static_cast<double>(add_n) / kAct * period;
 	std::printf("%s: REQUANT %d elements in %ld cycles (%.2f/cycle, ideal %d), ADD %d in %ld "
 	            "cycles (%.2f/cycle, bound %.2f)\n",
-	            name, rq_px * rq_c, rq_cyc,
-	            rq_px * rq_c / static_cast<double>(rq_cyc), kLanes, add_n, add_cyc,
-	            add_n / static_cast<double>(add_cyc), add_n / add_ideal);
+	            name, rq_px * rq_c, rq_cyc, rq_px * rq_c / static_cast<double>(rq_cyc), kLanes,
+	            add_n, add_cyc, add_n / static_cast<double>(add_cyc), add_n / add_ideal);
 	r.tally.check(rq_cyc > 0 && rq_cyc <= rq_ideal + 4 * (rq_c / kAcc) + 30,
 	              "requant throughput below Lanes per cycle");
-	r.tally.check(add_cyc > 0 && add_cyc <= add_ideal + 40, "add throughput below the port bound");
+	r.tally.check(add_cyc > 0 && add_cyc <= add_ideal + 40,
+	              "add throughput below the port bound");
 
 	std::printf("%s (lanes %d, acc %d, act %d, add %d, %s): %d requant, %d add, %d max/avg "
 	            "pool, %d global cases, seed %" PRIu64 "\n",
-	            name, kLanes, kAcc, kAct, kAddLanes, kOnePort ? "one ACT port" : "two ACT ports", n_rq,
-	            n_add, n_pool, n_gap, seed);
+	            name, kLanes, kAcc, kAct, kAddLanes,
+	            kOnePort ? "one ACT port" : "two ACT ports", n_rq, n_add, n_pool, n_gap, seed);
 	return r.tally.finish(name);
 }

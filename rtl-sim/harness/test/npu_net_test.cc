@@ -156,8 +156,8 @@ std::string RunNet(const NetCase &nc, int size, uint64_t *cycles, uint32_t *npu_
 		std::vector<uint32_t> d(sg.desc, sg.desc + static_cast<size_t>(sg.num_desc) * 16);
 		for (uint32_t r = 0; r < sg.num_relocs; r++) {
 			const npui_reloc &rl = sg.relocs[r];
-			uint64_t a = (rl.kind == NPUI_RELOC_ARENA ? kArenaBase : kConstBase) +
-			             rl.offset;
+			uint64_t a =
+			        (rl.kind == NPUI_RELOC_ARENA ? kArenaBase : kConstBase) + rl.offset;
 			d[rl.desc * 16 + rl.word] = static_cast<uint32_t>(a);
 			d[rl.desc * 16 + rl.word + 1] = static_cast<uint32_t>(a >> 32);
 		}
@@ -170,7 +170,8 @@ std::string RunNet(const NetCase &nc, int size, uint64_t *cycles, uint32_t *npu_
 				for (uint32_t q = 0; q < g->layers[layer].num_inputs; q++) {
 					int32_t t = g->layers[layer].inputs[q];
 					if (std::memcmp(bufs[t], gold[t].data(), gold[t].size()))
-						std::printf("  step: layer %u input %d (tensor %d) differs "
+						std::printf("  step: layer %u input %d (tensor %d) "
+						            "differs "
 						            "before it runs\n",
 						            layer, q, t);
 				}
@@ -184,12 +185,14 @@ std::string RunNet(const NetCase &nc, int size, uint64_t *cycles, uint32_t *npu_
 			for (;;) {
 				bool pushed = false;
 				while (j <= n && (tail + 1) % kRingEntries != head) {
-					uint32_t *slot = reinterpret_cast<uint32_t *>(&ring[tail * 64]);
+					uint32_t *slot =
+					        reinterpret_cast<uint32_t *>(&ring[tail * 64]);
 					if (j < n) {
 						std::memcpy(slot, &d[(i + j) * 16], 64);
 					} else {
 						std::memset(slot, 0, 64);
-						slot[0] = NPU_HW_OP_FENCE | NPU_HW_DESC_VERSION << 8 |
+						slot[0] = NPU_HW_OP_FENCE |
+						          NPU_HW_DESC_VERSION << 8 |
 						          NPU_HW_FLAG_IRQ << 16;
 					}
 					tail = (tail + 1) % kRingEntries;
@@ -214,7 +217,8 @@ std::string RunNet(const NetCase &nc, int size, uint64_t *cycles, uint32_t *npu_
 			if (st != NPU_REG_IRQ_STATUS_DONE_MASK) {
 				std::ostringstream os;
 				os << "layer " << layer << " (" << g->layers[layer].name << "): "
-				   << (st ? "IRQ_STATUS " + std::to_string(st) : std::string("not done"))
+				   << (st ? "IRQ_STATUS " + std::to_string(st)
+				          : std::string("not done"))
 				   << " ERR_CODE " << rd(NPU_REG_ERR_CODE) << " ERR_INDEX "
 				   << rd(NPU_REG_ERR_INDEX) << " ERR_ADDR 0x" << std::hex
 				   << rd(NPU_REG_ERR_ADDR_LO);
@@ -230,12 +234,19 @@ std::string RunNet(const NetCase &nc, int size, uint64_t *cycles, uint32_t *npu_
 								std::printf(" %x", d[q * 16 + w]);
 							std::printf("\n");
 							const uint32_t *dq = &d[q * 16];
-							if ((dq[0] & 0xff) == NPU_HW_OP_DMA_LOAD && dq[4] == 3 &&
+							if ((dq[0] & 0xff) == NPU_HW_OP_DMA_LOAD &&
+							    dq[4] == 3 &&
 							    dq[3] == (kConstBase >> 32) &&
-							    dq[2] >= static_cast<uint32_t>(kConstBase)) {
-								const int32_t *pv = reinterpret_cast<const int32_t *>(
-								        blob.data() + (dq[2] - static_cast<uint32_t>(kConstBase)));
-								for (uint32_t e = 0; e < (dq[6] & 0xffff) / 4; e++)
+							    dq[2] >= static_cast<uint32_t>(
+							                     kConstBase)) {
+								const int32_t *pv = reinterpret_cast<
+								        const int32_t *>(
+								        blob.data() +
+								        (dq[2] -
+								         static_cast<uint32_t>(
+								                 kConstBase)));
+								for (uint32_t e = 0;
+								     e < (dq[6] & 0xffff) / 4; e++)
 									std::printf(" %d", pv[e]);
 								std::printf("\n");
 							}
@@ -243,16 +254,19 @@ std::string RunNet(const NetCase &nc, int size, uint64_t *cycles, uint32_t *npu_
 						size_t nb = 0;
 						for (size_t b = 0; b < gold[t].size(); b++)
 							if (bufs[t][b] != gold[t][b] && nb++ < 10)
-								std::printf("byte %zu got %d want %d\n", b,
-								            bufs[t][b], gold[t][b]);
-						std::printf("%zu of %zu bytes differ; tensor %d %dx%dx%d\n", nb,
-						            gold[t].size(), t, g->tensors[t].h,
+								std::printf(
+								        "byte %zu got %d want %d\n",
+								        b, bufs[t][b], gold[t][b]);
+						std::printf("%zu of %zu bytes differ; tensor %d "
+						            "%dx%dx%d\n",
+						            nb, gold[t].size(), t, g->tensors[t].h,
 						            g->tensors[t].w, g->tensors[t].c);
 					}
-					std::printf("  step: layer %u (%s, %s) output differs (folded "
-					            "outputs live elsewhere: not necessarily wrong)\n",
-					            layer, g->layers[layer].name,
-					            s->placement[layer].engine);
+					std::printf(
+					        "  step: layer %u (%s, %s) output differs (folded "
+					        "outputs live elsewhere: not necessarily wrong)\n",
+					        layer, g->layers[layer].name,
+					        s->placement[layer].engine);
 				}
 			}
 			i += n;

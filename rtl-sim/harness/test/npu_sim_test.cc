@@ -77,8 +77,7 @@ Desc simple(uint32_t op, uint32_t flags, uint32_t w2 = 0)
 class Dev
 {
       public:
-	explicit Dev(const char *config, uint32_t latency = 0, uint32_t bpc = 0)
-	    : mem(kMemBytes, 0)
+	explicit Dev(const char *config, uint32_t latency = 0, uint32_t bpc = 0) : mem(kMemBytes, 0)
 	{
 		npu_sim_config c = {config, latency, bpc, nullptr};
 		ok = npu_sim_create(&c, &sim) == 0;
@@ -184,7 +183,7 @@ bool run_conv(Dev &d, const ConvCase &k, TbRng &rng, uint64_t *macs = nullptr)
 	// SRAM geometry (words): DW uses lanes-wide words, PW cols/rows.
 	const int icgs = k.dw ? (k.ic + L - 1) / L : (icg + C - 1) / C;
 	const int ocgs = k.dw ? icgs : (ocg + R - 1) / R;
-	const int in_pix = k.dw ? icgs : G * icgs; // ACT words per pixel
+	const int in_pix = k.dw ? icgs : G * icgs;  // ACT words per pixel
 	const int out_pix = k.dw ? icgs : G * ocgs; // ACC words per pixel
 	const int act_w = C;                        // ACT word bytes
 	const int acc_w = R * 4;                    // ACC word bytes
@@ -223,7 +222,8 @@ bool run_conv(Dev &d, const ConvCase &k, TbRng &rng, uint64_t *macs = nullptr)
 		for (int c = 0; c < k.ic; ++c)
 			for (int t = 0; t < k.kh * k.kw; ++t)
 				wimg[static_cast<size_t>(t * icgs + c / L) * L + c % L] =
-				        static_cast<uint8_t>(wt[static_cast<size_t>(c) * k.kh * k.kw + t]);
+				        static_cast<uint8_t>(
+				                wt[static_cast<size_t>(c) * k.kh * k.kw + t]);
 		bimg.assign(static_cast<size_t>(icgs) * L * 4, 0);
 		for (int c = 0; c < k.ic; ++c)
 			std::memcpy(&bimg[static_cast<size_t>(c) * 4], &bias[c], 4);
@@ -236,14 +236,18 @@ bool run_conv(Dev &d, const ConvCase &k, TbRng &rng, uint64_t *macs = nullptr)
 				for (int ky = 0; ky < k.kh; ++ky)
 					for (int kx = 0; kx < k.kw; ++kx)
 						for (int ii = 0; ii < icg; ++ii) {
-							size_t row = static_cast<size_t>(g) * rows_per_g +
-							             ((oo / R * k.kh + ky) * k.kw + kx) * icgs +
+							size_t row = static_cast<size_t>(g) *
+							                     rows_per_g +
+							             ((oo / R * k.kh + ky) * k.kw +
+							              kx) * icgs +
 							             ii / C;
 							int oc = g * ocg + oo;
 							wimg[row * rowb + (oo % R) * C + ii % C] =
 							        static_cast<uint8_t>(
-							                wt[((static_cast<size_t>(oc) * k.kh + ky) *
-							                            k.kw +
+							                wt[((static_cast<size_t>(
+							                             oc) *
+							                             k.kh +
+							                     ky) * k.kw +
 							                    kx) * icg +
 							                   ii]);
 						}
@@ -321,8 +325,9 @@ bool run_conv(Dev &d, const ConvCase &k, TbRng &rng, uint64_t *macs = nullptr)
 				}
 				int32_t got;
 				std::memcpy(&got,
-				            &d.mem[off_o + ((static_cast<size_t>(y) * k.ow + x) * out_pix +
-				                            word) * acc_w +
+				            &d.mem[off_o +
+				                   ((static_cast<size_t>(y) * k.ow + x) * out_pix +
+				                    word) * acc_w +
 				                   lane * 4],
 				            4);
 				int32_t want = ref[(static_cast<size_t>(y) * k.ow + x) * k.oc + oc];
@@ -339,8 +344,7 @@ bool run_conv(Dev &d, const ConvCase &k, TbRng &rng, uint64_t *macs = nullptr)
 			return false;
 		}
 	if (macs)
-		*macs += static_cast<uint64_t>(k.oh) * k.ow * k.oc * k.kh * k.kw *
-		         (k.dw ? 1 : icg);
+		*macs += static_cast<uint64_t>(k.oh) * k.ow * k.oc * k.kh * k.kw * (k.dw ? 1 : icg);
 	return true;
 }
 
@@ -416,14 +420,14 @@ TEST_P(SimTest, ResetValues)
 	npu_sim_config c = {GetParam(), 0, 0, nullptr};
 	ASSERT_EQ(npu_sim_create(&c, &s), 0);
 	int checked = 0;
-#define X(name, off, count, stride, access, reset, has_reset)                                    \
-	if ((has_reset) && std::strcmp(access, "wo") != 0) {                                      \
-		for (unsigned i = 0; i < (count); ++i) {                                              \
-			uint32_t v = 0xDEADBEEF;                                                      \
-			ASSERT_EQ(npu_sim_reg_read(s, (off) + i * (stride), &v), 0) << #name;         \
-			EXPECT_EQ(v, (uint32_t)(reset)) << #name << "[" << i << "]";                 \
-			++checked;                                                                    \
-		}                                                                                     \
+#define X(name, off, count, stride, access, reset, has_reset)                                      \
+	if ((has_reset) && std::strcmp(access, "wo") != 0) {                                       \
+		for (unsigned i = 0; i < (count); ++i) {                                           \
+			uint32_t v = 0xDEADBEEF;                                                   \
+			ASSERT_EQ(npu_sim_reg_read(s, (off) + i * (stride), &v), 0) << #name;      \
+			EXPECT_EQ(v, (uint32_t)(reset)) << #name << "[" << i << "]";               \
+			++checked;                                                                 \
+		}                                                                                  \
 	}
 	NPU_REG_LIST(X)
 #undef X
@@ -497,15 +501,18 @@ TEST_P(SimTest, DmaStridedRoundTrip)
 	ASSERT_TRUE(d.ok);
 	TbRng rng(77);
 	for (int n = 0; n < 40; ++n) {
-		int chans = static_cast<int>(rng.range(1, 70)), cols = static_cast<int>(rng.range(1, 9)),
+		int chans = static_cast<int>(rng.range(1, 70)),
+		    cols = static_cast<int>(rng.range(1, 9)),
 		    rows = static_cast<int>(rng.range(1, 6));
 		int hcs = rng.range(0, 3) == 0 ? static_cast<int>(rng.range(2, 4)) : 1;
 		int hps = chans * hcs + static_cast<int>(rng.range(0, 5));
 		int hrs = cols * hps + static_cast<int>(rng.range(0, 9));
 		int sps = ((chans + 15) & ~15) + 16 * static_cast<int>(rng.range(0, 1));
 		int srs = cols * sps;
-		int sram = 16 * static_cast<int>(rng.range(0, 8)) + static_cast<int>(rng.range(0, 3));
-		size_t src = kDataOff + 4096 - static_cast<size_t>(rng.range(1, 200)); // across 4 KiB
+		int sram =
+		        16 * static_cast<int>(rng.range(0, 8)) + static_cast<int>(rng.range(0, 3));
+		size_t src =
+		        kDataOff + 4096 - static_cast<size_t>(rng.range(1, 200)); // across 4 KiB
 		size_t dst = kDataOff + 65536 + static_cast<size_t>(rng.range(0, 4200));
 		size_t span = static_cast<size_t>(rows) * hrs + 64;
 		for (size_t i = 0; i < span; ++i) {
@@ -513,20 +520,22 @@ TEST_P(SimTest, DmaStridedRoundTrip)
 			d.mem[dst + i] = 0x5A;
 		}
 		std::vector<Desc> job = {
-		        dma(NPU_HW_OP_DMA_LOAD, d.dev(src), NPU_HW_SRAM_ACT, sram, chans, cols, rows,
-		            hcs, hps, hrs, sps, srs, NPU_HW_FLAG_PUSH_NEXT),
+		        dma(NPU_HW_OP_DMA_LOAD, d.dev(src), NPU_HW_SRAM_ACT, sram, chans, cols,
+		            rows, hcs, hps, hrs, sps, srs, NPU_HW_FLAG_PUSH_NEXT),
 		        simple(NPU_HW_OP_SYNC, NPU_HW_FLAG_POP_PREV | NPU_HW_FLAG_PUSH_NEXT,
 		               NPU_HW_QUEUE_COMPUTE),
-		        dma(NPU_HW_OP_DMA_STORE, d.dev(dst), NPU_HW_SRAM_ACT, sram, chans, cols, rows,
-		            hcs, hps, hrs, sps, srs, NPU_HW_FLAG_POP_PREV),
+		        dma(NPU_HW_OP_DMA_STORE, d.dev(dst), NPU_HW_SRAM_ACT, sram, chans, cols,
+		            rows, hcs, hps, hrs, sps, srs, NPU_HW_FLAG_POP_PREV),
 		        simple(NPU_HW_OP_FENCE, NPU_HW_FLAG_IRQ)};
 		ASSERT_EQ(d.submit(job), NPU_REG_IRQ_STATUS_DONE_MASK) << "n=" << n;
 		for (int r = 0; r < rows; ++r)
 			for (int c = 0; c < cols; ++c)
 				for (int ch = 0; ch < chans; ++ch) {
-					size_t o = static_cast<size_t>(r) * hrs + c * hps + ch * hcs;
+					size_t o =
+					        static_cast<size_t>(r) * hrs + c * hps + ch * hcs;
 					ASSERT_EQ(d.mem[dst + o], d.mem[src + o])
-					        << "n=" << n << " r=" << r << " c=" << c << " ch=" << ch;
+					        << "n=" << n << " r=" << r << " c=" << c
+					        << " ch=" << ch;
 					d.mem[dst + o] = 0x5A;
 				}
 		for (size_t i = 0; i < span; ++i)
@@ -543,16 +552,16 @@ TEST_P(SimTest, DmaWindowFault)
 	d.wr(NPU_REG_WIN_SIZE(0), 1u << 20);
 	size_t outside = (1u << 20) + 4096;
 	std::memset(&d.mem[outside - 64], 0x33, 8192);
-	std::vector<Desc> job = {
-	        dma(NPU_HW_OP_DMA_LOAD, d.dev(kDataOff), NPU_HW_SRAM_ACT, 0, 64, 4, 1, 1, 64, 0, 64,
-	            0, NPU_HW_FLAG_PUSH_NEXT),
-	        simple(NPU_HW_OP_SYNC, NPU_HW_FLAG_POP_PREV | NPU_HW_FLAG_PUSH_NEXT,
-	               NPU_HW_QUEUE_COMPUTE),
-	        // The store straddles the window end: its first burst is inside,
-	        // a later one outside.
-	        dma(NPU_HW_OP_DMA_STORE, d.dev((1u << 20) - 128), NPU_HW_SRAM_ACT, 0, 64, 4, 1, 1,
-	            64, 0, 64, 0, NPU_HW_FLAG_POP_PREV),
-	        simple(NPU_HW_OP_FENCE, NPU_HW_FLAG_IRQ)};
+	std::vector<Desc> job = {dma(NPU_HW_OP_DMA_LOAD, d.dev(kDataOff), NPU_HW_SRAM_ACT, 0, 64, 4,
+	                             1, 1, 64, 0, 64, 0, NPU_HW_FLAG_PUSH_NEXT),
+	                         simple(NPU_HW_OP_SYNC,
+	                                NPU_HW_FLAG_POP_PREV | NPU_HW_FLAG_PUSH_NEXT,
+	                                NPU_HW_QUEUE_COMPUTE),
+	                         // The store straddles the window end: its first burst is inside,
+	                         // a later one outside.
+	                         dma(NPU_HW_OP_DMA_STORE, d.dev((1u << 20) - 128), NPU_HW_SRAM_ACT,
+	                             0, 64, 4, 1, 1, 64, 0, 64, 0, NPU_HW_FLAG_POP_PREV),
+	                         simple(NPU_HW_OP_FENCE, NPU_HW_FLAG_IRQ)};
 	uint32_t st = d.submit(job, 100000);
 	EXPECT_EQ(st & NPU_REG_IRQ_STATUS_ERROR_MASK, NPU_REG_IRQ_STATUS_ERROR_MASK);
 	EXPECT_EQ(d.rd(NPU_REG_ERR_CODE), NPU_HW_ERR_DMA_WINDOW);
@@ -624,9 +633,8 @@ TEST_P(SimTest, WatchdogAndRecovery)
 	ASSERT_TRUE(d.ok);
 	d.wr(NPU_REG_WDOG_BUDGET, 5000);
 	// A compute SYNC that pops a token nobody pushes: the queue hangs.
-	std::vector<Desc> job = {
-	        simple(NPU_HW_OP_SYNC, NPU_HW_FLAG_POP_PREV, NPU_HW_QUEUE_COMPUTE),
-	        simple(NPU_HW_OP_FENCE, NPU_HW_FLAG_IRQ)};
+	std::vector<Desc> job = {simple(NPU_HW_OP_SYNC, NPU_HW_FLAG_POP_PREV, NPU_HW_QUEUE_COMPUTE),
+	                         simple(NPU_HW_OP_FENCE, NPU_HW_FLAG_IRQ)};
 	uint64_t c0 = npu_sim_cycles(d.sim);
 	EXPECT_EQ(d.submit(job, 100000), NPU_REG_IRQ_STATUS_ERROR_MASK);
 	EXPECT_EQ(d.rd(NPU_REG_ERR_CODE), NPU_HW_ERR_WATCHDOG);
@@ -707,8 +715,8 @@ TEST_P(SimTest, IrqIsNotBatchDone)
 		        dma(NPU_HW_OP_DMA_LOAD, d.dev(src), NPU_HW_SRAM_ACT, 0, 16, 64, 1, 1, 16, 0,
 		            16, 0, pn | un),
 		        simple(NPU_HW_OP_SYNC, pp | pn | up | un | irq_mid, NPU_HW_QUEUE_COMPUTE),
-		        dma(NPU_HW_OP_DMA_STORE, d.dev(dst), NPU_HW_SRAM_ACT, 0, 16, 64, 1, 1, 16, 0,
-		            16, 0, pp | up),
+		        dma(NPU_HW_OP_DMA_STORE, d.dev(dst), NPU_HW_SRAM_ACT, 0, 16, 64, 1, 1, 16,
+		            0, 16, 0, pp | up),
 		        simple(NPU_HW_OP_SYNC, pn, NPU_HW_QUEUE_LOAD),
 		        simple(NPU_HW_OP_SYNC, pn, NPU_HW_QUEUE_LOAD),
 		        simple(NPU_HW_OP_SYNC, pn, NPU_HW_QUEUE_COMPUTE),
@@ -745,7 +753,8 @@ TEST_P(SimTest, IrqIsNotBatchDone)
 	// its DONE would end that batch's wait at once.
 	fill(2);
 	d.publish({simple(NPU_HW_OP_SYNC, 0, NPU_HW_QUEUE_COMPUTE),
-	           simple(NPU_HW_OP_FENCE, NPU_HW_FLAG_IRQ), simple(NPU_HW_OP_FENCE, NPU_HW_FLAG_IRQ)});
+	           simple(NPU_HW_OP_FENCE, NPU_HW_FLAG_IRQ),
+	           simple(NPU_HW_OP_FENCE, NPU_HW_FLAG_IRQ)});
 	spent = 0;
 	ASSERT_EQ(npu_test::RunAck(d.sim, 1000000, &spent), NPU_REG_IRQ_STATUS_DONE_MASK);
 	EXPECT_NE(npu_test::RingHead(d.sim), d.tail)
@@ -765,7 +774,8 @@ TEST_P(SimTest, IrqIsNotBatchDone)
 		spent = 0;
 		ASSERT_EQ(npu_test::RunAck(d.sim, 1000000, &spent), NPU_REG_IRQ_STATUS_DONE_MASK);
 		fill(3 + k);
-		ASSERT_EQ(d.submit(copy_job(0, NPU_HW_FLAG_IRQ, k & 1)), NPU_REG_IRQ_STATUS_DONE_MASK)
+		ASSERT_EQ(d.submit(copy_job(0, NPU_HW_FLAG_IRQ, k & 1)),
+		          NPU_REG_IRQ_STATUS_DONE_MASK)
 		        << "k=" << k;
 		EXPECT_TRUE(copied()) << "k=" << k;
 		EXPECT_EQ(npu_test::RingHead(d.sim), d.tail) << "k=" << k;
@@ -891,15 +901,20 @@ bool run_conv_epi(Dev &d, const ConvCase &k, TbRng &rng, bool ksplit)
 			for (int oo = 0; oo < ocg; ++oo)
 				for (int ky = 0; ky < k.kh; ++ky)
 					for (int kx = 0; kx < k.kw; ++kx)
-						for (int ii = c0 * C; ii < std::min(icg, c1 * C); ++ii) {
-							size_t row = static_cast<size_t>(g) * rows_per_g +
-							             ((oo / R * k.kh + ky) * k.kw + kx) * cg +
+						for (int ii = c0 * C; ii < std::min(icg, c1 * C);
+						     ++ii) {
+							size_t row = static_cast<size_t>(g) *
+							                     rows_per_g +
+							             ((oo / R * k.kh + ky) * k.kw +
+							              kx) * cg +
 							             (ii / C - c0);
 							int oc = g * ocg + oo;
 							img[row * rowb + (oo % R) * C + ii % C] =
 							        static_cast<uint8_t>(
-							                wt[((static_cast<size_t>(oc) * k.kh + ky) *
-							                            k.kw +
+							                wt[((static_cast<size_t>(
+							                             oc) *
+							                             k.kh +
+							                     ky) * k.kw +
 							                    kx) * icg +
 							                   ii]);
 						}
@@ -911,7 +926,8 @@ bool run_conv_epi(Dev &d, const ConvCase &k, TbRng &rng, bool ksplit)
 		for (int c = 0; c < k.ic; ++c)
 			for (int t = 0; t < k.kh * k.kw; ++t)
 				wimg[static_cast<size_t>(t * icgs + c / L) * L + c % L] =
-				        static_cast<uint8_t>(wt[static_cast<size_t>(c) * k.kh * k.kw + t]);
+				        static_cast<uint8_t>(
+				                wt[static_cast<size_t>(c) * k.kh * k.kw + t]);
 	} else {
 		wimg = pw_img(0, kc);
 		if (ksplit)
@@ -962,7 +978,8 @@ bool run_conv_epi(Dev &d, const ConvCase &k, TbRng &rng, bool ksplit)
 	const uint32_t op = k.dw ? NPU_HW_OP_DW_CONV : NPU_HW_OP_PW_CONV;
 	if (!ksplit) {
 		cv.w[0] = op | (NPU_HW_DESC_VERSION << 8) |
-		          ((NPU_HW_FLAG_POP_PREV | NPU_HW_FLAG_PUSH_NEXT | NPU_HW_FLAG_EPILOGUE) << 16);
+		          ((NPU_HW_FLAG_POP_PREV | NPU_HW_FLAG_PUSH_NEXT | NPU_HW_FLAG_EPILOGUE)
+		           << 16);
 		cv.w[4] = out_act;
 		cv.w[14] = k.ow * out_pix * C;
 		cv.w[15] = out_pix * C;
@@ -1008,13 +1025,14 @@ bool run_conv_epi(Dev &d, const ConvCase &k, TbRng &rng, bool ksplit)
 				int word = k.dw ? oc / L : (oc / ocg) * ocgs + (oc % ocg) / R;
 				int lane = k.dw ? oc % L : (oc % ocg) % R;
 				int8_t got = static_cast<int8_t>(
-				        d.mem[off_o + (static_cast<size_t>(y) * k.ow + x) * out_pix * C +
+				        d.mem[off_o +
+				              (static_cast<size_t>(y) * k.ow + x) * out_pix * C +
 				              word * C + lane]);
 				int8_t want = ref[(static_cast<size_t>(y) * k.ow + x) * k.oc + oc];
 				if (got != want) {
-					ADD_FAILURE() << what << ": first mismatch y=" << y << " x=" << x
-					              << " c=" << oc << " got " << int(got) << " want "
-					              << int(want);
+					ADD_FAILURE() << what << ": first mismatch y=" << y
+					              << " x=" << x << " c=" << oc << " got "
+					              << int(got) << " want " << int(want);
 					return false;
 				}
 			}
@@ -1040,7 +1058,8 @@ void epilogue_suite(const char *config, bool dw, bool ksplit)
 		const int icgs = dw ? 0 : (k.ic / G + d.cols - 1) / d.cols;
 		const int in_pix = dw ? (k.ic + d.lanes - 1) / d.lanes : G * icgs;
 		const int out_pix = dw ? in_pix : G * ((k.oc / G + d.rows - 1) / d.rows);
-		size_t in_act = (static_cast<size_t>(k.h) * k.w * in_pix * d.cols + 63) & ~size_t(63);
+		size_t in_act =
+		        (static_cast<size_t>(k.h) * k.w * in_pix * d.cols + 63) & ~size_t(63);
 		size_t out_act = static_cast<size_t>(k.oh) * k.ow * out_pix * d.cols;
 		if (in_act + out_act > d.act_bytes ||
 		    static_cast<size_t>(3 * out_pix) * d.rows * 4 > d.param_bytes)
@@ -1055,7 +1074,10 @@ void epilogue_suite(const char *config, bool dw, bool ksplit)
 	}
 	std::printf("[ %s %s ] %d random cases bit-exact vs npu_ref_s8_conv2d, %" PRIu64
 	            " device cycles\n",
-	            config, ksplit ? "PW K-split+PPU_REQUANT" : dw ? "DW_CONV+EPILOGUE" : "PW_CONV+EPILOGUE",
+	            config,
+	            ksplit ? "PW K-split+PPU_REQUANT"
+	            : dw   ? "DW_CONV+EPILOGUE"
+	                   : "PW_CONV+EPILOGUE",
 	            pass, npu_sim_cycles(d.sim));
 	EXPECT_EQ(pass, n);
 }
