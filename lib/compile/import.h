@@ -52,6 +52,9 @@ struct cv {
 	int groups; /* CV_SHUF5, CV_SHUF5T */
 	int excl;   /* every value on the alias chain from the layer output
 	             * has a single reader: the layer may be changed */
+	int pad[4]; /* CV_ACT through a Pad: zero rows/columns still to add
+	             * (top, left, bottom, right); its only reader, a Conv or
+	             * AveragePool, takes them as window padding */
 };
 
 struct imp {

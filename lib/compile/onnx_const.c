@@ -427,8 +427,8 @@ int imp_shape_of(struct imp *ip, const struct cv *v, int64_t *dims, int *ndim)
 	default:
 		*ndim = 4;
 		dims[1] = t->c;
-		dims[2] = t->h;
-		dims[3] = t->w;
+		dims[2] = t->h + v->pad[0] + v->pad[2]; /* a folded Pad's zeros */
+		dims[3] = t->w + v->pad[1] + v->pad[3];
 	}
 	return NPU_OK;
 }

@@ -134,7 +134,7 @@ static int mutable_producer(struct imp *ip, const struct cv *x, int want_op_mask
 
 /* kernel, strides, pads (or auto_pad) and dilations of Conv and pools. */
 static int get_window(struct imp *ip, const Onnx__NodeProto *n, int h, int w, int kh, int kw,
-                      struct zb_window *win)
+                      const int extra[4], struct zb_window *win)
 {
 	const Onnx__AttributeProto *ap = imp_attr(n, "auto_pad");
 	const int64_t *s, *p, *d;
@@ -161,7 +161,8 @@ static int get_window(struct imp *ip, const Onnx__NodeProto *n, int h, int w, in
 	if (ap && ap->has_s && ap->s.len && !(ap->s.len == 6 && !memcmp(ap->s.data, "NOTSET", 6))) {
 		int same_u = ap->s.len == 10 && !memcmp(ap->s.data, "SAME_UPPER", 10);
 		int same_l = ap->s.len == 10 && !memcmp(ap->s.data, "SAME_LOWER", 10);
-		int in[2] = {h, w}, kk[2] = {kh, kw}, st[2] = {win->sh, win->sw}, b[2], e[2];
+		int in[2] = {h + extra[0] + extra[2], w + extra[1] + extra[3]}, kk[2] = {kh, kw},
+		    st[2] = {win->sh, win->sw}, b[2], e[2];
 
 		if (!(ap->s.len == 5 && !memcmp(ap->s.data, "VALID", 5))) {
 			if (!same_u && !same_l)
@@ -188,6 +189,10 @@ static int get_window(struct imp *ip, const Onnx__NodeProto *n, int h, int w, in
 		win->pb = (int)p[2];
 		win->pr = (int)p[3];
 	}
+	win->pt += extra[0];
+	win->pl += extra[1];
+	win->pb += extra[2];
+	win->pr += extra[3];
 	if (win->pt >= kh || win->pb >= kh || win->pl >= kw || win->pr >= kw)
 		return imp_unsupported(ip, "padding %d,%d,%d,%d not smaller than the %dx%d kernel",
 		                       win->pt, win->pl, win->pb, win->pr, kh, kw);
@@ -287,7 +292,7 @@ static int lower_conv(struct imp *ip, const Onnx__NodeProto *n)
 	ks = imp_attr_ints(n, "kernel_shape", &nk);
 	if (ks && (nk != 2 || ks[0] != kh || ks[1] != kw))
 		return imp_fail(ip, NPU_ERR_INVALID_ARG, "kernel_shape does not match the weight");
-	if (get_window(ip, n, ti->h, ti->w, kh, kw, &win))
+	if (get_window(ip, n, ti->h, ti->w, kh, kw, x->pad, &win))
 		return ip->err;
 	wf = malloc(w->count * sizeof(float));
 	bias = malloc((size_t)cout * sizeof(float));
@@ -690,8 +695,8 @@ static int lower_pool(struct imp *ip, const Onnx__NodeProto *n, int is_max)
 	const struct npui_tensor *ti;
 	const int64_t *ks;
 	struct zb_window win;
-	size_t nk;
-	int cip = (int)imp_attr_int(n, "count_include_pad", 0), t;
+	size_t nk, np, k;
+	int cip = (int)imp_attr_int(n, "count_include_pad", 0), t, padded;
 	char name[NPUI_NAME_MAX];
 
 	if (!x)
@@ -708,7 +713,19 @@ static int lower_pool(struct imp *ip, const Onnx__NodeProto *n, int is_max)
 	if (n->n_output > 1 && n->output[1] && n->output[1][0] &&
 	    imp_find(ip, n->output[1])->consumers)
 		return imp_unsupported(ip, "the Indices output");
-	if (get_window(ip, n, ti->h, ti->w, (int)ks[0], (int)ks[1], &win))
+	padded = x->pad[0] || x->pad[1] || x->pad[2] || x->pad[3];
+	if (padded) {
+		const int64_t *own = imp_attr_ints(n, "pads", &np);
+
+		/* Pad(constant 0) + AveragePool: the zeros count in every
+		 * window, so the pool's own padding must count too. */
+		for (k = 0; own && !cip && k < np; k++)
+			if (own[k])
+				return imp_unsupported(ip, "pads of its own without "
+				                           "count_include_pad after a Pad");
+		cip = 1;
+	}
+	if (get_window(ip, n, ti->h, ti->w, (int)ks[0], (int)ks[1], x->pad, &win))
 		return ip->err;
 	if (imp_attr_int(n, "ceil_mode", 0)) {
 		int pb = ceil_pad(ti->h, win.kh, win.sh, win.pt, win.pb);
@@ -722,6 +739,72 @@ static int lower_pool(struct imp *ip, const Onnx__NodeProto *n, int is_max)
 	layer_name(ip, n, name);
 	t = zb_pool_given(ip->b, name, is_max ? NPUI_OP_MAXPOOL : NPUI_OP_AVGPOOL, x->t, &win, cip);
 	return def_act(ip, n, 0, CV_ACT, t) ? NPU_OK : ip->err;
+}
+
+/*
+ * Pad(constant 0) on H and W, read only by a Conv or an AveragePool: the
+ * zeros become that layer's window padding (torch.onnx.export writes
+ * AvgPool2d(padding=p) with count_include_pad as Pad + AveragePool;
+ * tf2onnx writes explicit padding as Pad + Conv). The padded value itself
+ * is never materialised. Zero padding of the int8 input is the zero
+ * point, which is what both layers pad with.
+ */
+static int lower_pad(struct imp *ip, const Onnx__NodeProto *n)
+{
+	struct cv *x = act_in(ip, n, 0, 0), *o, *pc = NULL, *vc = NULL;
+	const Onnx__AttributeProto *mode = imp_attr(n, "mode");
+	const Onnx__NodeProto *m;
+	int64_t p[8] = {0};
+	const int64_t *pa;
+	double value = imp_attr_float(n, "value", 0.f);
+	size_t np, k;
+
+	if (!x)
+		return ip->err;
+	if (mode && mode->has_s && !(mode->s.len == 8 && !memcmp(mode->s.data, "constant", 8)))
+		return imp_unsupported(ip, "mode '%.*s' (only constant)", (int)mode->s.len,
+		                       (const char *)mode->s.data);
+	if (n->n_input > 3 && n->input[3] && n->input[3][0])
+		return imp_unsupported(ip, "the axes input");
+	if (n->n_input > 1 && n->input[1] && n->input[1][0]) {
+		pc = imp_input(ip, n, 1);
+		if (!pc || pc->kind != CV_CONST || !pc->is_int || pc->count != 8)
+			return imp_unsupported(ip, "pads must be 8 constant integers");
+		for (k = 0; k < 8; k++)
+			p[k] = (int64_t)pc->d[k];
+	} else if ((pa = imp_attr_ints(n, "pads", &np))) {
+		if (np != 8)
+			return imp_unsupported(ip, "pads must be 8 integers");
+		memcpy(p, pa, sizeof(p));
+	}
+	if (n->n_input > 2 && n->input[2] && n->input[2][0]) {
+		vc = imp_input(ip, n, 2);
+		if (!vc || vc->kind != CV_CONST || vc->count != 1)
+			return imp_unsupported(ip, "the padding value must be one constant");
+		value = vc->d[0];
+	}
+	if (value != 0.0)
+		return imp_unsupported(ip, "padding with %g (only 0)", value);
+	if (p[0] || p[1] || p[4] || p[5])
+		return imp_unsupported(ip, "padding of the batch or channel axis");
+	for (k = 0; k < 8; k++)
+		if (p[k] < 0 || p[k] > 64)
+			return imp_unsupported(ip, "pad %lld (0..64; negative pads crop)",
+			                       (long long)p[k]);
+	o = imp_find(ip, n->output[0]);
+	m = o ? only_reader(ip, o) : NULL;
+	if (!m || !(op_is(m, "Conv") || op_is(m, "AveragePool")) || m->n_input < 1 ||
+	    !m->input[0] || strcmp(m->input[0], o->name))
+		return imp_unsupported(ip, "a Pad must be read by exactly one Conv or AveragePool "
+		                           "(as its input), which takes it as window padding");
+	if (alias(ip, n, x, CV_ACT))
+		return ip->err;
+	o->excl = 0;
+	o->pad[0] = (int)p[2];
+	o->pad[1] = (int)p[3];
+	o->pad[2] = (int)p[6];
+	o->pad[3] = (int)p[7];
+	return NPU_OK;
 }
 
 static int lower_gap(struct imp *ip, const Onnx__NodeProto *n, int keepdims)
@@ -1074,6 +1157,8 @@ static int lower_node(struct imp *ip, const Onnx__NodeProto *n)
 		return lower_pool(ip, n, 0);
 	if (!strcmp(op, "GlobalAveragePool"))
 		return lower_gap(ip, n, 1);
+	if (!strcmp(op, "Pad"))
+		return lower_pad(ip, n);
 	if (!strcmp(op, "ReduceMean"))
 		return lower_reducemean(ip, n);
 	if (!strcmp(op, "Flatten")) {

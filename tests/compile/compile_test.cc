@@ -519,6 +519,55 @@ TEST(Compile, PoolsCeilModeAndCountIncludePad)
 	expect_agrees(m, g, 3, 0.99, false);
 }
 
+// torch.onnx.export writes AvgPool2d(3, 2, padding=1) as Pad(constant 0)
+// + AveragePool(pads 0); tf2onnx writes explicit padding as Pad + Conv.
+// Both fold into the window padding of one layer, the zeros counted.
+TEST(Compile, PadFoldsIntoAveragePoolAndConv)
+{
+	Model m(3, 12, 12);
+	std::string x = m.node("Relu", {conv(m, "input", "c1", 3, 8, 3)});
+	m.i64("pads1", {0, 0, 1, 1, 0, 0, 1, 1});
+	m.init("zero", {}, {0.0});
+	std::string p1 = m.node("Pad", {x, "pads1", "zero"}, {{"mode", as("constant")}});
+	std::string ap = m.node("AveragePool", {p1},
+	                        {{"kernel_shape", ints({3, 3})}, {"strides", ints({2, 2})}});
+	// opset < 11 form: pads as an attribute; TF "SAME" at stride 2 pads
+	// only bottom/right.
+	std::string p2 = m.node("Pad", {ap}, {{"pads", ints({0, 0, 0, 0, 0, 0, 1, 1})}});
+	m.rand_init("c2.w", {6, 8, 3, 3}, 0.2);
+	std::string c2 = m.node("Conv", {p2, "c2.w"}, {{"strides", ints({2, 2})}}, 1, "c2");
+	m.output(c2);
+	Result res = compile(m);
+	ASSERT_EQ(res.rc, NPU_OK) << res.why;
+	const npui_graph *g = res.g.get();
+	auto ap_l = layers(g, NPUI_OP_AVGPOOL);
+	auto cv_l = layers(g, NPUI_OP_CONV);
+	ASSERT_EQ(ap_l.size(), 1u);
+	ASSERT_EQ(cv_l.size(), 2u);
+	EXPECT_EQ(ap_l[0]->pad_t, 1);
+	EXPECT_EQ(ap_l[0]->pad_b, 1);
+	EXPECT_EQ(ap_l[0]->count_include_pad, 1);
+	EXPECT_EQ(out_t(g, ap_l[0]).h, 6); // (12 + 2 - 3) / 2 + 1
+	EXPECT_EQ(cv_l[1]->pad_t, 0);
+	EXPECT_EQ(cv_l[1]->pad_l, 0);
+	EXPECT_EQ(cv_l[1]->pad_b, 1);
+	EXPECT_EQ(cv_l[1]->pad_r, 1);
+	EXPECT_EQ(out_t(g, cv_l[1]).h, 3); // (6 + 1 - 3) / 2 + 1
+	EXPECT_EQ(res.st.removed, 2u);
+	expect_agrees(m, g, 3, 0.99, false);
+	// Tighter than the cosine: every output within a few int8 steps of the
+	// float graph (a pool that did not count the zeros is off by up to
+	// 9/4 at the borders, tens of steps).
+	std::vector<float> xin = inputs(m, 1, 99);
+	std::vector<float> got = run_cpu(g, xin, m.c, m.h, m.w), want = ref_nhwc(m, xin);
+	ASSERT_EQ(got.size(), want.size());
+	double worst = 0, step = g->tensors[g->output].q.scale;
+	for (size_t i = 0; i < got.size(); i++)
+		worst = std::max(worst, std::fabs(double(got[i]) - want[i]) / step);
+	printf("  max |int8 - float| = %.2f output steps\n", worst);
+	EXPECT_LE(worst, 4.0);
+}
+
 TEST(Compile, ReduceMeanWithoutKeepdimsFeedsGemm)
 {
 	Model m(3, 8, 8);
@@ -691,6 +740,52 @@ TEST(Compile, UnsupportedParametersSayWhy)
 		                         {{"perm", ints({0, 2, 3, 1})}}, 1, "tr"));
 	         },
 	         "node 'tr' (Transpose): not supported by lwnpu"},
+	        {"reflect padding",
+	         [](Model &m) {
+		         m.i64("p", {0, 0, 1, 1, 0, 0, 1, 1});
+		         std::string q =
+		                 m.node("Pad", {"input", "p"}, {{"mode", as("reflect")}}, 1, "pad");
+		         m.output(conv(m, q, "c", 3, 4, 3));
+	         },
+	         "node 'pad' (Pad): not supported by lwnpu: mode 'reflect' (only constant)"},
+	        {"padding with a non-zero value",
+	         [](Model &m) {
+		         m.i64("p", {0, 0, 1, 1, 0, 0, 1, 1});
+		         m.init("v", {}, {-1.0});
+		         std::string q = m.node("Pad", {"input", "p", "v"}, {}, 1, "pad");
+		         m.output(conv(m, q, "c", 3, 4, 3));
+	         },
+	         "node 'pad' (Pad): not supported by lwnpu: padding with -1 (only 0)"},
+	        {"cropping pad",
+	         [](Model &m) {
+		         m.i64("p", {0, 0, -1, 0, 0, 0, 0, 0});
+		         std::string q = m.node("Pad", {"input", "p"}, {}, 1, "pad");
+		         m.output(conv(m, q, "c", 3, 4, 3));
+	         },
+	         "node 'pad' (Pad): not supported by lwnpu: pad -1"},
+	        {"pad of the channels",
+	         [](Model &m) {
+		         m.i64("p", {0, 1, 0, 0, 0, 0, 0, 0});
+		         std::string q = m.node("Pad", {"input", "p"}, {}, 1, "pad");
+		         m.output(conv(m, q, "c", 4, 4, 3));
+	         },
+	         "node 'pad' (Pad): not supported by lwnpu: padding of the batch or channel"},
+	        {"pad read by a max pool",
+	         [](Model &m) {
+		         m.i64("p", {0, 0, 1, 1, 0, 0, 1, 1});
+		         std::string q = m.node("Pad", {"input", "p"}, {}, 1, "pad");
+		         m.output(m.node("MaxPool", {q}, {{"kernel_shape", ints({3, 3})}}));
+	         },
+	         "node 'pad' (Pad): not supported by lwnpu: a Pad must be read by exactly one "
+	         "Conv or AveragePool"},
+	        {"pad wider than the kernel",
+	         [](Model &m) {
+		         m.i64("p", {0, 0, 2, 2, 0, 0, 2, 2});
+		         std::string q = m.node("Pad", {"input", "p"}, {}, 1, "pad");
+		         m.output(m.node("AveragePool", {q}, {{"kernel_shape", ints({2, 2})}}, 1,
+		                         "ap"));
+	         },
+	         "node 'ap' (AveragePool): not supported by lwnpu: padding 2,2,2,2 not smaller"},
 	        {"relu of the graph input (a LUT, fine)",
 	         [](Model &m) { m.output(m.node("Relu", {"input"}, {}, 1, "r")); }, nullptr},
 	};

@@ -610,6 +610,27 @@ Tensor Model::run(const std::vector<float> &x) const
 			}
 		} else if (op == "MaxPool" || op == "AveragePool") {
 			o = pool(n, I(0), op == "MaxPool");
+		} else if (op == "Pad") {
+			// constant mode, [1,C,H,W]: pads [n,c,h,w begin, n,c,h,w end]
+			const Tensor &a = I(0);
+			std::vector<int64_t> p =
+			        has(1) ? std::vector<int64_t>(I(1).v.begin(), I(1).v.end())
+			               : attr_ints(n, "pads", {});
+			double val = has(2) ? I(2).v[0] : 0.0;
+			if (p.size() != 8 || p[0] || p[1] || p[4] || p[5])
+				throw std::runtime_error("ref Pad: H/W pads only");
+			int64_t C = a.dims[1], H = a.dims[2], W = a.dims[3];
+			int64_t OH = H + p[2] + p[6], OW = W + p[3] + p[7];
+			o = make({1, C, OH, OW});
+			for (int64_t ch = 0; ch < C; ch++)
+				for (int64_t y = 0; y < OH; y++)
+					for (int64_t xx = 0; xx < OW; xx++) {
+						int64_t iy = y - p[2], ix = xx - p[3];
+						bool in = iy >= 0 && iy < H && ix >= 0 && ix < W;
+						o.v[size_t((ch * OH + y) * OW + xx)] =
+						        in ? a.v[size_t((ch * H + iy) * W + ix)]
+						           : val;
+					}
 		} else if (op == "Concat") {
 			int64_t axis = attr_i(n, "axis", 0);
 			if (I(0).dims.size() == 1) {
