@@ -15,6 +15,12 @@
 #include <cstdlib>
 #include <sstream>
 #include <string>
+#include "tests/common/shell.h"
+
+using npu_test::bin_dir;
+using npu_test::exists;
+using npu_test::Result;
+using npu_test::run;
 
 namespace
 {
@@ -32,38 +38,6 @@ const double kMinCosine = 0.99;    // mean, agreement.py's default
 
 const char *const kNets[] = {"squeezenet1_1", "mobilenet_v2", "mobilenet_v3_small",
                              "shufflenet_v2_x1_0"};
-
-std::string bin_dir()
-{
-	const char *b = getenv("NPU_BUILD");
-	return std::string(b && *b ? b : "build") + "/bin";
-}
-
-struct Result {
-	int status; // exit code, or 128+signal
-	std::string out;
-};
-
-Result run(const std::string &cmd)
-{
-	Result r{-1, ""};
-	FILE *p = popen((cmd + " 2>&1").c_str(), "r");
-	if (!p)
-		return r;
-	char buf[4096];
-	size_t n;
-	while ((n = fread(buf, 1, sizeof(buf), p)) > 0)
-		r.out.append(buf, n);
-	int st = pclose(p);
-	r.status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-	return r;
-}
-
-bool exists(const std::string &path)
-{
-	struct stat st;
-	return stat(path.c_str(), &st) == 0;
-}
 
 // One line of agreement.py's table.
 struct Row {

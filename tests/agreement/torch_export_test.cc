@@ -20,38 +20,17 @@
 
 #include "npu.h"
 #include "util/npy.h"
+#include "tests/common/shell.h"
+
+using npu_test::bin;
+using npu_test::Result;
+using npu_test::run;
 
 namespace
 {
 
 const char kPython[] = "/usr/bin/python3";
 const char kScript[] = "tools/train/export_check.py";
-
-std::string bin(const char *name)
-{
-	const char *b = getenv("NPU_BUILD");
-	return std::string(b && *b ? b : "build") + "/bin/" + name;
-}
-
-struct Result {
-	int status;
-	std::string out;
-};
-
-Result run(const std::string &cmd)
-{
-	Result r{-1, ""};
-	FILE *p = popen((cmd + " 2>&1").c_str(), "r");
-	if (!p)
-		return r;
-	char buf[4096];
-	size_t n;
-	while ((n = fread(buf, 1, sizeof(buf), p)) > 0)
-		r.out.append(buf, n);
-	int st = pclose(p);
-	r.status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-	return r;
-}
 
 std::vector<float> read_npy(const std::string &path, std::vector<size_t> *shape)
 {

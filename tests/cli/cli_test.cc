@@ -16,36 +16,14 @@
 #include <set>
 #include <string>
 #include <vector>
+#include "tests/common/shell.h"
+
+using npu_test::bin_dir;
+using npu_test::Result;
+using npu_test::run;
 
 namespace
 {
-
-std::string bin_dir()
-{
-	const char *b = getenv("NPU_BUILD");
-	return std::string(b && *b ? b : "build") + "/bin/";
-}
-
-struct Result {
-	int status; // exit code, or 128+signal
-	std::string out;
-};
-
-// Run a shell command, capturing stdout and stderr together.
-Result run(const std::string &cmd)
-{
-	Result r{-1, ""};
-	FILE *p = popen((cmd + " 2>&1").c_str(), "r");
-	if (!p)
-		return r;
-	char buf[4096];
-	size_t n;
-	while ((n = fread(buf, 1, sizeof(buf), p)) > 0)
-		r.out.append(buf, n);
-	int st = pclose(p);
-	r.status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-	return r;
-}
 
 std::vector<char> slurp(const std::string &path)
 {

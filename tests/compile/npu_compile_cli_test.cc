@@ -14,39 +14,18 @@
 #include "npu.h"
 #include "onnx_builder.h"
 #include "util/npy.h"
+#include "tests/common/shell.h"
 
 using onnxb::ai;
 using onnxb::ints;
 using onnxb::Model;
 
+using npu_test::bin;
+using npu_test::Result;
+using npu_test::run;
+
 namespace
 {
-
-std::string bin(const char *name)
-{
-	const char *b = getenv("NPU_BUILD");
-	return std::string(b && *b ? b : "build") + "/bin/" + name;
-}
-
-struct CmdResult {
-	int status;
-	std::string out;
-};
-
-CmdResult sh(const std::string &cmd)
-{
-	CmdResult r{-1, ""};
-	FILE *p = popen((cmd + " 2>&1").c_str(), "r");
-	if (!p)
-		return r;
-	char buf[4096];
-	size_t n;
-	while ((n = fread(buf, 1, sizeof(buf), p)) > 0)
-		r.out.append(buf, n);
-	int st = pclose(p);
-	r.status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-	return r;
-}
 
 class NpuCompileCli : public ::testing::Test
 {
@@ -62,7 +41,7 @@ class NpuCompileCli : public ::testing::Test
 	void TearDown() override
 	{
 		if (!dir.empty())
-			sh("rm -rf '" + dir + "'");
+			run("rm -rf '" + dir + "'");
 	}
 	void write(const std::string &name, const std::vector<uint8_t> &b)
 	{
@@ -98,8 +77,8 @@ TEST_F(NpuCompileCli, CompilesWithCalibrationAndLabels)
 	ASSERT_EQ(npui_npy_write((dir + "/calib.npy").c_str(), NPUI_NPY_F32, shape, 4, x.data()),
 	          NPU_OK);
 	std::ofstream(dir + "/labels.txt") << "ant\nbee\ncat\n";
-	CmdResult r = sh(bin("npu-compile") + " " + dir + "/m.onnx -o " + dir + "/m.npu --calib " +
-	                 dir + "/calib.npy --labels " + dir + "/labels.txt");
+	Result r = run(bin("npu-compile") + " " + dir + "/m.onnx -o " + dir + "/m.npu --calib " +
+	               dir + "/calib.npy --labels " + dir + "/labels.txt");
 	ASSERT_EQ(r.status, 0) << r.out;
 	EXPECT_NE(r.out.find("3 layers (conv 1, fc 1, gap 1)"), std::string::npos) << r.out;
 
@@ -113,9 +92,9 @@ TEST_F(NpuCompileCli, CompilesWithCalibrationAndLabels)
 	npu_close(dev);
 
 	// A directory of .npy files works the same.
-	sh("mkdir -p " + dir + "/cal && cp " + dir + "/calib.npy " + dir + "/cal/a.npy");
-	r = sh(bin("npu-compile") + " " + dir + "/m.onnx -o " + dir + "/m2.npu -q --calib " + dir +
-	       "/cal --calib-method percentile");
+	run("mkdir -p " + dir + "/cal && cp " + dir + "/calib.npy " + dir + "/cal/a.npy");
+	r = run(bin("npu-compile") + " " + dir + "/m.onnx -o " + dir + "/m2.npu -q --calib " + dir +
+	        "/cal --calib-method percentile");
 	EXPECT_EQ(r.status, 0) << r.out;
 	EXPECT_EQ(r.out, "");
 }
@@ -125,35 +104,35 @@ TEST_F(NpuCompileCli, ErrorsAreOneLine)
 	Model m(3, 8, 8);
 	m.output(m.node("LSTM", {"input"}, {}, 1, "/rnn/LSTM"));
 	write("bad.onnx", m.bytes());
-	CmdResult r = sh(bin("npu-compile") + " " + dir + "/bad.onnx -o " + dir + "/x.npu");
+	Result r = run(bin("npu-compile") + " " + dir + "/bad.onnx -o " + dir + "/x.npu");
 	EXPECT_EQ(r.status, 1);
 	EXPECT_EQ(r.out, "npu-compile: error: node '/rnn/LSTM' (LSTM): not supported by lwnpu\n");
 
 	write("junk.onnx", {0x12, 0x34, 0xff, 0xff, 0xff});
-	r = sh(bin("npu-compile") + " " + dir + "/junk.onnx -o " + dir + "/x.npu");
+	r = run(bin("npu-compile") + " " + dir + "/junk.onnx -o " + dir + "/x.npu");
 	EXPECT_EQ(r.status, 1);
 	EXPECT_EQ(r.out, "npu-compile: error: not an ONNX model (protobuf ModelProto does not "
 	                 "parse)\n");
 
 	write("m.onnx", small_net().bytes());
-	r = sh(bin("npu-compile") + " " + dir + "/m.onnx -o " + dir + "/x.npu");
+	r = run(bin("npu-compile") + " " + dir + "/m.onnx -o " + dir + "/x.npu");
 	EXPECT_EQ(r.status, 1);
 	EXPECT_NE(r.out.find("no calibration inputs were given"), std::string::npos) << r.out;
 	EXPECT_EQ(access((dir + "/x.npu").c_str(), F_OK), -1);
 
-	r = sh(bin("npu-compile") + " " + dir + "/m.onnx -o " + dir + "/x.npu --calib " + dir +
-	       "/none.npy");
+	r = run(bin("npu-compile") + " " + dir + "/m.onnx -o " + dir + "/x.npu --calib " + dir +
+	        "/none.npy");
 	EXPECT_EQ(r.status, 1) << r.out;
 }
 
 TEST_F(NpuCompileCli, BadCommandLines)
 {
-	EXPECT_EQ(sh(bin("npu-compile")).status, 2);
-	EXPECT_EQ(sh(bin("npu-compile") + " m.onnx").status, 2);
-	EXPECT_EQ(sh(bin("npu-compile") + " m.onnx -o x --calib-method best").status, 2);
-	EXPECT_EQ(sh(bin("npu-compile") + " m.onnx -o x --input-size 64").status, 2);
-	EXPECT_EQ(sh(bin("npu-compile") + " m.onnx -o x --bogus").status, 2);
-	CmdResult r = sh(bin("npu-compile") + " --help");
+	EXPECT_EQ(run(bin("npu-compile")).status, 2);
+	EXPECT_EQ(run(bin("npu-compile") + " m.onnx").status, 2);
+	EXPECT_EQ(run(bin("npu-compile") + " m.onnx -o x --calib-method best").status, 2);
+	EXPECT_EQ(run(bin("npu-compile") + " m.onnx -o x --input-size 64").status, 2);
+	EXPECT_EQ(run(bin("npu-compile") + " m.onnx -o x --bogus").status, 2);
+	Result r = run(bin("npu-compile") + " --help");
 	EXPECT_EQ(r.status, 0);
 	EXPECT_NE(r.out.find("--calib"), std::string::npos);
 }

@@ -16,6 +16,12 @@
 #include <iterator>
 #include <string>
 #include <vector>
+#include "tests/common/shell.h"
+
+using npu_test::bin_dir;
+using npu_test::exists;
+using npu_test::Result;
+using npu_test::run;
 
 namespace
 {
@@ -28,38 +34,6 @@ const int kImages = 200;
 const int kMinCorrect = 160; // measured 173/200 (86.5 %); margin 13 images
 
 const char kDataDir[] = "/usr/share/datasets/fashion-mnist";
-
-std::string bin_dir()
-{
-	const char *b = getenv("NPU_BUILD");
-	return std::string(b && *b ? b : "build") + "/bin/";
-}
-
-struct Result {
-	int status; // exit code, or 128+signal
-	std::string out;
-};
-
-Result run(const std::string &cmd)
-{
-	Result r{-1, ""};
-	FILE *p = popen((cmd + " 2>&1").c_str(), "r");
-	if (!p)
-		return r;
-	char buf[4096];
-	size_t n;
-	while ((n = fread(buf, 1, sizeof(buf), p)) > 0)
-		r.out.append(buf, n);
-	int st = pclose(p);
-	r.status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-	return r;
-}
-
-bool exists(const std::string &path)
-{
-	struct stat st;
-	return stat(path.c_str(), &st) == 0;
-}
 
 std::vector<int> read_predictions(const std::string &path)
 {
