@@ -35,6 +35,10 @@ struct zb_layer {
 /* Percentile calibration: a histogram of |x| per tensor over [0, absmax]. */
 #define ZB_HIST_BINS 4096
 
+#ifndef ZB_ZOO_SCORE_HEADROOM
+#define ZB_ZOO_SCORE_HEADROOM 2.0f
+#endif
+
 struct zb {
 	struct npui_graph *g;
 	struct zb_tensor *t;
@@ -1392,6 +1396,11 @@ int zb_finish(struct zb *b, int output, int calib, struct npui_graph **out, char
 			zb_fail(b, rc, "calibration pass: %s", npu_strerror(rc));
 			goto out_free_x;
 		}
+		/* The class scores of a random-weight net spread much more
+		 * from one input to the next than a trained net's: give the
+		 * output range headroom beyond what the calibration saw. */
+		b->t[output].lo *= ZB_ZOO_SCORE_HEADROOM;
+		b->t[output].hi *= ZB_ZOO_SCORE_HEADROOM;
 	}
 	rc = quantize(b, calib > 0, 0);
 	if (rc) {

@@ -456,6 +456,13 @@ void zoo_opts_default(struct zoo_opts *o)
 	o->size = ZOO_DEFAULT_SIZE;
 }
 
+int zoo_default_calib(int size)
+{
+	long n = size > 0 ? ZOO_MAX_CALIB_PIXELS / ((long)size * size) : ZOO_MAX_CALIB;
+
+	return n < 1 ? 1 : n > ZOO_MAX_CALIB ? ZOO_MAX_CALIB : (int)n;
+}
+
 static int fail(char *why, size_t why_len, const char *msg, double v)
 {
 	if (why && why_len)

@@ -18,7 +18,7 @@ extern "C" {
 #endif
 
 #define ZOO_DEFAULT_SIZE     224
-#define ZOO_DEFAULT_CALIB    2
+#define ZOO_DEFAULT_CALIB    16 /* at sizes <= 256; zoo_default_calib() */
 #define ZOO_DEFAULT_SEED     1
 #define ZOO_CLASSES          1000
 #define ZOO_MIN_SIZE         32 /* every net downsamples by 32 */
@@ -59,6 +59,14 @@ const struct zoo_net *zoo_find(const char *name);
  * writes a one-line reason into why (if not NULL).
  */
 int zoo_opts_check(const struct zoo_opts *o, char *why, size_t why_len);
+
+/*
+ * The default number of calibration inputs at input size S: ZOO_MAX_CALIB,
+ * fewer where calib * S^2 would pass ZOO_MAX_CALIB_PIXELS (at least 1).
+ * zoo_opts_default() sets ZOO_DEFAULT_CALIB, right for its default size;
+ * a caller that changes the size without choosing calib uses this.
+ */
+int zoo_default_calib(int size);
 
 /*
  * Build net `name`: construct the float graph, He-init its weights from

@@ -96,6 +96,7 @@ static int model_bytes(const char *name, int size, void **data, size_t *len)
 	}
 	zoo_opts_default(&o);
 	o.size = size;
+	o.calib = zoo_default_calib(size);
 	rc = zoo_build(name, &o, &g, why, sizeof(why));
 	if (rc != NPU_OK) {
 		fprintf(stderr, "npu-bench: %s: %s: %s\n", name, npu_status_name(rc), why);

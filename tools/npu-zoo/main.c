@@ -33,9 +33,10 @@ static const char usage[] =
         "                (default 1.0)\n"
         "  --groups G    shufflenet_v1_g3 only: groups 1, 2, 3, 4, 8 (default 3)\n"
         "  --seed N      weight and calibration-input seed, 0 .. 2^64-1 (default 1)\n"
-        "  --calib N     calibration inputs, uniform in [-1, 1), 0 .. 16 (default 2);\n"
-        "                0 skips calibration: placeholder quant, structure only;\n"
-        "                calib * S * S must be <= 1048576 (the batch runs at once)\n"
+        "  --calib N     calibration inputs, uniform in [-1, 1), 0 .. 16 (default 16,\n"
+        "                fewer above S = 256: 1048576 / S^2); 0 skips calibration:\n"
+        "                placeholder quant, structure only; calib * S * S must be\n"
+        "                <= 1048576 (the batch runs at once)\n"
         "  --size S      input is 1 x S x S x 3, 32 .. 1024 (default 224)\n"
         "  -h, --help    this text\n"
         "\n"
@@ -113,7 +114,7 @@ int main(int argc, char **argv)
 {
 	const struct zoo_net *net;
 	const char *out_path = NULL;
-	int width_set = 0, groups_set = 0, i, rc;
+	int width_set = 0, groups_set = 0, calib_set = 0, i, rc;
 	struct npui_graph *g;
 	struct zoo_opts o;
 	char why[200];
@@ -175,6 +176,7 @@ int main(int argc, char **argv)
 				groups_set = 1;
 			} else if (!strcmp(opt, "--calib")) {
 				o.calib = (int)v;
+				calib_set = 1;
 			} else {
 				o.size = (int)v;
 			}
@@ -186,6 +188,8 @@ int main(int argc, char **argv)
 		return bad_usage("--groups applies to shufflenet_v1_g3 only, not %s", net->name);
 	if (!out_path)
 		return bad_usage("%s", "missing -o FILE");
+	if (!calib_set)
+		o.calib = zoo_default_calib(o.size);
 	if (zoo_opts_check(&o, why, sizeof(why)))
 		return bad_usage("%s", why);
 
