@@ -1,8 +1,10 @@
 #!/bin/sh
-# The demo behind `make run`: build MobileNetV2 with npu-zoo (seeded random
-# weights, calibrated int8), run it through npu_run() on the simulated NPU
-# ($NPU_DEVICE, else sim), print the top-5 and the per-layer profile, and
-# check the result against the cpu reference device byte for byte.
+# The demo behind `make run`, on the simulated NPU ($NPU_DEVICE, else sim):
+#  1. MobileNetV2 at 224x224 built by npu-zoo (seeded random weights,
+#     calibrated int8): npu_run(), the top-5, the per-layer profile and
+#     cycles against the bound, checked byte for byte against the cpu device;
+#  2. the trained Fashion-MNIST MobileNetV2 (models/) on the first 16 test
+#     images: accuracy, and the same predictions as on the cpu device.
 set -eu
 BUILD=${1:-build}
 DEVICE=${NPU_DEVICE:-sim}
@@ -22,3 +24,24 @@ else
 	exit 1
 fi
 echo "profile: $out/demo.profile.json, $out/demo.svg, $out/demo.trace.json"
+
+trained=models/fmnist_mobilenet_v2.npu
+data=/usr/share/datasets/fashion-mnist
+if [ ! -f "$data/t10k-labels-idx1-ubyte.gz" ] && [ ! -f "$data/t10k-labels-idx1-ubyte" ]; then
+	echo "skipping the Fashion-MNIST part: $data absent (Debian's dataset-fashion-mnist)"
+	exit 0
+fi
+echo
+echo "== $trained on $DEVICE: the first 16 Fashion-MNIST test images"
+"$BUILD/bin/npu-eval" "$trained" --dataset fashion-mnist --device "$DEVICE" --limit 16 \
+	--predictions "$out/demo.fmnist.$DEVICE.txt" 2>/dev/null | grep -E '^(model|accuracy)'
+"$BUILD/bin/npu-eval" "$trained" --dataset fashion-mnist --device cpu --limit 16 \
+	--predictions "$out/demo.fmnist.cpu.txt" >/dev/null 2>&1
+echo "predicted: $(awk 'BEGIN { split("T-shirt/top,Trouser,Pullover,Dress,Coat,Sandal,Shirt,Sneaker,Bag,Ankle boot", n, ",") }
+	{ printf "%s%s", (NR > 1 ? ", " : ""), n[$1 + 1] }' "$out/demo.fmnist.$DEVICE.txt")"
+if cmp -s "$out/demo.fmnist.$DEVICE.txt" "$out/demo.fmnist.cpu.txt"; then
+	echo "check: $DEVICE predictions equal the cpu reference's"
+else
+	echo "check: FAILED: $DEVICE predictions differ from the cpu reference's" >&2
+	exit 1
+fi
