@@ -50,7 +50,7 @@ TEST_SRCS := $(sort $(wildcard tests/*/*.cc))
 TEST_OBJS := $(TEST_SRCS:%.cc=$(BUILD)/obj/%.o)
 TEST_BIN := $(BUILD)/bin/npu-tests
 
-.PHONY: all lib tools tests run test asan format format-check deps clean lint synth
+.PHONY: all lib tools tests run test asan format format-check deps ort clean lint synth
 .DEFAULT_GOAL := all
 
 all: lib tools tests
@@ -62,6 +62,16 @@ deps: $(DEPS_STAMP)
 $(DEPS_STAMP): tools/setup-deps
 	tools/setup-deps
 	@mkdir -p $(@D) && touch $@
+
+# ONNX Runtime for Node.js: the second float reference of the agreement
+# tests (tools/setup-ort, pinned by tools/ort/package-lock.json). Without
+# npm or its registry those checks are skipped with the reason; nothing
+# else needs it. One copy for every BUILD.
+ORT_DIR := build/ort
+ORT_STAMP := $(ORT_DIR)/.ok
+ort: $(ORT_STAMP)
+$(ORT_STAMP): tools/setup-ort tools/ort/package.json tools/ort/package-lock.json | $(DEPS_STAMP)
+	tools/setup-ort $(ORT_DIR) && touch $@ || echo "make: going on without ONNX Runtime"
 
 $(BUILD)/obj/%.o: %.c $(ONNX_GEN_H)
 	@mkdir -p $(@D)
@@ -106,7 +116,7 @@ run: deps all
 
 # RTL unit tests first (each engine bit-exact against lib/ref), then the
 # GoogleTest suites over the C API.
-test: deps all
+test: deps ort all
 	$(MAKE) --no-print-directory rtl-test
 	$(MAKE) --no-print-directory rtl-sim-test
 	NPU_BUILD=$(BUILD) $(TEST_BIN) --gtest_brief=0
@@ -114,7 +124,7 @@ test: deps all
 lint: deps rtl-lint
 synth: deps rtl-synth
 
-asan: deps
+asan: deps ort
 	$(MAKE) BUILD=build-asan SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" OPT=-O1 all
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
 		NPU_BUILD=build-asan build-asan/bin/npu-tests

@@ -83,7 +83,7 @@ class TorchAgreement : public ::testing::Test
 
 TEST_F(TorchAgreement, FourNetsAgreeWithTheirFloatModels)
 {
-	Result r = run(agreement() + "--limit " + std::to_string(kImages));
+	Result r = run(agreement() + "--ort-dir none --limit " + std::to_string(kImages));
 	ASSERT_EQ(r.status, 0) << r.out;
 	EXPECT_NE(r.out.find(std::to_string(kImages) + " Fashion-MNIST test images"),
 	          std::string::npos)
@@ -101,6 +101,56 @@ TEST_F(TorchAgreement, FourNetsAgreeWithTheirFloatModels)
 		// Accuracy can differ by at most the images they disagree on.
 		EXPECT_LE(std::abs(row.acc_float - row.acc_int8), 100.0 - row.agree + 1e-9) << net;
 	}
+}
+
+// One line of agreement.py's ONNX Runtime table (after its heading).
+struct OrtRow {
+	double diff, same, agree, cos_mean, cos_min, lsb_max, acc_ort;
+};
+
+bool find_ort_row(const std::string &out, const std::string &net, OrtRow *r)
+{
+	size_t at = out.find("ONNX Runtime (");
+	if (at == std::string::npos)
+		return false;
+	std::istringstream in(out.substr(at));
+	std::string line;
+	while (std::getline(in, line)) {
+		std::istringstream l(line);
+		std::string name;
+		if (!(l >> name) || name != net)
+			continue;
+		return static_cast<bool>(l >> r->diff >> r->same >> r->agree >> r->cos_mean >>
+		                         r->cos_min >> r->lsb_max >> r->acc_ort);
+	}
+	return false;
+}
+
+// ONNX Runtime (npm onnxruntime-node, tools/setup-ort) as a second float
+// reference: it runs the torch models exported to ONNX and must match
+// torch's float scores (measured: <= 5e-5 apart, same top-1 everywhere),
+// and the int8 models must agree with it as with torch.
+TEST_F(TorchAgreement, OnnxRuntimeIsASecondFloatReference)
+{
+	if (!exists("build/ort/node_modules/onnxruntime-node"))
+		GTEST_SKIP() << "ONNX Runtime not installed in build/ort (tools/setup-ort "
+		             << "build/ort; make test runs it, and it needs npm and its registry)";
+	Result r = run(agreement() + "--limit 200");
+	ASSERT_EQ(r.status, 0) << r.out;
+	ASSERT_NE(r.out.find("ONNX Runtime (onnxruntime-node "), std::string::npos) << r.out;
+	for (const char *net : kNets) {
+		OrtRow o;
+		ASSERT_TRUE(find_ort_row(r.out, net, &o)) << net << "\n" << r.out;
+		EXPECT_LE(o.diff, 1e-3) << net;
+		EXPECT_GE(o.same, 99.0) << net;
+		EXPECT_GE(o.agree, kMinAgreement) << net;
+		EXPECT_GE(o.cos_mean, kMinCosine) << net;
+		EXPECT_GT(o.acc_ort, 70.0) << net;
+	}
+	// And the limit can fail.
+	r = run(agreement() + "squeezenet1_1 --limit 20 --max-ort-diff 0");
+	EXPECT_EQ(r.status, 1) << r.out;
+	EXPECT_NE(r.out.find("FAIL: squeezenet1_1"), std::string::npos) << r.out;
 }
 
 // The limits are not decorative: a mean cosine of 1.01 cannot be met, and the

@@ -20,9 +20,20 @@ output tensor's scale, which npu-eval prints), the share of float scores
 outside the range the int8 output can represent ("clip %"), and both
 accuracies.
 
+With ONNX Runtime installed (tools/setup-ort; found in --ort-dir), each
+float model is also exported to ONNX (torch.onnx.export, opset 13, as
+tools/train/train.py exports it) and run by ONNX Runtime for Node.js on the
+same images: a second float reference, independent of torch's kernels. A
+second table reports ONNX Runtime against torch (largest |difference| of
+the float scores, top-1 agreement) and the int8 model against ONNX Runtime
+(the figures above). --ort-dir none turns it off; when it is not installed
+the script says so and goes on.
+
 Exit status: 0 every net within the limits; 1 some net below --min-agreement
-(top-1 agreement, %) or --min-cosine (mean cosine); 2 bad command line, a
-missing file, or npu-eval failed. The default limits and why are in
+(top-1 agreement, %) or --min-cosine (mean cosine), against torch or
+against ONNX Runtime, or ONNX Runtime differing from torch by more than
+--max-ort-diff; 2 bad command line, a missing file, or npu-eval or
+ONNX Runtime failed. The default limits and why are in
 models/README.md ("Agreement with PyTorch").
 """
 
@@ -63,6 +74,12 @@ def parse_args():
                    help="fail below this top-1 agreement in %% (default 97)")
     p.add_argument("--min-cosine", type=float, default=0.998, metavar="C",
                    help="fail below this mean cosine similarity (default 0.998)")
+    p.add_argument("--ort-dir", default=os.path.join(ROOT, "build", "ort", "node_modules"),
+                   help="node_modules holding onnxruntime-node (default build/ort/"
+                   "node_modules, where tools/setup-ort puts it); 'none': no ONNX Runtime")
+    p.add_argument("--max-ort-diff", type=float, default=1e-3, metavar="D",
+                   help="fail when ONNX Runtime and torch float scores differ by more "
+                   "(default 1e-3)")
     a = p.parse_args()
     a.nets = a.nets or DEFAULT_NETS
     for n in a.nets:
@@ -106,7 +123,7 @@ def finish_int8(proc, logits_path, n):
     return q, float(m.group(1)), int(m.group(2))
 
 
-def float_logits(net, state_path, x):
+def float_model(net, state_path):
     model = nets.build(net)
     try:
         sd = torch.load(state_path, map_location="cpu")
@@ -114,8 +131,47 @@ def float_logits(net, state_path, x):
         die(f"{state_path}: {e.strerror}")
     model.load_state_dict(sd)  # strict: every key, every shape
     model.eval()
+    return model
+
+
+def float_logits(model, x):
     with torch.no_grad():
         return torch.cat([model(x[i:i + 500]) for i in range(0, len(x), 500)]).numpy()
+
+
+def ort_available(a):
+    """Why ONNX Runtime cannot be used, or None when it can."""
+    if a.ort_dir == "none":
+        return "turned off (--ort-dir none)"
+    if not os.path.isdir(os.path.join(a.ort_dir, "onnxruntime-node")):
+        return (f"not installed in {a.ort_dir} (tools/setup-ort build/ort, "
+                "which make test runs)")
+    try:
+        subprocess.run(["node", "--version"], capture_output=True, check=True)
+    except (OSError, subprocess.CalledProcessError):
+        return "node not found (Debian's nodejs)"
+    return None
+
+
+def ort_logits(a, net, model, x, tmp):
+    """Float scores [N,10] of the torch model exported to ONNX, by ONNX Runtime."""
+    onnx_path = os.path.join(tmp, f"{net}.onnx")
+    in_path, out_path = os.path.join(tmp, "x.f32"), os.path.join(tmp, f"{net}.ort.f32")
+    torch.onnx.export(model, torch.zeros(1, *x.shape[1:]), onnx_path, opset_version=13,
+                      input_names=["input"], output_names=["logits"],
+                      do_constant_folding=True)
+    if not os.path.exists(in_path):
+        np.ascontiguousarray(x.numpy(), dtype="<f4").tofile(in_path)
+    env = dict(os.environ, NODE_PATH=a.ort_dir)
+    cmd = ["node", os.path.join(HERE, "ort_run.cjs"), onnx_path, in_path, str(len(x)),
+           *map(str, x.shape[1:]), out_path]
+    r = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    if r.returncode != 0:
+        die(f"ONNX Runtime on {net}: {r.stderr.strip() or f'exit {r.returncode}'}")
+    y = np.fromfile(out_path, dtype="<f4")
+    if y.size != len(x) * 10:
+        die(f"ONNX Runtime on {net}: {y.size} scores, want {len(x) * 10}")
+    return y.reshape(len(x), 10), r.stdout.strip()
 
 
 def compare(f, q, scale, zp, lab):
@@ -161,13 +217,16 @@ def main():
           f"(npu-eval from {a.bin}), float in torch {torch.__version__}")
     print(f"{'net':<20} {'agree %':>8} {'cos mean':>9} {'cos min':>8} {'max LSB':>8} "
           f"{'mean LSB':>8} {'clip %':>7} {'float %':>8} {'int8 %':>8} {'time s':>7}")
+    no_ort = ort_available(a)
+    ort_rows = []
     failed = []
     with tempfile.TemporaryDirectory(prefix="npu-agree-") as tmp:
         for net in a.nets:
             t0 = time.monotonic()
             path = os.path.join(tmp, f"{net}.npy")
             proc = start_int8(a, net, path)
-            f = float_logits(net, os.path.join(a.models, "float", f"fmnist_{net}.pt"), x)
+            model = float_model(net, os.path.join(a.models, "float", f"fmnist_{net}.pt"))
+            f = float_logits(model, x)
             q, scale, zp = finish_int8(proc, path, len(lab))
             r = compare(f, q, scale, zp, lab)
             print(f"{net:<20} {r['agree']:8.2f} {r['cos_mean']:9.5f} {r['cos_min']:8.4f} "
@@ -176,12 +235,36 @@ def main():
                   flush=True)
             if r["agree"] < a.min_agreement or r["cos_mean"] < a.min_cosine:
                 failed.append(net)
+            if no_ort is None:
+                o, version = ort_logits(a, net, model, x, tmp)
+                ro = compare(o, q, scale, zp, lab)
+                diff = float(np.abs(o.astype(np.float64) - f).max())
+                same = 100.0 * (o.argmax(1) == f.argmax(1)).mean()
+                ort_rows.append((net, diff, same, ro))
+                if (diff > a.max_ort_diff or ro["agree"] < a.min_agreement or
+                        ro["cos_mean"] < a.min_cosine) and net not in failed:
+                    failed.append(net)
+    print()
+    if no_ort is not None:
+        print(f"ONNX Runtime: {no_ort}; skipped")
+    else:
+        print(f"ONNX Runtime ({version}, node) on the same images, the torch models "
+              "exported to ONNX:")
+        print(f"{'net':<20} {'|ort-torch|':>11} {'ort=torch %':>11} {'agree %':>8} "
+              f"{'cos mean':>9} {'cos min':>8} {'max LSB':>8} {'ort %':>8}")
+        for net, diff, same, ro in ort_rows:
+            print(f"{net:<20} {diff:11.2e} {same:11.2f} {ro['agree']:8.2f} "
+                  f"{ro['cos_mean']:9.5f} {ro['cos_min']:8.4f} {ro['lsb_max']:8.2f} "
+                  f"{ro['acc_float']:8.2f}")
     if failed:
-        print(f"FAIL: {' '.join(failed)} below the limits (top-1 agreement >= "
-              f"{a.min_agreement:g} %, mean cosine >= {a.min_cosine:g})")
+        print(f"FAIL: {' '.join(failed)} outside the limits (top-1 agreement >= "
+              f"{a.min_agreement:g} %, mean cosine >= {a.min_cosine:g}, "
+              f"|ONNX Runtime - torch| <= {a.max_ort_diff:g})")
         return 1
     print(f"ok: every net has top-1 agreement >= {a.min_agreement:g} % and mean cosine "
-          f">= {a.min_cosine:g}")
+          f">= {a.min_cosine:g}" + ("" if no_ort else
+                                   f" against torch and ONNX Runtime, which differ by "
+                                   f"<= {a.max_ort_diff:g}"))
     return 0
 
 
