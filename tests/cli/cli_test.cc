@@ -65,13 +65,14 @@ class Cli : public ::testing::Test
 	{
 		run("rm -rf " + dir_);
 	}
-	// Build a zoo model once per suite.
+	// Build a zoo model once per suite, with 2 calibration inputs: these
+	// tests are about the tools, and 16 (the default) costs more under ASan.
 	static std::string model(const std::string &name)
 	{
 		std::string path = dir_ + "/" + name + ".npu";
 		struct stat st;
 		if (stat(path.c_str(), &st) != 0) {
-			Result r = run(bin_dir() + "npu-zoo " + name + " -o " + path);
+			Result r = run(bin_dir() + "npu-zoo " + name + " --calib 2 -o " + path);
 			EXPECT_EQ(r.status, 0) << r.out;
 		}
 		return path;
