@@ -17,29 +17,12 @@
 #include "core/runtime.h"
 #include "driver/backend.h"
 #include "zoo/zoo.h"
+#include "tests/sim/zoo_model.h"
 
 namespace
 {
 
 using Bytes = std::vector<int8_t>;
-
-std::vector<uint8_t> zoo_file(const char *name, int size)
-{
-	zoo_opts o;
-	zoo_opts_default(&o);
-	o.size = size;
-	o.calib = 2; /* bit-exactness does not depend on calibration quality */
-	npui_graph *g = nullptr;
-	char why[160];
-	EXPECT_EQ(zoo_build(name, &o, &g, why, sizeof(why)), NPU_OK) << why;
-	void *data = nullptr;
-	size_t len = 0;
-	EXPECT_EQ(npui_model_serialize(g, &data, &len), NPU_OK);
-	npui_graph_free(g);
-	std::vector<uint8_t> v(static_cast<uint8_t *>(data), static_cast<uint8_t *>(data) + len);
-	free(data);
-	return v;
-}
 
 Bytes seeded(size_t n, uint32_t seed)
 {
@@ -119,7 +102,7 @@ constexpr int kSize = 32;
 // show frame k's CPU fallback running beside a later frame's NPU work.
 TEST(SimOverlap, QueuedFramesExactAndOverlapping)
 {
-	auto file = zoo_file("mobilenet_v3_small", kSize);
+	auto file = npu_test::zoo_model("mobilenet_v3_small", kSize);
 	npu_device *sim, *cpu;
 	ASSERT_EQ(npu_open("sim", &sim), NPU_OK) << npu_last_error();
 	ASSERT_EQ(npu_open("cpu", &cpu), NPU_OK);
@@ -197,7 +180,7 @@ TEST(SimOverlap, QueuedFramesExactAndOverlapping)
 // give the bytes of synchronous ones, and nothing overlaps.
 TEST(SimOverlap, CpuDeviceQueuedFrames)
 {
-	auto file = zoo_file("mobilenet_v3_small", kSize);
+	auto file = npu_test::zoo_model("mobilenet_v3_small", kSize);
 	npu_device *cpu;
 	ASSERT_EQ(npu_open("cpu", &cpu), NPU_OK);
 	{
@@ -227,8 +210,8 @@ TEST(SimOverlap, CpuDeviceQueuedFrames)
 // in flight: every frame has its synchronous bytes.
 TEST(SimOverlap, FourThreadsTwoModels)
 {
-	auto f1 = zoo_file("mobilenet_v3_small", kSize);
-	auto f2 = zoo_file("mobilenet_v2", 32);
+	auto f1 = npu_test::zoo_model("mobilenet_v3_small", kSize);
+	auto f2 = npu_test::zoo_model("mobilenet_v2", 32);
 	npu_device *sim;
 	ASSERT_EQ(npu_open("sim", &sim), NPU_OK) << npu_last_error();
 	{
@@ -269,7 +252,7 @@ TEST(SimOverlap, FourThreadsTwoModels)
 // others keep their exact bytes, and the next stream is all right.
 TEST(SimOverlap, FaultMidStreamLeavesDeviceUsable)
 {
-	auto file = zoo_file("mobilenet_v3_small", kSize);
+	auto file = npu_test::zoo_model("mobilenet_v3_small", kSize);
 	npu_device *sim;
 	ASSERT_EQ(npu_open("sim", &sim), NPU_OK) << npu_last_error();
 	npu_hw *hw = npui_device_hw(sim);
@@ -335,7 +318,7 @@ TEST(SimOverlap, FaultMidStreamLeavesDeviceUsable)
 // idle.
 TEST(SimOverlap, ModelFreeWaitsForQueuedJobs)
 {
-	auto file = zoo_file("mobilenet_v3_small", kSize);
+	auto file = npu_test::zoo_model("mobilenet_v3_small", kSize);
 	npu_device *sim;
 	ASSERT_EQ(npu_open("sim", &sim), NPU_OK) << npu_last_error();
 	std::vector<Bytes> xs, want;

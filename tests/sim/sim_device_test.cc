@@ -15,6 +15,7 @@
 #include "core/runtime.h"
 #include "driver/backend.h"
 #include "zoo/zoo.h"
+#include "tests/sim/zoo_model.h"
 
 namespace
 {
@@ -25,24 +26,6 @@ int zoo_size(int fallback)
 {
 	const char *s = getenv("NPU_SIM_TEST_SIZE");
 	return s && *s ? atoi(s) : fallback;
-}
-
-std::vector<uint8_t> zoo_model(const char *name, int size)
-{
-	zoo_opts o;
-	zoo_opts_default(&o);
-	o.size = size;
-	o.calib = 2; /* bit-exactness does not depend on calibration quality */
-	npui_graph *g = nullptr;
-	char why[160];
-	EXPECT_EQ(zoo_build(name, &o, &g, why, sizeof(why)), NPU_OK) << why;
-	void *data = nullptr;
-	size_t len = 0;
-	EXPECT_EQ(npui_model_serialize(g, &data, &len), NPU_OK);
-	npui_graph_free(g);
-	std::vector<uint8_t> v(static_cast<uint8_t *>(data), static_cast<uint8_t *>(data) + len);
-	free(data);
-	return v;
 }
 
 std::vector<int8_t> run_on(npu_device *dev, const std::vector<uint8_t> &file,
@@ -105,7 +88,7 @@ class SimZoo : public ::testing::TestWithParam<const char *>
 TEST_P(SimZoo, BitExactAgainstCpu)
 {
 	const int size = zoo_size(224);
-	auto file = zoo_model(GetParam(), size);
+	auto file = npu_test::zoo_model(GetParam(), size);
 	npu_device *sim, *cpu;
 	ASSERT_EQ(npu_open("sim", &sim), NPU_OK);
 	ASSERT_EQ(npu_open("cpu", &cpu), NPU_OK);
@@ -139,7 +122,7 @@ TEST(SimSmall, TwoNetsBitExact)
 	ASSERT_EQ(npu_open("cpu", &cpu), NPU_OK);
 	for (const char *net : {"mobilenet_v2", "shufflenet_v2_x1_0"}) {
 		SCOPED_TRACE(net);
-		auto file = zoo_model(net, size);
+		auto file = npu_test::zoo_model(net, size);
 		auto x = seeded_input((size_t)size * size * 3, 3);
 		auto ys = run_on(sim, file, x);
 		auto yc = run_on(cpu, file, x);
@@ -155,7 +138,7 @@ TEST(SimSmall, TwoNetsBitExact)
 TEST(SimAsync, QueuedFramesAndFourThreads)
 {
 	const int size = 32;
-	auto file = zoo_model("mobilenet_v3_small", size);
+	auto file = npu_test::zoo_model("mobilenet_v3_small", size);
 	npu_device *sim;
 	ASSERT_EQ(npu_open("sim", &sim), NPU_OK);
 	npu_model *m;
@@ -208,7 +191,7 @@ TEST(SimAsync, QueuedFramesAndFourThreads)
 TEST(SimFaults, EveryBackendCallFailingOnce)
 {
 	const int size = 32;
-	auto file = zoo_model("squeezenet1_1", size);
+	auto file = npu_test::zoo_model("squeezenet1_1", size);
 	npu_device *sim, *cpu;
 	ASSERT_EQ(npu_open("sim:config=small", &sim), NPU_OK);
 	ASSERT_EQ(npu_open("cpu", &cpu), NPU_OK);
