@@ -15,6 +15,7 @@
 #include <cstdlib>
 #include <sstream>
 #include <string>
+#include <vector>
 #include "tests/common/shell.h"
 
 using npu_test::bin_dir;
@@ -44,19 +45,31 @@ struct Row {
 	double agree, cos_mean, cos_min, lsb_max, lsb_mean, clip, acc_float, acc_int8;
 };
 
-bool find_row(const std::string &out, const std::string &net, Row *r)
+// The numbers after NET on the first line of text that starts with NET.
+std::vector<double> row_numbers(const std::string &text, const std::string &net)
 {
-	std::istringstream in(out);
+	std::istringstream in(text);
 	std::string line;
 	while (std::getline(in, line)) {
 		std::istringstream l(line);
 		std::string name;
 		if (!(l >> name) || name != net)
 			continue;
-		return static_cast<bool>(l >> r->agree >> r->cos_mean >> r->cos_min >> r->lsb_max >>
-		                         r->lsb_mean >> r->clip >> r->acc_float >> r->acc_int8);
+		std::vector<double> v;
+		for (double x; l >> x;)
+			v.push_back(x);
+		return v;
 	}
-	return false;
+	return {};
+}
+
+bool find_row(const std::string &out, const std::string &net, Row *r)
+{
+	std::vector<double> v = row_numbers(out, net);
+	if (v.size() < 8)
+		return false;
+	*r = {v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7]};
+	return true;
 }
 
 class TorchAgreement : public ::testing::Test
@@ -111,19 +124,12 @@ struct OrtRow {
 bool find_ort_row(const std::string &out, const std::string &net, OrtRow *r)
 {
 	size_t at = out.find("ONNX Runtime (");
-	if (at == std::string::npos)
+	std::vector<double> v =
+	        at == std::string::npos ? std::vector<double>{} : row_numbers(out.substr(at), net);
+	if (v.size() < 7)
 		return false;
-	std::istringstream in(out.substr(at));
-	std::string line;
-	while (std::getline(in, line)) {
-		std::istringstream l(line);
-		std::string name;
-		if (!(l >> name) || name != net)
-			continue;
-		return static_cast<bool>(l >> r->diff >> r->same >> r->agree >> r->cos_mean >>
-		                         r->cos_min >> r->lsb_max >> r->acc_ort);
-	}
-	return false;
+	*r = {v[0], v[1], v[2], v[3], v[4], v[5], v[6]};
+	return true;
 }
 
 // ONNX Runtime (npm onnxruntime-node, tools/setup-ort) as a second float
