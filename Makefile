@@ -20,7 +20,12 @@ CXX ?= c++
 OPT ?= -O2
 
 # Debian packages every target needs; tools/setup-deps installs them.
-DEPS_STAMP := $(BUILD)/.deps-ok
+# The README's targets (run, test, asan, lint, synth) run it first and then
+# build in a second make, which reads its variables (the Verilator root,
+# the ONNX proto path) only after the packages are there: nothing this
+# make evaluates while reading the makefiles may need a package that
+# setup-deps installs (tools/check-first-run guards it in CI).
+SETUP_DEPS ?= tools/setup-deps
 
 WARN := -Wall -Wextra -Werror
 CPPFLAGS += -Ilib/include -Ilib -I. -I$(BUILD)/gen -D_GNU_SOURCE
@@ -50,7 +55,8 @@ TEST_SRCS := $(sort $(wildcard tests/*/*.cc))
 TEST_OBJS := $(TEST_SRCS:%.cc=$(BUILD)/obj/%.o)
 TEST_BIN := $(BUILD)/bin/npu-tests
 
-.PHONY: all lib tools tests run test asan format format-check deps ort clean lint synth
+.PHONY: all lib tools tests run test asan format format-check deps ort clean lint synth \
+	run-after-deps test-after-deps asan-after-deps lint-after-deps synth-after-deps
 .DEFAULT_GOAL := all
 
 all: lib tools tests
@@ -58,10 +64,8 @@ lib: $(LIB)
 tools: $(TOOL_BINS)
 tests: $(TEST_BIN)
 
-deps: $(DEPS_STAMP)
-$(DEPS_STAMP): tools/setup-deps
-	tools/setup-deps
-	@mkdir -p $(@D) && touch $@
+deps:
+	$(SETUP_DEPS)
 
 # ONNX Runtime for Node.js: the second float reference of the agreement
 # tests (tools/setup-ort, pinned by tools/ort/package-lock.json). Without
@@ -70,7 +74,7 @@ $(DEPS_STAMP): tools/setup-deps
 ORT_DIR := build/ort
 ORT_STAMP := $(ORT_DIR)/.ok
 ort: $(ORT_STAMP)
-$(ORT_STAMP): tools/setup-ort tools/ort/package.json tools/ort/package-lock.json | $(DEPS_STAMP)
+$(ORT_STAMP): tools/setup-ort tools/ort/package.json tools/ort/package-lock.json
 	tools/setup-ort $(ORT_DIR) && touch $@ || echo "make: going on without ONNX Runtime"
 
 $(BUILD)/obj/%.o: %.c $(ONNX_GEN_H)
@@ -110,21 +114,27 @@ $(TEST_BIN): $(TEST_OBJS) $(LIB) $(ONNX_OBJ) $(NPU_SIM_LIB)
 		-lgtest_main -lgtest $(LDLIBS)
 
 # ---- the README's two commands ---------------------------------------
+#
+# Each is set-up (one recipe line, so that `make -n` shows the whole
+# sequence), then the real target in a new make.
 
-run: deps all
+run test asan lint synth:
+	$(SETUP_DEPS) && $(MAKE) --no-print-directory $@-after-deps
+
+run-after-deps: all
 	tools/demo.sh $(BUILD)
 
 # RTL unit tests first (each engine bit-exact against lib/ref), then the
 # GoogleTest suites over the C API.
-test: deps ort all
+test-after-deps: ort all
 	$(MAKE) --no-print-directory rtl-test
 	$(MAKE) --no-print-directory rtl-sim-test
 	NPU_BUILD=$(BUILD) $(TEST_BIN) --gtest_brief=0
 
-lint: deps rtl-lint
-synth: deps rtl-synth
+lint-after-deps: rtl-lint
+synth-after-deps: rtl-synth
 
-asan: deps ort
+asan-after-deps: ort
 	$(MAKE) BUILD=build-asan SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" OPT=-O1 all
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
 		NPU_BUILD=build-asan build-asan/bin/npu-tests

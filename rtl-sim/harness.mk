@@ -24,6 +24,9 @@ NPU_SIM_TRACE ?= 0
 SIM_OUT := $(RTL_OUT)/harness$(if $(filter 1,$(NPU_SIM_TRACE)),-fst)
 SIM_LIB := $(RTL_OUT)/libnpusim$(if $(filter 1,$(NPU_SIM_TRACE)),-fst,).a
 SIM_VROOT := $(shell $(VERILATOR) --getenv VERILATOR_ROOT 2>/dev/null)
+# Verilator's generated makefile, run as a plain command (not as a
+# recursive $(MAKE), which `make -n` would execute before the model exists).
+SIM_VMAKE = $(MAKE)
 SIM_VINC := $(SIM_VROOT)/include
 # C++ optimization of the Verilated model: -O1 compiles much faster than
 # -O2 for a small loss (measured, docs/HARDWARE.md "Harness and C ABI").
@@ -48,7 +51,7 @@ $(SIM_OUT)/$(1)/Vnpu_top_$(1)__ALL.a: $(RTL_SRCS) $(RTL_WAIVERS)
 	$(VERILATOR) $(SIM_VFLAGS) $(SIM_PARAMS_$(1)) --top-module npu_top \
 		--prefix Vnpu_top_$(1) --Mdir $(SIM_OUT)/$(1) $(RTL_WAIVERS) $(RTL_SRCS) \
 		>$(SIM_OUT)/$(1)/verilate.log 2>&1 || { tail -40 $(SIM_OUT)/$(1)/verilate.log; exit 1; }
-	$(MAKE) -j 1 -C $(SIM_OUT)/$(1) -f Vnpu_top_$(1).mk Vnpu_top_$(1)__ALL.a \
+	$(SIM_VMAKE) -j 1 -C $(SIM_OUT)/$(1) -f Vnpu_top_$(1).mk Vnpu_top_$(1)__ALL.a \
 		VM_PARALLEL_BUILDS=0 OPT_FAST="$(SIM_MODEL_OPT)" OPT_SLOW="-O0" \
 		>$(SIM_OUT)/$(1)/build.log 2>&1 || { tail -40 $(SIM_OUT)/$(1)/build.log; exit 1; }
 endef
