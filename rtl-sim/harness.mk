@@ -82,7 +82,7 @@ rtl-sim-lib: $(SIM_LIB)
 # the top Makefile, which includes this file).
 SIM_TEST_SRCS := $(wildcard rtl-sim/harness/test/*_test.cc)
 SIM_TEST_BIN := $(SIM_OUT)/npu_sim_test
-$(SIM_TEST_BIN): $(SIM_TEST_SRCS) $(wildcard rtl-sim/harness/test/*.h) \
+$(SIM_TEST_BIN): $(SIM_TEST_SRCS) $(wildcard rtl-sim/harness/test/*.h) tests/common/test_env.h \
 		rtl-sim/harness/npu_sim.h $(SIM_LIB) $(LIB)
 	$(CXX) -std=c++17 -O2 -Wall -Wextra -Werror -Irtl-sim/harness -Ilib -Ilib/include -I. \
 		$(SIM_TEST_SRCS) $(LIB) $(SIM_LIB) -lgtest_main -lgtest -lpthread -lm \

@@ -103,7 +103,7 @@ $(RTL_OUT)/ref/%.o: lib/ref/%.c lib/ref/quant.h lib/ref/ref.h
 # $(1) = test name, $(2) = testbench source name, $(3) = module (npu_$(3)).
 # The model is rebuilt when any RTL or testbench changes.
 define RTL_TB_RULE
-$(RTL_OUT)/$(1)/$(1)_tb: $(RTL_SRCS) $(RTL_DIR)/tb/$(2)_tb.cc $(wildcard $(RTL_DIR)/tb/*.h) \
+$(RTL_OUT)/$(1)/$(1)_tb: $(RTL_SRCS) $(RTL_DIR)/tb/$(2)_tb.cc $(wildcard $(RTL_DIR)/tb/*.h) tests/common/test_env.h \
 		driver/npu_regs.h $(RTL_TB_OBJS_$(1))
 	@mkdir -p $$(@D)
 	$(VERILATOR) --cc --exe --build -j 1 $(RTL_VFLAGS) $(RTL_TB_FLAGS_$(1)) \
@@ -141,7 +141,7 @@ $(RTL_OUT)/gl/$(1)/netlist.v: $(RTL_SRCS)
 		synth -flatten -top npu_$(3); write_verilog -noattr $$@" >/dev/null
 
 $(RTL_OUT)/gl/$(1)/$(1)_gl: $(RTL_OUT)/gl/$(1)/netlist.v $(RTL_DIR)/tb/$(2)_tb.cc \
-		$(wildcard $(RTL_DIR)/tb/*.h) driver/npu_regs.h $(RTL_TB_OBJS_$(1))
+		$(wildcard $(RTL_DIR)/tb/*.h) tests/common/test_env.h driver/npu_regs.h $(RTL_TB_OBJS_$(1))
 	$(VERILATOR) --cc --exe --build -j 1 -Wno-fatal -Wno-lint -Wno-style \
 		--top-module npu_$(3) --prefix Vnpu_$(3) --Mdir $(RTL_OUT)/gl/$(1) -o $(1)_gl \
 		-CFLAGS "$(RTL_TB_CFLAGS) $(RTL_TB_DEFS_$(1))" \

@@ -17,6 +17,7 @@
 #include "Vnpu_dw.h"
 #include "ref/ref.h"
 #include "tb_util.h"
+#include "tests/common/test_env.h"
 #include "verilated.h"
 
 #ifndef TB_LANES
@@ -207,10 +208,9 @@ int main(int argc, char **argv)
 	Verilated::commandArgs(argc, argv);
 	int n_cases = 150;
 	uint64_t seed = 3;
-	if (const char *e = std::getenv("NPU_TB_SEED"))
-		seed = std::strtoull(e, nullptr, 0);
-	if (const char *e = std::getenv("NPU_TB_CASES"))
-		n_cases = std::atoi(e);
+	seed = static_cast<uint64_t>(
+	        npu_test_env_int("NPU_TB_SEED", static_cast<long long>(seed), 0, LLONG_MAX));
+	n_cases = static_cast<int>(npu_test_env_int("NPU_TB_CASES", n_cases, 1, 10000000));
 	TbRng rng(seed);
 	TbTally tally;
 	DwTb tb;

@@ -35,6 +35,7 @@
 #include "ref/quant.h"
 #include "ref/ref.h"
 #include "tb_util.h"
+#include "tests/common/test_env.h"
 #include "verilated.h"
 
 #ifndef TB_LANES
@@ -635,10 +636,9 @@ int main(int argc, char **argv)
 	Verilated::commandArgs(argc, argv);
 	uint64_t seed = 5;
 	int n_cases = 250;
-	if (const char *e = std::getenv("NPU_TB_SEED"))
-		seed = std::strtoull(e, nullptr, 0);
-	if (const char *e = std::getenv("NPU_TB_CASES"))
-		n_cases = std::atoi(e);
+	seed = static_cast<uint64_t>(
+	        npu_test_env_int("NPU_TB_SEED", static_cast<long long>(seed), 0, LLONG_MAX));
+	n_cases = static_cast<int>(npu_test_env_int("NPU_TB_CASES", n_cases, 1, 10000000));
 	TbRng rng(seed);
 	Runner r(rng);
 	const char *name = kLanes != 8 ? "ppu_small" : (kOnePort ? "ppu" : "ppu_2port");

@@ -18,6 +18,7 @@
 #include "Vnpu_requant.h"
 #include "ref/quant.h"
 #include "tb_util.h"
+#include "tests/common/test_env.h"
 #include "verilated.h"
 
 namespace
@@ -142,10 +143,9 @@ int main(int argc, char **argv)
 	ctx->commandArgs(argc, argv);
 	long n_random = 200000;
 	uint64_t seed = 1;
-	if (const char *e = std::getenv("NPU_TB_SEED"))
-		seed = std::strtoull(e, nullptr, 0);
-	if (const char *e = std::getenv("NPU_TB_N"))
-		n_random = std::strtol(e, nullptr, 0);
+	seed = static_cast<uint64_t>(
+	        npu_test_env_int("NPU_TB_SEED", static_cast<long long>(seed), 0, LLONG_MAX));
+	n_random = static_cast<long>(npu_test_env_int("NPU_TB_N", n_random, 1, 100000000));
 	TbRng rng(seed);
 
 	std::vector<Vec> vecs;

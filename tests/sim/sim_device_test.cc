@@ -15,6 +15,7 @@
 #include "core/runtime.h"
 #include "driver/backend.h"
 #include "zoo/zoo.h"
+#include "tests/common/test_env.h"
 #include "tests/sim/zoo_model.h"
 
 namespace
@@ -24,8 +25,7 @@ namespace
 // small configuration runs at a smaller size to keep CI time sane.
 int zoo_size(int fallback)
 {
-	const char *s = getenv("NPU_SIM_TEST_SIZE");
-	return s && *s ? atoi(s) : fallback;
+	return static_cast<int>(npu_test_env_int("NPU_SIM_TEST_SIZE", fallback, 16, 1024));
 }
 
 std::vector<int8_t> run_on(npu_device *dev, const std::vector<uint8_t> &file,

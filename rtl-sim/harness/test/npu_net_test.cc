@@ -30,6 +30,7 @@
 #include "npu.h"
 #include "npu_sim.h"
 #include "ring_wait.h"
+#include "tests/common/test_env.h"
 #include "ref/ref.h"
 #include "sched/sched.h"
 #include "zoo/zoo.h"
@@ -286,6 +287,24 @@ std::string RunNet(const NetCase &nc, int size, uint64_t *cycles, uint32_t *npu_
 	return "";
 }
 
+// The names in a ",a,b," list that are not zoo nets ("" when all are).
+std::string UnknownNets(const std::string &list)
+{
+	unsigned n = 0;
+	const zoo_net *zn = zoo_nets(&n);
+	std::string bad;
+	size_t at = 1;
+	for (size_t comma; (comma = list.find(',', at)) != std::string::npos; at = comma + 1) {
+		std::string name = list.substr(at, comma - at);
+		bool known = false;
+		for (unsigned i = 0; i < n; i++)
+			known = known || name == zn[i].name;
+		if (!known)
+			bad += (bad.empty() ? "" : " ") + ("'" + name + "'");
+	}
+	return bad;
+}
+
 class NetTest : public ::testing::TestWithParam<NetCase>
 {
 };
@@ -293,10 +312,16 @@ class NetTest : public ::testing::TestWithParam<NetCase>
 TEST_P(NetTest, BitExactOnDevice)
 {
 	const NetCase &nc = GetParam();
+	// NPU_NET_NETS=a,b narrows the run to those nets; a name that is no
+	// zoo net fails every case, so a typo cannot turn the suite into skips.
 	std::string nets = "," + Env("NPU_NET_NETS", "") + ",";
-	if (nets != ",," && nets.find("," + nc.net + ",") == std::string::npos)
-		GTEST_SKIP() << "not in NPU_NET_NETS";
-	int size = std::atoi(Env("NPU_NET_SIZE", "32").c_str());
+	if (nets != ",,") {
+		std::string bad = UnknownNets(nets);
+		ASSERT_EQ(bad, "") << "NPU_NET_NETS names no zoo net: " << bad;
+		if (nets.find("," + nc.net + ",") == std::string::npos)
+			GTEST_SKIP() << "not in NPU_NET_NETS";
+	}
+	int size = static_cast<int>(npu_test_env_int("NPU_NET_SIZE", 32, 16, 1024));
 	uint64_t cyc = 0;
 	uint32_t nl = 0, cl = 0;
 	auto t0 = std::chrono::steady_clock::now();

@@ -10,6 +10,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <climits>
 #include <chrono>
 #include <cmath>
 #include <cinttypes>
@@ -25,6 +26,7 @@
 #include "ref/quant.h"
 #include "ref/ref.h"
 #include "rtl-sim/tb/tb_util.h"
+#include "tests/common/test_env.h"
 
 namespace
 {
@@ -34,10 +36,11 @@ constexpr size_t kMemBytes = 4u << 20;
 constexpr uint32_t kRingEntries = 64;
 constexpr size_t kDataOff = 64 * 1024; // after the ring
 
-int env_int(const char *name, int def)
+// A size or seed knob; a value that would shrink a suite to nothing stops
+// the run (tests/common/test_env.h).
+int env_int(const char *name, int def, int min = 1)
 {
-	const char *e = std::getenv(name);
-	return e ? std::atoi(e) : def;
+	return static_cast<int>(npu_test_env_int(name, def, min, INT_MAX));
 }
 
 struct Desc {
@@ -467,7 +470,7 @@ void random_conv_suite(const char *config, bool dw)
 {
 	Dev d(config);
 	ASSERT_TRUE(d.ok);
-	TbRng rng(static_cast<uint64_t>(env_int("NPU_TB_SEED", 1)) * 1000 + (dw ? 1 : 2) +
+	TbRng rng(static_cast<uint64_t>(env_int("NPU_TB_SEED", 1, 0)) * 1000 + (dw ? 1 : 2) +
 	          (std::strcmp(config, "small") == 0 ? 10 : 0));
 	int n = env_int("NPU_SIM_CASES", 130);
 	int pass = 0;
@@ -1048,9 +1051,9 @@ void epilogue_suite(const char *config, bool dw, bool ksplit)
 {
 	Dev d(config);
 	ASSERT_TRUE(d.ok);
-	TbRng rng(static_cast<uint64_t>(env_int("NPU_TB_SEED", 1)) * 1000 + (dw ? 3 : 4) +
+	TbRng rng(static_cast<uint64_t>(env_int("NPU_TB_SEED", 1, 0)) * 1000 + (dw ? 3 : 4) +
 	          (ksplit ? 5 : 0) + (std::strcmp(config, "small") == 0 ? 10 : 0));
-	int n = env_int("NPU_SIM_CASES", 130) / 2;
+	int n = std::max(1, env_int("NPU_SIM_CASES", 130) / 2);
 	int pass = 0, tries = 0;
 	while (pass < n && tries++ < 50 * n) {
 		ConvCase k = random_case(d, dw, rng);
