@@ -1,26 +1,42 @@
 #!/usr/bin/env python3
-"""Summarize a yosys synth_xilinx log: LUT/FF/DSP/BRAM per synthesized top.
+"""Summarize yosys synth_xilinx logs: LUT/FF/DSP/BRAM per synthesized top.
 
-Usage: synth_report.py YOSYS_LOG
-Takes the last `stat` section of each module name in the log, groups the
+Usage: synth_report.py [--device TOP]... YOSYS_LOG...
+Takes the last `stat` section of each module name in the logs, groups the
 xc7 primitives into the resources a Zynq-7020 budget is written in, and
-prints one row per module plus the share of the XC7Z020. Stdlib only.
+prints one row per module with its share of the XC7Z020. Each --device
+TOP (a whole design, e.g. npu_top) also gets a fit verdict: every
+resource against the XC7Z020's, and by how much it is over if it does not
+fit. The device's LUTs are shared by logic and LUTRAM/SRL, so the fit
+counts both (LUTRAM cells as the LUTs each one occupies). Stdlib only.
+Exit status 0 even when a design does not fit: it is a report.
 """
 
+import argparse
 import re
 import sys
 
 # XC7Z020: 53,200 LUT, 106,400 FF, 220 DSP48E1, 140 RAMB36E1.
 DEVICE = {"LUT": 53200, "FF": 106400, "DSP": 220, "BRAM36": 140}
 
+# LUTs each distributed-RAM / shift-register primitive occupies (7-series
+# libraries, UG953).
+LUTRAM_LUTS = {
+    "SRL16E": 1, "SRLC16E": 1, "SRLC32E": 1,
+    "RAM32X1S": 1, "RAM64X1S": 1, "RAM32X1D": 2, "RAM64X1D": 2, "RAM128X1S": 2,
+    "RAM128X1D": 4, "RAM256X1S": 4, "RAM32M": 4, "RAM64M": 4,
+}
+
 
 def group(cells):
-    r = {"LUT": 0, "LUTRAM": 0, "FF": 0, "CARRY4": 0, "DSP": 0, "BRAM36": 0.0, "other": 0}
+    r = {"LUT": 0, "LUTRAM": 0, "LUTRAM_LUTS": 0, "FF": 0, "CARRY4": 0, "DSP": 0,
+         "BRAM36": 0.0, "other": 0}
     for name, n in cells.items():
         if re.fullmatch(r"LUT[1-6]", name):
             r["LUT"] += n
         elif name.startswith(("SRL", "RAM32", "RAM64", "RAM128", "RAM256")):
             r["LUTRAM"] += n
+            r["LUTRAM_LUTS"] += n * LUTRAM_LUTS.get(name, 4)
         elif re.fullmatch(r"FD[CPRS]E(_1)?", name):
             r["FF"] += n
         elif name == "CARRY4":
@@ -50,24 +66,48 @@ def parse(text):
     return mods
 
 
+def fit(name, r):
+    """Lines of the fit verdict of one whole design."""
+    used = {"LUT": r["LUT"] + r["LUTRAM_LUTS"], "FF": r["FF"], "DSP": r["DSP"],
+            "BRAM36": r["BRAM36"]}
+    parts = [f"{k} {used[k]:,g} of {v:,} ({100.0 * used[k] / v:.1f} %)" for k, v in DEVICE.items()]
+    over = [f"{k} {used[k]:,g} of {v:,}: {used[k] - v:,g} over"
+            for k, v in DEVICE.items() if used[k] > v]
+    lines = [f"{name} on the XC7Z020 (LUT = logic + LUTRAM): " + ", ".join(parts)]
+    lines.append(f"{name}: " + ("does NOT fit: " + "; ".join(over) if over else "fits"))
+    return lines
+
+
 def main():
-    if len(sys.argv) != 2:
-        print(__doc__, file=sys.stderr)
-        return 2
-    with open(sys.argv[1], encoding="utf-8", errors="replace") as f:
-        mods = parse(f.read())
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--device", action="append", default=[], metavar="TOP",
+                    help="a whole design to check against the XC7Z020")
+    ap.add_argument("logs", nargs="+")
+    args = ap.parse_args()
+    mods = {}
+    for path in args.logs:
+        with open(path, encoding="utf-8", errors="replace") as f:
+            mods.update(parse(f.read()))
     if not mods:
-        print("synth_report: no stat sections in the log", file=sys.stderr)
+        print("synth_report: no stat sections in the logs", file=sys.stderr)
         return 1
     cols = ["LUT", "LUTRAM", "FF", "CARRY4", "DSP", "BRAM36"]
     print(f"{'module':<16}" + "".join(f"{c:>9}" for c in cols))
-    for name, cells in mods.items():
-        r = group(cells)
+    # Blocks first, whole designs last.
+    order = [n for n in mods if n not in args.device] + [n for n in args.device if n in mods]
+    for name in order:
+        r = group(mods[name])
         print(f"{name:<16}" + "".join(f"{r[c]:>9g}" for c in cols))
         share = ", ".join(f"{k} {100.0 * r[k] / v:.2f}%" for k, v in DEVICE.items())
         print(f"{'':<16}of XC7Z020: {share}")
         if r["other"]:
             print(f"{'':<16}(+{r['other']} other cells)")
+    for name in args.device:
+        if name not in mods:
+            print(f"synth_report: no stat section for {name}", file=sys.stderr)
+            return 1
+        print()
+        print("\n".join(fit(name, group(mods[name]))))
     return 0
 
 
