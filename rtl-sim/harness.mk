@@ -13,7 +13,6 @@
 #   rtl-sim-test    build and run the device tests (GoogleTest,
 #                   rtl-sim/harness/test/*_test.cc) on both configurations
 #   rtl-sim-bench   simulated cycles and MACs per host second (default config)
-#   rtl-synth-top   yosys synth_xilinx of the whole npu_top (~17 min)
 #
 # Both models are single-threaded (no --threads) and built one after the
 # other with -j 1. NPU_SIM_TRACE=1 verilates with --trace-fst so that
@@ -93,11 +92,3 @@ rtl-sim-test: $(SIM_TEST_BIN)
 
 rtl-sim-bench: $(SIM_TEST_BIN)
 	$(SIM_TEST_BIN) --gtest_filter='Bench.*' --gtest_also_run_disabled_tests
-
-# Whole-device synthesis (about 17 minutes; not part of rtl-synth).
-.PHONY: rtl-synth-top
-rtl-synth-top: $(RTL_SRCS) $(RTL_DIR)/synth/synth_top.ys
-	@mkdir -p $(RTL_OUT)
-	$(YOSYS) -q -w "Replacing memory" -w "Resizing cell port" -l $(RTL_OUT)/synth_top.log \
-		-s $(RTL_DIR)/synth/synth_top.ys
-	@$(PYTHON) $(RTL_DIR)/scripts/synth_report.py $(RTL_OUT)/synth_top.log

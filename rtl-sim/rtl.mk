@@ -9,7 +9,9 @@
 #   rtl-lint         verilator --lint-only -Wall over every RTL module
 #   rtl-test         build and run every Verilator unit testbench
 #   rtl-test-netlist the same testbenches on yosys's synthesized netlist
-#   rtl-synth        yosys synth_xilinx (xc7) of the RTL; prints a report
+#   rtl-synth        yosys synth_xilinx (xc7) of each block and of the whole
+#                    npu_top; LUT/FF/DSP/BRAM report against the XC7Z020
+#   rtl-synth-top    the whole npu_top only
 #
 # Outputs go under $(BUILD)/rtl-sim/. Verilator builds run single-threaded
 # (-j 1, no --threads): the machines running CI are small.
@@ -77,7 +79,8 @@ RTL_VFLAGS := -Wall -Wno-fatal --x-assign unique --x-initial unique
 RTL_TB_CFLAGS := -O2 -I$(abspath lib) -I$(abspath lib/include) -I$(abspath $(RTL_DIR)/tb) \
 	-I$(abspath .)
 
-.PHONY: rtl-regs rtl-regs-check rtl-lint rtl-test rtl-test-netlist rtl-synth rtl-clean \
+.PHONY: rtl-regs rtl-regs-check rtl-lint rtl-test rtl-test-netlist rtl-synth rtl-synth-top \
+	rtl-clean \
 	$(RTL_TBS:%=rtl-test-%)
 
 rtl-regs:
@@ -156,10 +159,29 @@ rtl-test-netlist: $(foreach t,$(RTL_GL_TESTS),$(RTL_OUT)/gl/$(t)/$(t)_gl)
 		NPU_TB_N=$${NPU_TB_N:-20000} $(RTL_OUT)/gl/$$t/$${t}_gl || fail=1; \
 	done; exit $$fail
 
-rtl-synth: $(RTL_SRCS) $(RTL_DIR)/synth/synth.ys
-	@mkdir -p $(RTL_OUT)
-	$(YOSYS) -q -w "Replacing memory" -l $(RTL_OUT)/synth.log -s $(RTL_DIR)/synth/synth.ys
-	@$(PYTHON) $(RTL_DIR)/scripts/synth_report.py $(RTL_OUT)/synth.log
+# Synthesis. yosys reads RTL_SRCS, the one file list (packages first), and
+# then runs a script that holds only the flow: rtl-sim/synth/synth.ys
+# synthesizes each block on its own, synth_top.ys the whole npu_top at its
+# default parameters (the long one). The logs are the targets, written
+# under a temporary name until yosys succeeds, so a second `make
+# rtl-synth` with unchanged RTL only prints the report again.
+# $(1) = log, $(2) = script.
+define RTL_SYNTH_RULE
+$(1): $(RTL_SRCS) $(2)
+	@mkdir -p $$(@D)
+	$(YOSYS) -q -w "Replacing memory" -w "Resizing cell port" -l $$@.tmp \
+		-p "read_verilog -sv $(RTL_SRCS); script $(2)"
+	@mv $$@.tmp $$@
+endef
+$(eval $(call RTL_SYNTH_RULE,$(RTL_OUT)/synth.log,$(RTL_DIR)/synth/synth.ys))
+$(eval $(call RTL_SYNTH_RULE,$(RTL_OUT)/synth_top.log,$(RTL_DIR)/synth/synth_top.ys))
+
+# Per-block rows, then the whole device against the XC7Z020.
+rtl-synth: $(RTL_OUT)/synth.log $(RTL_OUT)/synth_top.log
+	@$(PYTHON) $(RTL_DIR)/scripts/synth_report.py --device npu_top $^
+
+rtl-synth-top: $(RTL_OUT)/synth_top.log
+	@$(PYTHON) $(RTL_DIR)/scripts/synth_report.py --device npu_top $^
 
 rtl-clean:
 	rm -rf $(RTL_OUT)
