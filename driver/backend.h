@@ -1,13 +1,15 @@
 /*
  * The backend boundary: one table of function pointers per way of
- * reaching an lwnpu device (sim, usb, vfio, drm, null). The library core
- * calls a backend only through the npu_hw_* inline wrappers at the end of
- * this file, the one place for tracing and fault injection.
+ * reaching an lwnpu device (built: sim, null; planned: usb, vfio, drm,
+ * docs/GOALS.md). The library core calls a backend only through the
+ * npu_hw_* inline wrappers at the end of this file, the one place for
+ * tracing and fault injection.
  *
  * Porting a backend (docs/DRIVER.md): fill a struct npu_backend_ops, add
  * it to backend_table in driver/backend.c. Register access is itself the
- * backend's: MMIO on vfio/drm, USB control transfers on usb, a function
- * call into the simulator on sim; the core driver code is the same.
+ * backend's: a function call into the simulator on sim (and, once they
+ * exist, MMIO on vfio/drm, USB control transfers on usb); the core driver
+ * code is the same.
  */
 #ifndef NPU_DRIVER_BACKEND_H
 #define NPU_DRIVER_BACKEND_H

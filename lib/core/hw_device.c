@@ -1,5 +1,5 @@
 /*
- * The hardware device: any driver backend (sim, usb, vfio, drm, null)
+ * The hardware device: any driver backend (driver/backend.c: sim, null)
  * behind the same core. Open checks the device's identity and reads its
  * CAPS; model load runs the scheduler for exactly those CAPS and places
  * the model's constants in one DMA buffer and one DMA arena per execution

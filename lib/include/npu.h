@@ -11,7 +11,10 @@
  *     npu_model *m;
  *     if (npu_open(NULL, &dev) != NPU_OK) ...      // $NPU_DEVICE or "cpu"
  *     if (npu_model_load_file(dev, "mnv2.npu", &m) != NPU_OK) ...
- *     struct npu_io io = { NPU_IO_FLOAT32, in, in_bytes, out, out_bytes };
+ *     struct npu_io io = {
+ *             .input_type = NPU_IO_FLOAT32, .input = in, .input_size = in_bytes,
+ *             .output_type = NPU_IO_FLOAT32, .output = out, .output_size = out_bytes,
+ *     };
  *     int rc = npu_run(m, &io);
  *     npu_model_free(m);
  *     npu_close(dev);
@@ -72,9 +75,11 @@ typedef struct npu_job npu_job;
 /* ---- devices --------------------------------------------------------- */
 
 /*
- * Open a device by URI: "cpu", "sim", "sim:config=small", "usb:1:4",
- * "vfio:0000:01:00.0", "drm:/dev/accel/accel0". The part before the first
- * ':' names the backend. uri == NULL (or "") uses $NPU_DEVICE, else "cpu".
+ * Open a device by URI: "cpu", "sim", "sim:config=small", "null" (no
+ * device: fails with NPU_ERR_NOT_SUPPORTED); npu_backend_names() lists
+ * what this build has. Planned, not built: "usb", "vfio", "drm" backends
+ * (docs/GOALS.md). The part before the first ':' names the backend; the
+ * rest are its options. uri == NULL (or "") uses $NPU_DEVICE, else "cpu".
  * Returns NPU_OK, NPU_ERR_INVALID_ARG (out NULL), NPU_ERR_NO_DEVICE
  * (no backend of that name), NPU_ERR_NO_MEM, or the backend's open error.
  */
@@ -175,7 +180,7 @@ struct npu_layer_profile {
 	uint64_t cpu_ns;       /* host time spent on the CPU for this layer */
 	uint64_t macs;         /* multiply-accumulates */
 	uint64_t dram_bytes;   /* bytes moved to/from device memory */
-	uint64_t bound_cycles; /* physical bound (DESIGN §5), 0 on cpu */
+	uint64_t bound_cycles; /* physical bound, docs/PERFORMANCE.md; 0 on cpu */
 	uint32_t folded;       /* 1: op cost nothing (folded into addressing) */
 };
 
@@ -187,7 +192,8 @@ struct npu_layer_profile {
 int npu_model_profile(const npu_model *model, struct npu_layer_profile *out, unsigned max,
                       unsigned *count);
 
-/* Cost of a model on the device it was loaded on (DESIGN.md §5). */
+/* Cost of a model on the device it was loaded on (docs/PERFORMANCE.md,
+ * "The bound"). */
 struct npu_model_cost {
 	uint64_t macs;                /* conv + FC multiply-accumulates */
 	uint64_t bound_cycles;        /* whole-network physical bound; 0 on cpu */
