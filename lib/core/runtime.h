@@ -137,7 +137,7 @@ struct npui_overlap_stats {
 	uint64_t overlaps;
 	/* Of those, the ones where the CPU lane's job was submitted earlier
 	 * than the NPU lane's: frame k's CPU fallback beside frame k+j's NPU
-	 * work, the overlap DESIGN.md §4 asks for. */
+	 * work, the overlap docs/GOALS.md §4 asks for. */
 	uint64_t cpu_behind_npu;
 };
 

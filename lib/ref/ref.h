@@ -1,6 +1,6 @@
 /*
- * CPU kernels: the golden reference of the lwnpu numerics (DESIGN §2,
- * docs/NUMERICS.md) and the fallback for layers the hardware lacks.
+ * CPU kernels: the golden reference of the lwnpu numerics
+ * (docs/NUMERICS.md) and the fallback for layers the hardware lacks.
  *
  * Two levels:
  *   - npu_ref_s8_*: one kernel per operation, raw pointers plus a params

@@ -1,7 +1,7 @@
 /*
  * The scheduler's entry points: placement (place.c), tiling and emission
- * (tile.c), then segments, relocations and the DESIGN §5 bounds here.
- * docs/SCHEDULER.md is the description.
+ * (tile.c), then segments, relocations and the bounds (docs/PERFORMANCE.md,
+ * "The bound") here. docs/SCHEDULER.md is the description.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -66,7 +66,7 @@ static double dram_rate(const struct npui_caps *caps)
 }
 
 /*
- * Per-layer bound (DESIGN §5) with the per-layer DRAM convention: weights
+ * Per-layer bound (docs/PERFORMANCE.md) with the per-layer DRAM convention: weights
  * and bias once, every input the layer reads once, its output once. Folded
  * layers move nothing; CPU layers are not NPU work (0, 0); a DMA copy moves
  * what it copies twice (read + write).

@@ -38,7 +38,7 @@ struct npui_caps {
 	uint32_t num_windows;
 	uint32_t engines;            /* NPU_REG_CAPS_ENGINES bits */
 	double clock_mhz;            /* nominal clock for reporting */
-	double dram_bytes_per_cycle; /* for the bound (DESIGN §5) */
+	double dram_bytes_per_cycle; /* for the bound (docs/PERFORMANCE.md) */
 };
 
 enum npui_reloc_kind {
@@ -78,7 +78,7 @@ struct npui_placement {
 	char engine[8];        /* "pw", "dw", "ppu", "dma", "cpu" */
 	uint8_t folded;        /* 1: costs no engine cycles (addressing) */
 	char why[64];          /* one line: why here (e.g. "no LUT engine") */
-	uint64_t bound_cycles; /* DESIGN §5 bound for this layer */
+	uint64_t bound_cycles; /* this layer's bound (docs/SCHEDULER.md §6) */
 	uint64_t dram_bytes;   /* minimum traffic of this layer */
 };
 
@@ -127,7 +127,7 @@ int npui_sched_arena_plan(const struct npui_graph *g, const struct npui_caps *ca
                           size_t *arena_off, size_t *arena_size);
 
 /*
- * The whole network's bound (DESIGN §5): max(PW MACs / (rows*cols),
+ * The whole network's bound (docs/PERFORMANCE.md): max(PW MACs / (rows*cols),
  * DW MACs / lanes, DRAM / bytes per cycle) with DRAM = every CONV/FC's
  * weights and bias once + network input + network output.
  */

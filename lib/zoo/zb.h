@@ -1,7 +1,7 @@
 /*
  * Zoo builder: an npui_graph under construction with float weights beside
  * it, a float forward pass for calibration, and the quantizer. The net
- * definitions (zoo_nets.c) call only the zb_* layer functions below.
+ * definitions (zoo.c) call only the zb_* layer functions below.
  *
  * Tensors are referred to by id. A builder that fails (out of memory, a
  * shape that does not fit) records the first error and every later call is

@@ -37,8 +37,10 @@ struct zoo_opts {
 /* width 1.0, groups 3, seed 1, calib 2, size 224. */
 void zoo_opts_default(struct zoo_opts *o);
 
-/* One zoo network. ref_* are /work/shared/reference/net-costs.txt at the
- * default options (224x224, 1000 classes, width 1.0, groups 3). */
+/* One zoo network. ref_* are the reference costs at the default options
+ * (224x224, 1000 classes, width 1.0, groups 3): torchvision 0.14.1's
+ * definitions, the papers' architectures for mobilenet_v1 and
+ * shufflenet_v1_g3 (docs/ZOO.md, "The nets"). */
 struct zoo_net {
 	const char *name;
 	const char *source;   /* where its definition comes from */

@@ -1,6 +1,6 @@
 /*
  * ONNX's own node conformance data (Debian libonnx-testdata) as external
- * truth for lwnpu's CPU kernels (DESIGN §6, rung 4).
+ * truth for lwnpu's CPU kernels (docs/GOALS.md §6, rung 4).
  *
  * Every single-node case of an op the kernels implement is one test line
  * (OnnxConformance/Case.Matches/test_...). A case runs when lwnpu can
@@ -9,7 +9,7 @@
  * Exactness per op:
  *   ConvInteger   exact: int32 accumulators (npu_ref_s8_conv2d_acc32).
  *   QLinearConv   ONNX requantizes in float (round half to even), lwnpu in
- *                 Q31 fixed point (DESIGN §2): each output within 1 LSB;
+ *                 Q31 fixed point (docs/NUMERICS.md §2): each output within 1 LSB;
  *                 the number of outputs that differ is reported.
  *   float ops     the float input is quantized with a scale/zero point
  *                 covering its range (and 0), the int8 kernel runs, the

@@ -24,7 +24,7 @@ static const char usage[] =
         "seeded He-init weights and calibrated quantization (docs/ZOO.md).\n"
         "\n"
         "  list          print every net: conv+FC MACs and weights at 1x224x224x3,\n"
-        "                the reference figures (net-costs.txt) and the deviation\n"
+        "                the reference figures (docs/ZOO.md) and the deviation\n"
         "  NAME          squeezenet1_0 squeezenet1_1 mobilenet_v1 shufflenet_v1_g3\n"
         "                mobilenet_v2 mobilenet_v3_large mobilenet_v3_small\n"
         "                shufflenet_v2_x1_0\n"
