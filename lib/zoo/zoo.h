@@ -1,5 +1,5 @@
 /*
- * The model zoo: the seed's eight networks built as lwnpu graphs with
+ * The model zoo: the eight target networks built as lwnpu graphs with
  * seeded random weights and calibrated int8 quantization (docs/ZOO.md).
  *
  * Used by tools/npu-zoo and by tests/zoo. Nothing here touches files: a

@@ -1,5 +1,5 @@
 /*
- * npu-zoo: write the seed's networks as lwnpu model files, or list them
+ * npu-zoo: write the zoo's networks as lwnpu model files, or list them
  * with their cost against the reference figures. The builder lives in
  * lib/zoo/ so that tests/zoo can call it; this file is the command line.
  */
@@ -20,7 +20,7 @@ static const char usage[] =
         "       npu-zoo NAME -o FILE [--width A] [--groups G] [--seed N] [--calib N] [--size S]\n"
         "       npu-zoo --help\n"
         "\n"
-        "Builds one of the seed's light-weight CNNs as an int8 lwnpu model with\n"
+        "Builds one of the eight target light-weight CNNs as an int8 lwnpu model with\n"
         "seeded He-init weights and calibrated quantization (docs/ZOO.md).\n"
         "\n"
         "  list          print every net: conv+FC MACs and weights at 1x224x224x3,\n"
