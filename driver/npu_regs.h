@@ -18,6 +18,7 @@
 #define NPU_HW_DESC_BYTES 0x40u /* size of one ring descriptor */
 #define NPU_HW_CSR_BYTES 0x1000u /* size of the CSR window */
 #define NPU_HW_MAX_WINDOWS 0x8u /* DMA window slots the map reserves */
+#define NPU_HW_NOMINAL_CLOCK_MHZ 0xc8u /* nominal NPU clock in MHz (200): software turns cycles into time with it, the device does not report a clock */
 
 /* ---- registers ---- */
 /* Magic number, always ID_MAGIC [ro] */

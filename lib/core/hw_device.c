@@ -29,8 +29,6 @@ extern const struct npui_device_ops npui_hw_device_ops;
 
 #define RING_ENTRIES 1024u
 #define DESC_WORDS   (NPU_HW_DESC_BYTES / 4)
-/* Nominal NPU clock for reporting (DESIGN §5): a Zynq-7020-class fabric. */
-#define NOMINAL_CLOCK_MHZ 200.0
 /* Host memory model / DDR3 board: bytes per NPU cycle for the bound. */
 #define DRAM_BYTES_PER_CYCLE 8.0
 /* Device time limit for one layer's descriptors, host milliseconds. */
@@ -157,7 +155,7 @@ static int hw_read_caps(struct hw_dev *d)
 	c->dma_bytes = (c3 & NPU_REG_CAPS3_DMA_BYTES_MASK) >> NPU_REG_CAPS3_DMA_BYTES_SHIFT;
 	c->num_windows = (c3 & NPU_REG_CAPS3_NUM_WINDOWS_MASK) >> NPU_REG_CAPS3_NUM_WINDOWS_SHIFT;
 	c->engines = eng;
-	c->clock_mhz = NOMINAL_CLOCK_MHZ;
+	c->clock_mhz = NPU_HW_NOMINAL_CLOCK_MHZ; /* the device reports none */
 	c->dram_bytes_per_cycle = DRAM_BYTES_PER_CYCLE;
 	if ((eng & (NPU_REG_CAPS_ENGINES_CP_MASK | NPU_REG_CAPS_ENGINES_DMA_MASK)) !=
 	            (NPU_REG_CAPS_ENGINES_CP_MASK | NPU_REG_CAPS_ENGINES_DMA_MASK) ||

@@ -28,7 +28,7 @@ void npui_caps_preset(struct npui_caps *caps, int small)
 	                NPU_REG_CAPS_ENGINES_REQUANT_MASK | NPU_REG_CAPS_ENGINES_ADD_MASK |
 	                NPU_REG_CAPS_ENGINES_POOL_MASK | NPU_REG_CAPS_ENGINES_WDOG_MASK |
 	                NPU_REG_CAPS_ENGINES_PERF_MASK;
-	caps->clock_mhz = 100.0;
+	caps->clock_mhz = NPU_HW_NOMINAL_CLOCK_MHZ;
 	caps->dram_bytes_per_cycle = 8.0;
 }
 

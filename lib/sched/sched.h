@@ -108,7 +108,8 @@ void npui_sched_free(struct npui_sched *s);
  * Fill caps with one of the two documented builds (docs/HARDWARE.md §8):
  * small != 0: 4x4 PW, 4 DW lanes, 16 KiB ACT/WGT, 4 KiB ACC, 2 KiB PARAM;
  * else the default 16x16, 16 lanes, 128 KiB ACT/WGT, 64 KiB ACC, 8 KiB
- * PARAM. Every engine bit set, 8 DRAM bytes per cycle, 100 MHz nominal.
+ * PARAM. Every engine bit set, 8 DRAM bytes per cycle, the nominal clock
+ * NPU_HW_NOMINAL_CLOCK_MHZ (driver/npu_regs.h).
  * For tests and for a device whose CAPS are not readable yet.
  */
 void npui_caps_preset(struct npui_caps *caps, int small);

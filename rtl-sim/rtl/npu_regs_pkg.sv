@@ -14,6 +14,7 @@ package npu_regs_pkg;
   localparam logic [31:0] NPU_HW_DESC_BYTES = 32'h00000040;
   localparam logic [31:0] NPU_HW_CSR_BYTES = 32'h00001000;
   localparam logic [31:0] NPU_HW_MAX_WINDOWS = 32'h00000008;
+  localparam logic [31:0] NPU_HW_NOMINAL_CLOCK_MHZ = 32'h000000C8;
 
   // Magic number, always ID_MAGIC [ro]
   localparam logic [11:0] NPU_REG_ID = 12'h000;
