@@ -987,8 +987,13 @@ module npu_top #(
     end
   end
 
-  // {CP, STORE, PPU, DW, PW, LOAD}
-  assign busy = {cp_busy, q_busy[2] | st_busy, ppu_busy, dw_busy | (c_epi & epi_busy), pw_busy,
+  // {CP, STORE, PPU, DW, PW, LOAD}. The conv epilogue is shared; its drain
+  // counts for the engine whose descriptor it finishes (it drains before the
+  // next descriptor starts), so PW work never shows as DW and back.
+  logic epi_dw, epi_pw;
+  assign epi_dw = c_epi & epi_busy & c_dw;
+  assign epi_pw = c_epi & epi_busy & ~c_dw & ~c_ppu;
+  assign busy = {cp_busy, q_busy[2] | st_busy, ppu_busy, dw_busy | epi_dw, pw_busy | epi_pw,
                 q_busy[0] | ld_busy};
 
   logic unused_top;
