@@ -29,8 +29,17 @@ SETUP_DEPS ?= tools/setup-deps
 
 WARN := -Wall -Wextra -Werror
 CPPFLAGS += -Ilib/include -Ilib -I. -I$(BUILD)/gen -D_GNU_SOURCE
-CFLAGS := -std=c11 $(OPT) -g $(WARN) -fno-strict-aliasing $(SAN)
-CXXFLAGS := -std=c++17 $(OPT) -g $(WARN) $(SAN)
+# Every object is position-independent: the same objects go into
+# libnpu.a and libnpu.so (docs/API.md, "Shared library and ABI"). No
+# semantic interposition: calls inside the library stay direct.
+PIC := -fPIC -fno-semantic-interposition
+# Objects built before every object was -fPIC are rebuilt once: this
+# stamp is newer than them and a prerequisite of each object, harness
+# included (the Verilated model gets the flag through USER_CPPFLAGS, its
+# makefile's hook for that).
+PIC_STAMP := $(BUILD)/.pic-objects
+CFLAGS := -std=c11 $(OPT) -g $(WARN) -fno-strict-aliasing $(PIC) $(SAN)
+CXXFLAGS := -std=c++17 $(OPT) -g $(WARN) $(PIC) $(SAN)
 LDFLAGS += $(SAN)
 LDLIBS := -lpthread -lm
 
@@ -59,7 +68,7 @@ TEST_BIN := $(BUILD)/bin/npu-tests
 	run-after-deps test-after-deps asan-after-deps lint-after-deps synth-after-deps
 .DEFAULT_GOAL := all
 
-all: lib tools tests
+all: lib shared tools tests
 lib: $(LIB)
 tools: $(TOOL_BINS)
 tests: $(TEST_BIN)
@@ -77,11 +86,11 @@ ort: $(ORT_STAMP)
 $(ORT_STAMP): tools/setup-ort tools/ort/package.json tools/ort/package-lock.json
 	tools/setup-ort $(ORT_DIR) && touch $@ || echo "make: going on without ONNX Runtime"
 
-$(BUILD)/obj/%.o: %.c $(ONNX_GEN_H)
+$(BUILD)/obj/%.o: %.c $(ONNX_GEN_H) $(PIC_STAMP)
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c $< -o $@
 
-$(BUILD)/obj/%.o: %.cc $(ONNX_GEN_H)
+$(BUILD)/obj/%.o: %.cc $(ONNX_GEN_H) $(PIC_STAMP)
 	@mkdir -p $(@D)
 	$(CXX) $(CPPFLAGS) $(CXXFLAGS) -MMD -MP -c $< -o $@
 
@@ -113,6 +122,43 @@ $(TEST_BIN): $(TEST_OBJS) $(LIB) $(ONNX_OBJ) $(NPU_SIM_LIB)
 	$(CXX) $(LDFLAGS) -o $@ $(TEST_OBJS) $(LIB) $(ONNX_OBJ) -lprotobuf-c $(SIM_LDLIBS) \
 		-lgtest_main -lgtest $(LDLIBS)
 
+# ---- shared library (docs/API.md, "Shared library and ABI") -----------
+#
+# libnpu.so.MAJOR.MINOR.PATCH, soname libnpu.so.MAJOR: the major number
+# changes only when the ABI breaks. lib/libnpu.map lists the exported
+# functions (exactly those npu.h declares, under a version node); every
+# other symbol, the C++ harness and the Verilator runtime included, is
+# local. tools/check-exports fails if anything else is exported. The -u
+# flags pull in from the archives only what the API reaches.
+
+NPU_SO_MAJOR := 1
+NPU_SO_MINOR := 0
+NPU_SO_PATCH := 0
+NPU_VERSION := $(NPU_SO_MAJOR).$(NPU_SO_MINOR).$(NPU_SO_PATCH)
+NPU_SONAME := libnpu.so.$(NPU_SO_MAJOR)
+NPU_MAP := lib/libnpu.map
+NPU_EXPORTS := $(shell sed -n 's/^[[:space:]]*\(npu_[a-z0-9_]*\);.*/\1/p' $(NPU_MAP))
+SHLIB := $(BUILD)/libnpu.so.$(NPU_VERSION)
+SHLIB_LINKS := $(BUILD)/$(NPU_SONAME) $(BUILD)/libnpu.so
+comma := ,
+
+.PHONY: shared check-exports
+shared: $(SHLIB) $(SHLIB_LINKS)
+
+$(PIC_STAMP):
+	@mkdir -p $(@D)
+	touch $@
+
+$(SHLIB): $(LIB) $(NPU_SIM_LIB) $(NPU_MAP)
+	$(CC) -shared $(LDFLAGS) -Wl,-soname,$(NPU_SONAME) -Wl,--version-script=$(NPU_MAP) \
+		-Wl,--no-undefined $(addprefix -Wl$(comma)-u$(comma),$(NPU_EXPORTS)) \
+		-o $@ $(LIB) $(SIM_LDLIBS) $(LDLIBS)
+$(SHLIB_LINKS): $(SHLIB)
+	ln -sf $(if $(filter %.so,$@),$(NPU_SONAME),$(notdir $(SHLIB))) $@
+
+check-exports: $(SHLIB)
+	tools/check-exports $(SHLIB) lib/include/npu.h $(NPU_MAP)
+
 # ---- the README's two commands ---------------------------------------
 #
 # Each is set-up (one recipe line, so that `make -n` shows the whole
@@ -125,11 +171,12 @@ run-after-deps: all
 	tools/demo.sh $(BUILD)
 
 # RTL unit tests first (each engine bit-exact against lib/ref), then the
-# GoogleTest suites over the C API.
+# GoogleTest suites over the C API, then the shared library's exports.
 test-after-deps: ort all
 	$(MAKE) --no-print-directory rtl-test
 	$(MAKE) --no-print-directory rtl-sim-test
 	NPU_BUILD=$(BUILD) $(TEST_BIN) --gtest_brief=0
+	$(MAKE) --no-print-directory check-exports
 
 lint-after-deps: rtl-lint
 synth-after-deps: rtl-synth
@@ -150,5 +197,13 @@ clean:
 
 include rtl-sim/rtl.mk
 include rtl-sim/harness.mk
+
+# The harness goes into libnpu.so too: position-independent, rebuilt once
+# in a build directory made before that (PIC_STAMP above).
+SIM_CXXFLAGS += $(PIC)
+$(SIM_OUT)/npu_sim.o $(SIM_RT_SRCS:%.cpp=$(SIM_OUT)/rt/%.o): $(PIC_STAMP)
+$(foreach c,default small,$(SIM_OUT)/$(c)/Vnpu_top_$(c)__ALL.a): $(PIC_STAMP)
+$(foreach c,default small,$(SIM_OUT)/$(c)/Vnpu_top_$(c)__ALL.a): export USER_CPPFLAGS := $(PIC)
+
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
