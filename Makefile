@@ -8,6 +8,8 @@
 #   make synth      yosys synthesis of the RTL, LUT/FF/DSP/BRAM report
 #   make format     clang-format the C/C++ sources in place
 #   make format-check   fail if any source is not clang-formatted
+#   make install    install libnpu (.so, .a), npu.h, npu.pc, the tools and
+#                   their man pages (PREFIX, DESTDIR, LIBDIR); make uninstall
 #
 # Outputs go under $(BUILD) (default build/), programs in $(BUILD)/bin/.
 # Sources are found by wildcard: a new lib/**/*.c, tools/NAME/*.c or
@@ -122,7 +124,7 @@ $(TEST_BIN): $(TEST_OBJS) $(LIB) $(ONNX_OBJ) $(NPU_SIM_LIB)
 	$(CXX) $(LDFLAGS) -o $@ $(TEST_OBJS) $(LIB) $(ONNX_OBJ) -lprotobuf-c $(SIM_LDLIBS) \
 		-lgtest_main -lgtest $(LDLIBS)
 
-# ---- shared library (docs/API.md, "Shared library and ABI") -----------
+# ---- shared library, install (docs/API.md, "Shared library and ABI") --
 #
 # libnpu.so.MAJOR.MINOR.PATCH, soname libnpu.so.MAJOR: the major number
 # changes only when the ABI breaks. lib/libnpu.map lists the exported
@@ -140,9 +142,12 @@ NPU_MAP := lib/libnpu.map
 NPU_EXPORTS := $(shell sed -n 's/^[[:space:]]*\(npu_[a-z0-9_]*\);.*/\1/p' $(NPU_MAP))
 SHLIB := $(BUILD)/libnpu.so.$(NPU_VERSION)
 SHLIB_LINKS := $(BUILD)/$(NPU_SONAME) $(BUILD)/libnpu.so
+# The installed static archive: libnpu.a and the harness in one, so that
+# `pkg-config --static --libs npu` is enough.
+DIST_LIB := $(BUILD)/dist/libnpu.a
 comma := ,
 
-.PHONY: shared check-exports
+.PHONY: shared check-exports install uninstall man man-check
 shared: $(SHLIB) $(SHLIB_LINKS)
 
 $(PIC_STAMP):
@@ -156,8 +161,50 @@ $(SHLIB): $(LIB) $(NPU_SIM_LIB) $(NPU_MAP)
 $(SHLIB_LINKS): $(SHLIB)
 	ln -sf $(if $(filter %.so,$@),$(NPU_SONAME),$(notdir $(SHLIB))) $@
 
+$(DIST_LIB): $(LIB) $(NPU_SIM_LIB)
+	@mkdir -p $(@D)
+	rm -f $@
+	printf 'create $@\naddlib $(LIB)\naddlib $(NPU_SIM_LIB)\nsave\nend\n' | $(AR) -M
+
 check-exports: $(SHLIB)
 	tools/check-exports $(SHLIB) lib/include/npu.h $(NPU_MAP)
+
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+LIBDIR ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+MANDIR ?= $(PREFIX)/share/man
+PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
+MAN_PAGES := $(TOOLS:%=man/%.1)
+
+# Installs what is built; builds nothing as root beyond what is stale.
+install: $(SHLIB) $(SHLIB_LINKS) $(DIST_LIB) $(TOOL_BINS)
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR) \
+		$(DESTDIR)$(PKGCONFIGDIR) $(DESTDIR)$(MANDIR)/man1
+	install -m 755 $(TOOL_BINS) $(DESTDIR)$(BINDIR)/
+	install -m 755 $(SHLIB) $(DESTDIR)$(LIBDIR)/
+	ln -sf $(notdir $(SHLIB)) $(DESTDIR)$(LIBDIR)/$(NPU_SONAME)
+	ln -sf $(NPU_SONAME) $(DESTDIR)$(LIBDIR)/libnpu.so
+	install -m 644 $(DIST_LIB) $(DESTDIR)$(LIBDIR)/libnpu.a
+	install -m 644 lib/include/npu.h $(DESTDIR)$(INCLUDEDIR)/npu.h
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
+		-e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' -e 's|@VERSION@|$(NPU_VERSION)|' \
+		npu.pc.in >$(DESTDIR)$(PKGCONFIGDIR)/npu.pc
+	install -m 644 $(MAN_PAGES) $(DESTDIR)$(MANDIR)/man1/
+
+# Exactly the files install writes; directories are left alone.
+uninstall:
+	rm -f $(TOOLS:%=$(DESTDIR)$(BINDIR)/%) $(MAN_PAGES:man/%=$(DESTDIR)$(MANDIR)/man1/%) \
+		$(DESTDIR)$(LIBDIR)/$(notdir $(SHLIB)) $(DESTDIR)$(LIBDIR)/$(NPU_SONAME) \
+		$(DESTDIR)$(LIBDIR)/libnpu.so $(DESTDIR)$(LIBDIR)/libnpu.a \
+		$(DESTDIR)$(INCLUDEDIR)/npu.h $(DESTDIR)$(PKGCONFIGDIR)/npu.pc
+
+# The man pages are generated from each tool's --help and checked in:
+# `make man` rewrites them, `make man-check` fails when one is stale.
+man: $(TOOL_BINS)
+	man/gen-man $(BUILD)/bin man $(TOOLS)
+man-check: $(TOOL_BINS)
+	man/gen-man --check $(BUILD)/bin man $(TOOLS)
 
 # ---- the README's two commands ---------------------------------------
 #
