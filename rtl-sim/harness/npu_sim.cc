@@ -14,6 +14,12 @@
 // channel. A burst outside every mapping, or hit by an injected error, is
 // answered with err on every read beat / on the write response (a write
 // with an error response changes nothing).
+//
+// Fault injection and checks need to know where the ring and the DMA
+// windows are: the harness snoops the register writes it carries (ring
+// base/size, window base/size/permissions) instead of asking the RTL, so
+// they cost no device cycle. Armed faults count events from the call that
+// armed them (bursts, descriptor fetches, interrupt edges) and fire once.
 #include "npu_sim.h"
 
 #include <cstdlib>
@@ -23,6 +29,7 @@
 #include <memory>
 #include <string>
 
+#include "../../driver/npu_regs.h"
 #include "Vnpu_top_default.h"
 #include "Vnpu_top_small.h"
 #include "verilated.h"
@@ -47,6 +54,7 @@ struct ReadBurst {
 	uint32_t beat;
 	uint64_t ready; // cycle of the first beat
 	bool err;
+	bool corrupt; // the descriptor fetch to corrupt: opcode byte inverted
 };
 
 struct WriteBurst {
@@ -61,12 +69,24 @@ struct WriteResp {
 	bool err;
 };
 
+// A DMA window as the driver programmed it (NPU_REG_WIN_*).
+struct Window {
+	uint64_t base;
+	uint32_t size;
+	uint32_t ctrl;
+};
+
+// Cycles the memory must stay idle before npu_sim_drain() calls it done:
+// covers a write burst whose AW the DMA sends just after a soft reset.
+constexpr uint64_t kDrainQuiet = 8;
+
 } // namespace
 
 struct npu_sim {
 	virtual ~npu_sim() = default;
 	virtual int reg_access(bool we, uint32_t off, uint32_t wdata, uint32_t *rdata) = 0;
 	virtual int run(uint64_t max_cycles) = 0;
+	virtual int drain(uint64_t max_cycles) = 0;
 
 	std::string config;
 	uint32_t latency = kDefaultLatency;
@@ -77,6 +97,20 @@ struct npu_sim {
 	bool inject = false;
 	uint64_t inject_addr = 0, inject_len = 0;
 	uint64_t rd_bytes = 0, wr_bytes = 0, bus_errors = 0;
+
+	// Armed faults: the event count at which each fires (0 = none).
+	uint64_t bursts = 0, bus_error_at = 0, hang_at = 0;
+	uint64_t desc_fetches = 0, corrupt_at = 0;
+	uint64_t irq_edges = 0, lose_irq_at = 0;
+	bool irq_prev = false;
+	bool irq_hidden = false; // the line is high, but its edge was lost
+
+	// Snooped registers and the write monitor.
+	uint64_t ring_base = 0;
+	uint32_t ring_size = 0;
+	unsigned num_windows = 0;
+	Window win[NPU_HW_MAX_WINDOWS] = {};
+	uint64_t stray_bytes = 0;
 
 	// Host pointer of [addr, addr+len) if one mapping holds it all, else NULL.
 	uint8_t *resolve(uint64_t addr, uint64_t len)
@@ -90,7 +124,8 @@ struct npu_sim {
 			return nullptr;
 		return it->second.host + off;
 	}
-	// Bus-error decision for a new burst (consumes a matching injection).
+	// Bus-error decision for a new burst (consumes a matching injection);
+	// counts the burst for the faults armed in bursts.
 	bool burst_err(uint64_t addr, uint64_t len)
 	{
 		bool err = resolve(addr, len) == nullptr;
@@ -98,9 +133,76 @@ struct npu_sim {
 			inject = false;
 			err = true;
 		}
+		++bursts;
+		if (bursts == bus_error_at) {
+			bus_error_at = 0;
+			err = true;
+		}
+		if (bursts == hang_at) {
+			hang_at = 0;
+			hang = true;
+		}
 		if (err)
 			++bus_errors;
 		return err;
+	}
+	// A read burst: is it the descriptor fetch armed for corruption? The
+	// command processor fetches each descriptor as one 64-byte burst.
+	bool desc_corrupt(uint64_t addr)
+	{
+		uint64_t off = addr - ring_base;
+		if (addr < ring_base || off >= uint64_t{NPU_HW_DESC_BYTES} * ring_size ||
+		    off % NPU_HW_DESC_BYTES)
+			return false;
+		if (++desc_fetches != corrupt_at)
+			return false;
+		corrupt_at = 0;
+		return true;
+	}
+	// The interrupt line after a clock edge, as the host sees it.
+	bool irq_seen(bool irq)
+	{
+		if (irq && !irq_prev && ++irq_edges == lose_irq_at) {
+			lose_irq_at = 0;
+			irq_hidden = true;
+		}
+		if (!irq)
+			irq_hidden = false;
+		irq_prev = irq;
+		return irq && !irq_hidden;
+	}
+	// Keep the shadow of the registers the faults and the monitor use.
+	void snoop_write(uint32_t off, uint32_t v)
+	{
+		if (off == NPU_REG_RING_BASE_LO)
+			ring_base = (ring_base & ~0xffffffffull) | (v & ~63u);
+		else if (off == NPU_REG_RING_BASE_HI)
+			ring_base = (ring_base & 0xffffffffull) | uint64_t{v} << 32;
+		else if (off == NPU_REG_RING_SIZE)
+			ring_size = v & NPU_REG_RING_SIZE_ENTRIES_MASK;
+		if (off < NPU_REG_WIN_BASE_LO(0) || off >= NPU_REG_WIN_BASE_LO(num_windows))
+			return;
+		const unsigned i = (off - NPU_REG_WIN_BASE_LO(0)) / NPU_REG_WIN_BASE_LO_STRIDE;
+		Window &w = win[i];
+		if (off == NPU_REG_WIN_BASE_LO(i))
+			w.base = (w.base & ~0xffffffffull) | v;
+		else if (off == NPU_REG_WIN_BASE_HI(i))
+			w.base = (w.base & 0xffffffffull) | uint64_t{v} << 32;
+		else if (off == NPU_REG_WIN_SIZE(i))
+			w.size = v;
+		else if (off == NPU_REG_WIN_CTRL(i))
+			w.ctrl = v;
+	}
+	// Bytes [addr, addr+n) landed in memory: inside a writable window?
+	void check_write(uint64_t addr, uint64_t n)
+	{
+		for (unsigned i = 0; i < num_windows; ++i) {
+			const Window &w = win[i];
+			if ((w.ctrl & NPU_REG_WIN_CTRL_WRITE_MASK) && addr >= w.base &&
+			    addr - w.base <= w.size && n <= w.size - (addr - w.base))
+				return;
+		}
+		stray_bytes += n;
 	}
 };
 
@@ -143,6 +245,12 @@ template <class V, unsigned DmaBytes> class Sim final : public npu_sim
 			cycle();
 		t.rst_ni = 1;
 		cycle();
+		uint32_t caps3 = 0;
+		reg_access(false, NPU_REG_CAPS3, 0, &caps3);
+		num_windows =
+		        (caps3 & NPU_REG_CAPS3_NUM_WINDOWS_MASK) >> NPU_REG_CAPS3_NUM_WINDOWS_SHIFT;
+		if (num_windows > NPU_HW_MAX_WINDOWS)
+			num_windows = NPU_HW_MAX_WINDOWS;
 	}
 	~Sim() override
 	{
@@ -166,6 +274,8 @@ template <class V, unsigned DmaBytes> class Sim final : public npu_sim
 		// The response is registered: visible right after the edge.
 		if (off > 0xFFF || t.reg_err_o)
 			return -1;
+		if (we)
+			snoop_write(off, wdata);
 		if (rdata)
 			*rdata = t.reg_rdata_o;
 		return 0;
@@ -173,10 +283,19 @@ template <class V, unsigned DmaBytes> class Sim final : public npu_sim
 
 	int run(uint64_t max_cycles) override
 	{
-		V &t = *top_;
-		for (uint64_t n = 0; n < max_cycles && !t.irq_o; ++n)
+		for (uint64_t n = 0; n < max_cycles && !irq_; ++n)
 			cycle();
-		return t.irq_o ? 1 : 0;
+		return irq_ ? 1 : 0;
+	}
+
+	int drain(uint64_t max_cycles) override
+	{
+		uint64_t quiet = 0;
+		for (uint64_t n = 0; n < max_cycles && quiet < kDrainQuiet; ++n) {
+			quiet = rq_.empty() && wq_.empty() && bq_.empty() ? quiet + 1 : 0;
+			cycle();
+		}
+		return quiet >= kDrainQuiet ? 0 : -1;
 	}
 
       private:
@@ -201,6 +320,9 @@ template <class V, unsigned DmaBytes> class Sim final : public npu_sim
 				const uint8_t *p = resolve(b.addr + off, n);
 				if (p)
 					std::memcpy(&data, p, n); // little-endian host
+				if (b.corrupt && b.beat == 0)
+					data ^= 0xff; // byte 0 = opcode: every value >= 0xc0 is
+					              // unknown
 			}
 			t.mem_r_data_i = data;
 			t.mem_r_err_i = b.err;
@@ -219,7 +341,8 @@ template <class V, unsigned DmaBytes> class Sim final : public npu_sim
 		if (t.mem_ar_valid_o) {
 			uint64_t a = t.mem_ar_addr_o;
 			uint32_t len = t.mem_ar_len_o;
-			rq_.push_back({a, len, 0, now + latency, burst_err(a, len)});
+			rq_.push_back(
+			        {a, len, 0, now + latency, burst_err(a, len), desc_corrupt(a)});
 		}
 		if (r_valid && t.mem_r_ready_o) {
 			ReadBurst &b = rq_.front();
@@ -246,6 +369,7 @@ template <class V, unsigned DmaBytes> class Sim final : public npu_sim
 				if (p)
 					std::memcpy(p, &data, n);
 				wr_bytes += n;
+				check_write(b.addr + off, n);
 			}
 			credit_ -= DmaBytes;
 			if (off + DmaBytes >= b.len) {
@@ -260,6 +384,7 @@ template <class V, unsigned DmaBytes> class Sim final : public npu_sim
 
 		t.clk_i = 1;
 		t.eval();
+		irq_ = irq_seen(t.irq_o);
 #ifdef NPU_SIM_TRACE
 		if (trace_) {
 			trace_->dump(2 * cycles + 1);
@@ -277,6 +402,7 @@ template <class V, unsigned DmaBytes> class Sim final : public npu_sim
 	std::deque<WriteBurst> wq_;
 	std::deque<WriteResp> bq_;
 	int64_t credit_ = 0;
+	bool irq_ = false; // interrupt line as the host sees it
 };
 
 } // namespace
@@ -372,6 +498,36 @@ void npu_sim_inject_bus_error(struct npu_sim *sim, uint64_t addr, uint64_t len)
 void npu_sim_inject_hang(struct npu_sim *sim, int on)
 {
 	sim->hang = on != 0;
+}
+
+void npu_sim_inject_bus_error_after(struct npu_sim *sim, uint64_t n)
+{
+	sim->bus_error_at = sim->bursts + n + 1;
+}
+
+void npu_sim_inject_hang_after(struct npu_sim *sim, uint64_t n)
+{
+	sim->hang_at = sim->bursts + n + 1;
+}
+
+void npu_sim_inject_corrupt_desc(struct npu_sim *sim, uint64_t n)
+{
+	sim->corrupt_at = n ? sim->desc_fetches + n : 0;
+}
+
+void npu_sim_inject_lose_irq(struct npu_sim *sim, uint64_t n)
+{
+	sim->lose_irq_at = n ? sim->irq_edges + n : 0;
+}
+
+int npu_sim_drain(struct npu_sim *sim, uint64_t max_cycles)
+{
+	return sim->drain(max_cycles);
+}
+
+uint64_t npu_sim_stray_write_bytes(const struct npu_sim *sim)
+{
+	return sim->stray_bytes;
 }
 
 void npu_sim_mem_stats(const struct npu_sim *sim, uint64_t *rd_bytes, uint64_t *wr_bytes,

@@ -69,6 +69,40 @@ void npu_sim_mem_stats(const struct npu_sim *sim, uint64_t *rd_bytes, uint64_t *
 /* Configuration name of this device ("default" or "small"). */
 const char *npu_sim_config_name(const struct npu_sim *sim);
 
+/* More test hooks (the `sim` backend's fault options, driver/sim.c). Each
+ * arms one fault that fires once; arming again replaces a pending one.
+ * Events are counted from the call: "burst" = every read or write burst
+ * the device issues (descriptor fetches included), "descriptor fetch" = a
+ * read burst at a descriptor slot of the ring (RING_BASE/RING_SIZE as last
+ * written through npu_sim_reg_write), "interrupt" = a rising edge of irq_o.
+ *   bus_error_after(n): bursts 1..n are answered normally, burst n+1 with
+ *     a bus error (ERR_DMA_BUS).
+ *   hang_after(n): at burst n+1 the memory stops answering, as
+ *     npu_sim_inject_hang(sim, 1) (that burst and every one in flight);
+ *     npu_sim_inject_hang(sim, 0) ends it.
+ *   corrupt_desc(n): descriptor fetch n (1 = the next one) reaches the
+ *     device with its opcode byte inverted (an unknown opcode: the command
+ *     processor reports ERR_DESC_OPCODE); memory is not changed. 0 disarms.
+ *   lose_irq(n): interrupt n (1 = the next one) is lost: npu_sim_run does
+ *     not see the line high until it has been low again (IRQ_STATUS still
+ *     latches the cause; acknowledging it or a soft reset lowers the line).
+ *     0 disarms. */
+void npu_sim_inject_bus_error_after(struct npu_sim *sim, uint64_t n);
+void npu_sim_inject_hang_after(struct npu_sim *sim, uint64_t n);
+void npu_sim_inject_corrupt_desc(struct npu_sim *sim, uint64_t n);
+void npu_sim_inject_lose_irq(struct npu_sim *sim, uint64_t n);
+/* Clock the device, whatever its IRQ line, until the memory model has
+ * answered every burst issued and stayed idle for a few cycles (a reset's
+ * wait for outstanding bus transactions; end an injected hang first).
+ * Returns 0, or -1 if that did not happen within max_cycles. */
+int npu_sim_drain(struct npu_sim *sim, uint64_t max_cycles);
+/* Bus monitor: bytes written to memory outside every DMA window that had
+ * WRITE permission when they landed (windows as last written through
+ * npu_sim_reg_write), since create. The device's own window check refuses
+ * such bursts, so anything but 0 is a bug (or a write of a failed job
+ * landing after the driver moved the windows). */
+uint64_t npu_sim_stray_write_bytes(const struct npu_sim *sim);
+
 #ifdef __cplusplus
 }
 #endif
