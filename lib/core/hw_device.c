@@ -496,6 +496,25 @@ static int hw_fault(struct hw_dev *d)
 	return code == NPU_HW_ERR_WATCHDOG ? NPU_ERR_TIMEOUT : NPU_ERR_DEVICE_FAULT;
 }
 
+/* Why a wait for the interrupt timed out: a cause latched without an
+ * interrupt reaching the host (lost), a device still busy (hung with the
+ * watchdog off, or slow), or an idle device. */
+static void hw_timeout_detail(struct hw_dev *d)
+{
+	uint32_t st = 0, irq = 0, head = 0;
+
+	rd(d, NPU_REG_STATUS, &st);
+	rd(d, NPU_REG_IRQ_STATUS, &irq);
+	rd(d, NPU_REG_RING_HEAD, &head);
+	npui_set_detail("no interrupt within %d ms or the backend's limit: %s (STATUS 0x%x, "
+	                "IRQ_STATUS 0x%x, ring head %u, tail %u)",
+	                LAYER_TIMEOUT_MS,
+	                irq                             ? "interrupt lost, its cause is latched"
+	                : st & NPU_REG_STATUS_BUSY_MASK ? "device still busy"
+	                                                : "device idle",
+	                st, irq, head & NPU_REG_RING_HEAD_INDEX_MASK, d->tail);
+}
+
 /*
  * Run n descriptors plus a closing FENCE|IRQ and wait for all of them.
  * A layer may need more descriptors than the ring holds: they are streamed,
@@ -503,7 +522,9 @@ static int hw_fault(struct hw_dev *d)
  * STREAM_IRQ_EVERY-th descriptor carries FLAG_IRQ so that a full ring
  * always has an interrupt in flight to wake the refill. Returns NPU_OK,
  * NPU_ERR_DEVICE_FAULT (detail names the error code, address and ring
- * index), NPU_ERR_TIMEOUT, or a backend error; on any error the device may
+ * index), NPU_ERR_TIMEOUT (the watchdog's device error, or no interrupt in
+ * time: detail says whether the device was busy or its interrupt lost),
+ * or a backend error; on any error the device may
  * still hold descriptors: the caller recovers it before the ring is reused.
  */
 #define STREAM_IRQ_EVERY 256u
@@ -541,7 +562,7 @@ static int hw_run_desc(struct hw_dev *d, const uint32_t *desc, uint32_t n, uint6
 
 		rc = npu_hw_wait_irq(d->hw, LAYER_TIMEOUT_MS);
 		if (rc == NPU_ERR_TIMEOUT) {
-			npui_set_detail("device did not finish within %d ms", LAYER_TIMEOUT_MS);
+			hw_timeout_detail(d);
 			return rc;
 		}
 		if (rc)
@@ -589,6 +610,19 @@ static void prof_fill(npu_model *m, struct npui_ctx *c, uint32_t i, const struct
 	p->folded = pl->folded;
 }
 
+/* Put the layer a failed batch ran in front of its detail (a backend error
+ * that set none is named by its status). */
+static void hw_layer_detail(const npu_model *m, uint32_t layer, int rc)
+{
+	char why[200];
+
+	snprintf(why, sizeof(why), "%s", *npu_last_error() ? npu_last_error() : npu_strerror(rc));
+	if (layer < m->g->num_layers)
+		npui_set_detail("layer %u (%s): %s", layer, m->g->layers[layer].name, why);
+	else
+		npui_set_detail("descriptors after the last layer: %s", why);
+}
+
 /* One NPU segment in context c; io_lock held. */
 static int hw_run_npu(struct hw_dev *d, npu_model *m, struct npui_ctx *c, uint32_t si)
 {
@@ -615,9 +649,12 @@ static int hw_run_npu(struct hw_dev *d, npu_model *m, struct npui_ctx *c, uint32
 
 		while (k + n < seg->num_desc && seg->layer_of_desc[k + n] == layer)
 			n++;
+		npui_set_detail("%s", "");
 		rc = hw_run_desc(d, desc + (size_t)k * DESC_WORDS, n, &cyc, &bytes);
-		if (rc != NPU_OK)
+		if (rc != NPU_OK) {
+			hw_layer_detail(m, layer, rc);
 			goto err_recover;
+		}
 		if (layer < m->g->num_layers) {
 			c->run_prof[layer].cycles += cyc;
 			c->run_prof[layer].dram_bytes += bytes;
