@@ -9,16 +9,49 @@
  *   bw=N                   host-memory bytes per cycle (default 8)
  *   max_cycles=N           give up on a job after N simulated cycles
  *                          (default: only the host timeout applies)
+ *   watchdog=N             the device's watchdog budget (WDOG_BUDGET) is
+ *                          N cycles: every driver write of WDOG_BUDGET is
+ *                          replaced by N (the driver arms 50 M, i.e. about
+ *                          a minute of simulation before a hang is seen)
+ *
+ * Fault injection (tests; docs/DRIVER.md "The sim backend"). Each fault
+ * fires once per open; events are counted from open. A "burst" is any read
+ * or write burst the device issues, descriptor fetches included.
+ *   bus_error=ADDR[:LEN]   the first burst overlapping [ADDR, ADDR+LEN)
+ *                          (LEN default 1; decimal or 0x hex) is answered
+ *                          with a bus error: ERR_DMA_BUS, burst address
+ *   bus_error_after=N      bursts 1..N are answered, burst N+1 gets a bus
+ *                          error
+ *   hang_after=N           at burst N+1 the memory stops answering (that
+ *                          burst and all in flight): the DMA waits, no
+ *                          descriptor retires, the watchdog reports
+ *                          ERR_WATCHDOG (use with watchdog=N); the memory
+ *                          answers again when the driver resets the device
+ *   corrupt_desc=N         the Nth descriptor fetched (1 = the first)
+ *                          reaches the device with its opcode byte inverted:
+ *                          ERR_DESC_OPCODE at that descriptor's address;
+ *                          the ring in memory is intact
+ *   lose_irq=N             the Nth interrupt (rising edge of the line) is
+ *                          lost: the driver's wait sees nothing and ends at
+ *                          its timeout, NPU_ERR_TIMEOUT (use with
+ *                          max_cycles=N; else the host timeout, 60 s a
+ *                          layer); the reset that follows clears it
  *
  * DMA buffers are host memory mapped into the simulated device's address
  * space at addresses this backend hands out; the RTL can reach nothing
  * else (unmapped addresses answer with a bus error, and the driver's DMA
- * windows cover only the buffers of the running job).
+ * windows cover only the buffers of the running job). Buffers get addresses
+ * from 0x10000000 up, in allocation order, 4 KiB aligned with a 4 KiB gap
+ * between them, so one sequence of calls gives the same addresses on every
+ * open (a test can find an address to inject a fault at).
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+#include "driver/sim.h"
 
 #include "driver/backend.h"
 #include "driver/npu_regs.h"
@@ -30,38 +63,89 @@
 #define SIM_ALIGN    4096ull
 /* Cycles simulated between looks at the host clock while waiting. */
 #define SIM_SLICE_CYCLES 200000ull
+/* A reset waits at most this long for the memory to answer every burst
+ * the device issued before it. */
+#define SIM_DRAIN_CYCLES 1000000ull
 
 struct sim_priv {
 	struct npu_sim *sim;
 	uint64_t next_addr;
 	uint64_t max_cycles; /* 0: no cycle limit per wait */
+	uint32_t watchdog;   /* 0: WDOG_BUDGET as the driver writes it */
 };
 
-static int parse_u32(const char *v, size_t len, uint32_t *out)
+/* A decimal or 0x-hex number filling v[0..len). */
+static int parse_u64(const char *v, size_t len, uint64_t *out)
 {
 	char buf[24];
 	char *end;
-	unsigned long long x;
+	int hex = len > 2 && v[0] == '0' && (v[1] == 'x' || v[1] == 'X');
 
-	if (len == 0 || len >= sizeof(buf))
-		return -1;
+	if (len == 0 || len >= sizeof(buf) || v[0] < '0' || v[0] > '9')
+		return -1; /* strtoull would take a sign or blanks */
 	memcpy(buf, v, len);
 	buf[len] = 0;
-	x = strtoull(buf, &end, 10);
-	if (*end || x > 0xffffffffull)
+	errno = 0;
+	*out = strtoull(hex ? buf + 2 : buf, &end, hex ? 16 : 10);
+	return *end || errno || end == (hex ? buf + 2 : buf) ? -1 : 0;
+}
+
+static int parse_u32(const char *v, size_t len, uint32_t *out)
+{
+	uint64_t x;
+
+	if (parse_u64(v, len, &x) || x > 0xffffffffull)
 		return -1;
 	*out = (uint32_t)x;
 	return 0;
 }
+
+/* ADDR[:LEN] of bus_error=, LEN >= 1 (default 1). */
+static int parse_range(const char *v, size_t len, uint64_t *addr, uint64_t *n)
+{
+	const char *colon = memchr(v, ':', len);
+
+	*n = 1;
+	if (!colon)
+		return parse_u64(v, len, addr);
+	if (parse_u64(v, (size_t)(colon - v), addr) ||
+	    parse_u64(colon + 1, len - (size_t)(colon - v) - 1, n))
+		return -1;
+	return *n ? 0 : -1;
+}
+
+/* The faults of one open, armed once the device exists. */
+struct sim_faults {
+	int bus_error;
+	uint64_t bus_addr, bus_len;
+	uint32_t bus_error_after, hang_after, corrupt_desc, lose_irq;
+	int has_bus_error_after, has_hang_after;
+};
+
+static void sim_arm(struct npu_sim *sim, const struct sim_faults *f)
+{
+	if (f->bus_error)
+		npu_sim_inject_bus_error(sim, f->bus_addr, f->bus_len);
+	if (f->has_bus_error_after)
+		npu_sim_inject_bus_error_after(sim, f->bus_error_after);
+	if (f->has_hang_after)
+		npu_sim_inject_hang_after(sim, f->hang_after);
+	npu_sim_inject_corrupt_desc(sim, f->corrupt_desc);
+	npu_sim_inject_lose_irq(sim, f->lose_irq);
+}
+
+#define KEY(k) (klen == sizeof(k) - 1 && !memcmp(s, k, sizeof(k) - 1))
 
 static int sim_open(struct npu_hw *hw, const char *args)
 {
 	struct sim_priv *p = npu_hw_priv(hw);
 	struct npu_sim_config cfg;
 	char config[16] = "default";
+	struct sim_faults f;
 	const char *s = args;
 
 	memset(&cfg, 0, sizeof(cfg));
+	memset(&f, 0, sizeof(f));
 	while (*s) {
 		const char *end = strchr(s, ',');
 		size_t len = end ? (size_t)(end - s) : strlen(s);
@@ -71,15 +155,27 @@ static int sim_open(struct npu_hw *hw, const char *args)
 		size_t vlen = len - klen - (eq ? 1 : 0);
 		uint32_t x;
 
-		if (klen == 6 && !memcmp(s, "config", 6) && vlen && vlen < sizeof(config)) {
+		if (KEY("config") && vlen && vlen < sizeof(config)) {
 			memcpy(config, v, vlen);
 			config[vlen] = 0;
-		} else if (klen == 7 && !memcmp(s, "latency", 7) && !parse_u32(v, vlen, &x)) {
+		} else if (KEY("latency") && !parse_u32(v, vlen, &x)) {
 			cfg.mem_latency = x;
-		} else if (klen == 2 && !memcmp(s, "bw", 2) && !parse_u32(v, vlen, &x) && x) {
+		} else if (KEY("bw") && !parse_u32(v, vlen, &x) && x) {
 			cfg.mem_bytes_per_cycle = x;
-		} else if (klen == 10 && !memcmp(s, "max_cycles", 10) && !parse_u32(v, vlen, &x)) {
+		} else if (KEY("max_cycles") && !parse_u32(v, vlen, &x)) {
 			p->max_cycles = x;
+		} else if (KEY("watchdog") && !parse_u32(v, vlen, &x) && x) {
+			p->watchdog = x;
+		} else if (KEY("bus_error") && !parse_range(v, vlen, &f.bus_addr, &f.bus_len)) {
+			f.bus_error = 1;
+		} else if (KEY("bus_error_after") && !parse_u32(v, vlen, &f.bus_error_after)) {
+			f.has_bus_error_after = 1;
+		} else if (KEY("hang_after") && !parse_u32(v, vlen, &f.hang_after)) {
+			f.has_hang_after = 1;
+		} else if (KEY("corrupt_desc") && !parse_u32(v, vlen, &x) && x) {
+			f.corrupt_desc = x;
+		} else if (KEY("lose_irq") && !parse_u32(v, vlen, &x) && x) {
+			f.lose_irq = x;
 		} else {
 			return NPU_ERR_INVALID_ARG;
 		}
@@ -92,6 +188,7 @@ static int sim_open(struct npu_hw *hw, const char *args)
 	cfg.config = config;
 	if (npu_sim_create(&cfg, &p->sim) != 0)
 		return NPU_ERR_NO_MEM;
+	sim_arm(p->sim, &f);
 	p->next_addr = SIM_DEV_BASE;
 	return NPU_OK;
 }
@@ -123,6 +220,8 @@ static int sim_reg_write(struct npu_hw *hw, uint32_t off, uint32_t v)
 
 	if (off >= NPU_HW_CSR_BYTES || (off & 3))
 		return NPU_ERR_INVALID_ARG;
+	if (off == NPU_REG_WDOG_BUDGET && p->watchdog)
+		v = p->watchdog;
 	return npu_sim_reg_write(p->sim, off, v) == 0 ? NPU_OK : NPU_ERR_IO;
 }
 
@@ -198,9 +297,19 @@ static int sim_wait_irq(struct npu_hw *hw, int timeout_ms)
 	}
 }
 
+/* Soft reset, then let the memory answer every burst the device issued
+ * before it (an injected hang ends here): the failed job's last writes
+ * land now, inside the windows they were checked against, not while the
+ * caller reprograms the windows or runs the next job. */
 static int sim_reset(struct npu_hw *hw)
 {
-	return sim_reg_write(hw, NPU_REG_CTRL, NPU_REG_CTRL_SOFT_RESET_MASK);
+	struct sim_priv *p = npu_hw_priv(hw);
+	int rc = sim_reg_write(hw, NPU_REG_CTRL, NPU_REG_CTRL_SOFT_RESET_MASK);
+
+	if (rc)
+		return rc;
+	npu_sim_inject_hang(p->sim, 0);
+	return npu_sim_drain(p->sim, SIM_DRAIN_CYCLES) == 0 ? NPU_OK : NPU_ERR_IO;
 }
 
 const struct npu_backend_ops npu_sim_backend = {
@@ -218,3 +327,10 @@ const struct npu_backend_ops npu_sim_backend = {
         .wait_irq = sim_wait_irq,
         .reset = sim_reset,
 };
+
+struct npu_sim *npu_sim_backend_device(struct npu_hw *hw)
+{
+	if (!hw || hw->ops != &npu_sim_backend)
+		return NULL;
+	return ((struct sim_priv *)npu_hw_priv(hw))->sim;
+}
