@@ -218,12 +218,14 @@ run-after-deps: all
 	tools/demo.sh $(BUILD)
 
 # RTL unit tests first (each engine bit-exact against lib/ref), then the
-# GoogleTest suites over the C API, then the shared library's exports.
+# GoogleTest suites over the C API, the shared library's exports and the
+# Python package's tests (Debian's python3, which has numpy and pytest).
 test-after-deps: ort all
 	$(MAKE) --no-print-directory rtl-test
 	$(MAKE) --no-print-directory rtl-sim-test
 	NPU_BUILD=$(BUILD) $(TEST_BIN) --gtest_brief=0
 	$(MAKE) --no-print-directory check-exports
+	NPU_BUILD=$(BUILD) PYTHONDONTWRITEBYTECODE=1 /usr/bin/python3 -m pytest -q -p no:cacheprovider python/tests
 
 lint-after-deps: rtl-lint
 synth-after-deps: rtl-synth
