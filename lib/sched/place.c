@@ -435,8 +435,36 @@ static void fold_why(const struct sp_ctx *c, uint32_t i, struct npui_placement *
 		WHY("shuffle g%u: DMA copy with channel-strided stores", l->groups);
 }
 
+/*
+ * NPU_SCHED_FORCE_CPU, a debugging knob (docs/SCHEDULER.md §1): "1" or
+ * "all" puts every layer on the CPU; a comma-separated list of op names
+ * (npui_op_name: conv, dwconv, fc, add, maxpool, concat, ...) only the
+ * layers of those ops. Unset, "" or "0": off. The exactness tests use it
+ * to show that their placement checks fire when the CPU does the work.
+ */
+static int forced_to_cpu(const char *knob, const struct npui_layer *l)
+{
+	const char *op = npui_op_name(l);
+	size_t n = strlen(op);
+
+	if (!knob || !*knob || !strcmp(knob, "0"))
+		return 0;
+	if (!strcmp(knob, "1") || !strcmp(knob, "all"))
+		return 1;
+	for (const char *p = knob;; p++) {
+		size_t k = strcspn(p, ",");
+
+		if (k == n && !strncmp(p, op, n))
+			return 1;
+		p += k;
+		if (!*p)
+			return 0;
+	}
+}
+
 int sp_place(struct sp_ctx *c, struct npui_placement *pl_all)
 {
+	const char *force = getenv("NPU_SCHED_FORCE_CPU");
 	const struct npui_graph *g = c->g;
 	struct sp_users u = {NULL, NULL};
 	uint8_t *base = NULL;
@@ -476,6 +504,11 @@ int sp_place(struct sp_ctx *c, struct npui_placement *pl_all)
 		struct npui_placement *pl = &pl_all[i];
 		int32_t o = l->output;
 
+		if (forced_to_cpu(force, l)) {
+			base[i] = SP_CPU;
+			WHY("%s: forced to the CPU (NPU_SCHED_FORCE_CPU)", npui_op_name(l));
+			continue;
+		}
 		if (o != g->output && c->last[o] < c->first[o]) {
 			base[i] = SP_FOLD; /* nobody reads it: nothing to run */
 			continue;
