@@ -577,9 +577,15 @@ std::string Model::Run(const uint32_t *desc, uint32_t n)
 			(*pp)--;
 		if (f & NPU_HW_FLAG_POP_NEXT)
 			(*pn)--;
+		const uint64_t macs0 = stats_.pw_macs + stats_.dw_macs;
 		std::string e = Exec(d);
 		if (!e.empty())
 			return e + " at descriptor " + std::to_string(idx);
+		if ((d[0] & 0xff) != NPU_HW_OP_SYNC) {
+			LayerWork &w = stats_.by_layer[d[1]];
+			w.ops++;
+			w.macs += stats_.pw_macs + stats_.dw_macs - macs0;
+		}
 		if (f & NPU_HW_FLAG_PUSH_PREV)
 			if (++*up > 255)
 				return Err("token counter overflow", idx);

@@ -13,6 +13,7 @@
 #define LWNPU_TESTS_SCHED_ISA_MODEL_H
 
 #include <cstdint>
+#include <map>
 #include <random>
 #include <string>
 #include <vector>
@@ -22,9 +23,16 @@
 namespace isa
 {
 
+// What one layer's descriptors did, by their tag (word 1, the layer index).
+struct LayerWork {
+	uint64_t ops = 0;  // DMA, conv and PPU descriptors executed (no SYNC, FENCE)
+	uint64_t macs = 0; // multiply-accumulates of its PW/DW descriptors
+};
+
 struct Stats {
 	uint64_t descs = 0, loads = 0, stores = 0, pw = 0, dw = 0, ppu = 0, syncs = 0;
 	uint64_t rd_bytes = 0, wr_bytes = 0, pw_macs = 0, dw_macs = 0;
+	std::map<uint32_t, LayerWork> by_layer;
 };
 
 class Model

@@ -10,7 +10,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <map>
 #include <memory>
 #include <random>
 #include <string>
@@ -22,6 +21,7 @@
 #include "driver/npu_regs.h"
 #include "ref/ref.h"
 #include "sched/sched.h"
+#include "tests/common/placement.h"
 #include "zoo/zoo.h"
 
 namespace
@@ -439,22 +439,77 @@ std::string FirstMismatch(const std::vector<int8_t> &a, const std::vector<int8_t
 	return "";
 }
 
-#define EXPECT_BITEXACT(g, caps, mode, seed)                                                       \
-	do {                                                                                       \
-		Result r_ = RunBoth((g), (caps), (mode), (seed));                                  \
-		ASSERT_EQ(r_.err, "");                                                             \
-		EXPECT_EQ(FirstMismatch(r_.out, r_.golden), "");                                   \
-	} while (0)
-
-std::map<std::string, int> EngineCounts(const npui_sched *s, const npui_graph *g, int *folded)
+// MACs layer i needs with padding taps skipped, as the engines run it:
+// per output pixel, the kernel rows and columns that fall inside the input.
+uint64_t InsideMacs(const npui_graph *g, uint32_t i)
 {
-	std::map<std::string, int> m;
-	*folded = 0;
-	for (uint32_t i = 0; i < g->num_layers; i++) {
-		m[s->placement[i].engine]++;
-		*folded += s->placement[i].folded;
+	const npui_layer &l = g->layers[i];
+	if (l.op != NPUI_OP_CONV)
+		return npui_layer_macs(g, &l); // FC: every weight once; others: 0
+	const npui_tensor &in = g->tensors[l.inputs[0]], &out = g->tensors[l.output];
+	auto taps = [](int n_out, int k, int stride, int pad, int n_in) {
+		uint64_t t = 0;
+		for (int o = 0; o < n_out; o++)
+			for (int j = 0; j < k; j++)
+				t += o * stride - pad + j >= 0 && o * stride - pad + j < n_in;
+		return t;
+	};
+	return (uint64_t)out.c * (uint64_t)(in.c / l.groups) *
+	       taps(out.h, l.kh, l.stride_h, l.pad_t, in.h) *
+	       taps(out.w, l.kw, l.stride_w, l.pad_l, in.w);
+}
+
+// Where the layers ran on the ISA model (tests/common/placement.h): a
+// layer of a CPU segment ran on the host; a layer of an NPU segment on its
+// planned engine, its work the descriptors with its tag that executed.
+// Checked against the plan, the expected counts `want` (nullptr: none
+// written), the MACs (cpu_macs of the graph's on the CPU, the rest on the
+// engines), and per layer: the PW/DW MACs the ISA model executed equal
+// the layer's MACs without padding taps (0 off the engines).
+void ExpectRan(const npui_graph *g, const npui_sched *s, const isa::Stats &st, const char *want,
+               uint64_t cpu_macs)
+{
+	std::vector<npu_test::LayerRun> ran(g->num_layers);
+	uint64_t model_macs = 0;
+	for (uint32_t k = 0; k < s->num_segments; k++) {
+		const npui_segment &sg = s->segments[k];
+		for (uint32_t i = sg.first_layer; i < sg.first_layer + sg.num_layers; i++) {
+			auto w = st.by_layer.find(i);
+			const uint64_t ops = w == st.by_layer.end() ? 0 : w->second.ops;
+			const uint64_t macs = w == st.by_layer.end() ? 0 : w->second.macs;
+			const bool npu = sg.kind == NPUI_SEG_NPU;
+			ran[i] = {g->layers[i].name, npu ? s->placement[i].engine : "cpu",
+			          s->placement[i].folded != 0, ops,
+			          npui_layer_macs(g, &g->layers[i])};
+			const bool mac_engine =
+			        npu && (ran[i].engine == "pw" || ran[i].engine == "dw");
+			EXPECT_EQ(macs, mac_engine ? InsideMacs(g, i) : 0)
+			        << "MACs the ISA model ran for layer " << i << " " << ran[i].name
+			        << " on " << ran[i].engine;
+		}
 	}
-	return m;
+	for (uint32_t i = 0; i < g->num_layers; i++)
+		model_macs += npui_layer_macs(g, &g->layers[i]);
+	npu_test::ExpectPlacement(ran, npu_test::EngineCounts(s, g->num_layers), want, model_macs,
+	                          cpu_macs);
+}
+
+// Runs g on the ISA model and checks it: no error, the output bytes of the
+// CPU kernels, and where the layers ran (ExpectRan). keep gets the
+// schedule when there was one.
+Result RunExact(const npui_graph *g, const npui_caps &caps, ArenaMode mode, uint32_t seed,
+                const char *want, Sched *keep = nullptr, uint64_t cpu_macs = 0)
+{
+	Sched s;
+	Result r = RunBoth(g, caps, mode, seed, &s);
+	EXPECT_EQ(r.err, "");
+	if (!r.err.empty())
+		return r;
+	EXPECT_EQ(FirstMismatch(r.out, r.golden), "");
+	ExpectRan(g, s.get(), r.stats, want, cpu_macs);
+	if (keep)
+		*keep = std::move(s);
+	return r;
 }
 
 // ---- per-layer cases, both configurations --------------------------------
@@ -470,7 +525,7 @@ TEST_P(SchedLayer, Conv1x1OddChannels)
 	Builder b(1);
 	int x = b.Input(13, 11, 37);
 	Graph g = b.Build(b.Conv(x, 29, 1, 1, 0, 1));
-	EXPECT_BITEXACT(g.get(), caps_, kArenaFolded, 1);
+	RunExact(g.get(), caps_, kArenaFolded, 1, "pw 1 dw 0 ppu 0 dma 0 (folded 0) cpu 0");
 }
 
 TEST_P(SchedLayer, Conv3x3Stride2Pad)
@@ -478,7 +533,7 @@ TEST_P(SchedLayer, Conv3x3Stride2Pad)
 	Builder b(2);
 	int x = b.Input(17, 15, 5);
 	Graph g = b.Build(b.Conv(x, 19, 3, 2, 1, 1, NPUI_ACT_RELU6));
-	EXPECT_BITEXACT(g.get(), caps_, kArenaFolded, 2);
+	RunExact(g.get(), caps_, kArenaFolded, 2, "pw 1 dw 0 ppu 0 dma 0 (folded 0) cpu 0");
 }
 
 TEST_P(SchedLayer, Conv5x5AndAsymmetricPad)
@@ -487,7 +542,7 @@ TEST_P(SchedLayer, Conv5x5AndAsymmetricPad)
 	int x = b.Input(12, 9, 6);
 	int y = b.Conv(x, 7, 5, 1, 2, 1);
 	Graph g = b.Build(b.Conv(y, 10, 3, 2, 0, 1, NPUI_ACT_NONE, 3, 1));
-	EXPECT_BITEXACT(g.get(), caps_, kArenaFolded, 3);
+	RunExact(g.get(), caps_, kArenaFolded, 3, "pw 2 dw 0 ppu 0 dma 0 (folded 0) cpu 0");
 }
 
 TEST_P(SchedLayer, GroupedConv)
@@ -498,7 +553,8 @@ TEST_P(SchedLayer, GroupedConv)
 		int y = b.Conv(x, 48, 1, 1, 0, groups);
 		Graph g = b.Build(b.Conv(y, 24, 3, 1, 1, groups));
 		SCOPED_TRACE("groups=" + std::to_string(groups));
-		EXPECT_BITEXACT(g.get(), caps_, kArenaFolded, 10 + groups);
+		RunExact(g.get(), caps_, kArenaFolded, 10 + groups,
+		         "pw 2 dw 0 ppu 0 dma 0 (folded 0) cpu 0");
 	}
 }
 
@@ -510,11 +566,8 @@ TEST_P(SchedLayer, Depthwise)
 			int x = b.Input(19, 14, 37);
 			Graph g = b.Build(b.Conv(x, 37, k, s, k / 2, 37, NPUI_ACT_RELU6));
 			SCOPED_TRACE("k=" + std::to_string(k) + " s=" + std::to_string(s));
-			Sched s_;
-			Result r = RunBoth(g.get(), caps_, kArenaFolded, 20 + k, &s_);
-			ASSERT_EQ(r.err, "");
-			EXPECT_EQ(FirstMismatch(r.out, r.golden), "");
-			EXPECT_STREQ(s_->placement[0].engine, "dw");
+			Result r = RunExact(g.get(), caps_, kArenaFolded, 20 + k,
+			                    "pw 0 dw 1 ppu 0 dma 0 (folded 0) cpu 0");
 			EXPECT_GT(r.stats.dw, 0u);
 		}
 }
@@ -525,10 +578,8 @@ TEST_P(SchedLayer, Depthwise7x7GoesToPwPerGroup)
 	int x = b.Input(11, 11, 6);
 	Graph g = b.Build(b.Conv(x, 6, 7, 1, 3, 6));
 	Sched s;
-	Result r = RunBoth(g.get(), caps_, kArenaFolded, 30, &s);
-	ASSERT_EQ(r.err, "");
-	EXPECT_EQ(FirstMismatch(r.out, r.golden), "");
-	EXPECT_STREQ(s->placement[0].engine, "pw");
+	RunExact(g.get(), caps_, kArenaFolded, 30, "pw 1 dw 0 ppu 0 dma 0 (folded 0) cpu 0", &s);
+	ASSERT_TRUE(s);
 	EXPECT_NE(strstr(s->placement[0].why, "DW does 3x3/5x5"), nullptr) << s->placement[0].why;
 }
 
@@ -541,8 +592,8 @@ TEST_P(SchedLayer, FullyConnected)
 	int x2 = b2.Input(3, 3, 20);
 	Graph g = b.Build(y);
 	Graph g2 = b2.Build(b2.Fc(x2, 10));
-	EXPECT_BITEXACT(g.get(), caps_, kArenaFolded, 40);
-	EXPECT_BITEXACT(g2.get(), caps_, kArenaFolded, 41);
+	RunExact(g.get(), caps_, kArenaFolded, 40, "pw 1 dw 0 ppu 0 dma 0 (folded 0) cpu 0");
+	RunExact(g2.get(), caps_, kArenaFolded, 41, "pw 1 dw 0 ppu 0 dma 0 (folded 0) cpu 0");
 }
 
 TEST_P(SchedLayer, KSplitAccumulates)
@@ -551,9 +602,8 @@ TEST_P(SchedLayer, KSplitAccumulates)
 	Builder b(50);
 	int x = b.Input(3, 2, 4200);
 	Graph g = b.Build(b.Conv(x, 20, 1, 1, 0, 1));
-	Result r = RunBoth(g.get(), caps_, kArenaFolded, 50);
-	ASSERT_EQ(r.err, "");
-	EXPECT_EQ(FirstMismatch(r.out, r.golden), "");
+	Result r = RunExact(g.get(), caps_, kArenaFolded, 50,
+	                    "pw 1 dw 0 ppu 0 dma 0 (folded 0) cpu 0");
 	EXPECT_GT(r.stats.ppu, 0u) << "expected PPU_REQUANT after K-split passes";
 }
 
@@ -563,9 +613,8 @@ TEST_P(SchedLayer, SpatialTilesWithHalo)
 	int x = b.Input(64, 60, 32);
 	int y = b.Conv(x, 40, 3, 1, 1, 1);
 	Graph g = b.Build(b.Conv(y, 24, 3, 2, 1, 1));
-	Result r = RunBoth(g.get(), caps_, kArenaFolded, 60);
-	ASSERT_EQ(r.err, "");
-	EXPECT_EQ(FirstMismatch(r.out, r.golden), "");
+	Result r = RunExact(g.get(), caps_, kArenaFolded, 60,
+	                    "pw 2 dw 0 ppu 0 dma 0 (folded 0) cpu 0");
 	EXPECT_GT(r.stats.pw, 4u) << "expected several tiles";
 }
 
@@ -577,16 +626,13 @@ TEST_P(SchedLayer, Pools)
 		int m = b.Pool(NPUI_OP_MAXPOOL, x, 3, 2, 0, 1, 0); // ceil mode
 		int a = b.Pool(NPUI_OP_AVGPOOL, m, 3, 2, 1, 1, cip);
 		Graph g = b.Build(b.Gap(a));
-		EXPECT_BITEXACT(g.get(), caps_, kArenaFolded, 70 + cip);
+		RunExact(g.get(), caps_, kArenaFolded, 70 + cip,
+		         "pw 0 dw 0 ppu 3 dma 0 (folded 0) cpu 0");
 	}
 	Builder b(72);
 	int x = b.Input(9, 9, 10);
 	Graph g = b.Build(b.Pool(NPUI_OP_MAXPOOL, x, 2, 2, 0, 0, 0));
-	Sched s;
-	Result r = RunBoth(g.get(), caps_, kArenaFolded, 72, &s);
-	ASSERT_EQ(r.err, "");
-	EXPECT_EQ(FirstMismatch(r.out, r.golden), "");
-	EXPECT_STREQ(s->placement[0].engine, "cpu");
+	RunExact(g.get(), caps_, kArenaFolded, 72, "pw 0 dw 0 ppu 0 dma 0 (folded 0) cpu 1");
 }
 
 TEST_P(SchedLayer, ResidualAdd)
@@ -595,7 +641,7 @@ TEST_P(SchedLayer, ResidualAdd)
 	int x = b.Input(9, 7, 37);
 	int y = b.Conv(x, 37, 1, 1, 0, 1);
 	Graph g = b.Build(b.Add(x, y, NPUI_ACT_RELU));
-	EXPECT_BITEXACT(g.get(), caps_, kArenaFolded, 80);
+	RunExact(g.get(), caps_, kArenaFolded, 80, "pw 1 dw 0 ppu 1 dma 0 (folded 0) cpu 0");
 }
 
 TEST_P(SchedLayer, ConcatShuffleSplitFold)
@@ -616,16 +662,12 @@ TEST_P(SchedLayer, ConcatShuffleSplitFold)
 		int w = b.Split(sh, 0, 11);
 		int q = b.Conv(w, 16, 1, 1, 0, 1);
 		Graph g = b.Build(b.Add(z, q, NPUI_ACT_NONE));
-		Sched s;
 		SCOPED_TRACE("arena mode " + std::to_string(mode));
-		Result r = RunBoth(g.get(), caps_, mode, 90, &s);
-		ASSERT_EQ(r.err, "");
-		EXPECT_EQ(FirstMismatch(r.out, r.golden), "");
-		if (mode != kArenaRuntime) {
-			int folded = 0;
-			EngineCounts(s.get(), g.get(), &folded);
-			EXPECT_GE(folded, 3); // concat, shuffle, split2 (and the last split)
-		}
+		// concat, shuffle, split2 and the last split folded; split1 is a
+		// copy into its slot. The runtime's own arena affords no fold.
+		RunExact(g.get(), caps_, mode, 90,
+		         mode == kArenaRuntime ? "pw 4 dw 1 ppu 1 dma 5 (folded 0) cpu 0"
+		                               : "pw 4 dw 1 ppu 1 dma 5 (folded 4) cpu 0");
 	}
 }
 
@@ -639,9 +681,8 @@ TEST_P(SchedLayer, ShuffleV1Groups3)
 	int p = b.Pool(NPUI_OP_AVGPOOL, x, 3, 2, 1, 1, 1);
 	Graph g = b.Build(b.Concat({p, d}));
 	Sched sc;
-	Result r = RunBoth(g.get(), caps_, kArenaFolded, 95, &sc);
-	ASSERT_EQ(r.err, "");
-	EXPECT_EQ(FirstMismatch(r.out, r.golden), "");
+	RunExact(g.get(), caps_, kArenaFolded, 95, "pw 1 dw 1 ppu 1 dma 2 (folded 2) cpu 0", &sc);
+	ASSERT_TRUE(sc);
 	EXPECT_EQ(sc->placement[1].folded, 1) << sc->placement[1].why;
 	EXPECT_EQ(sc->placement[4].folded, 1) << sc->placement[4].why;
 }
@@ -654,9 +695,8 @@ TEST_P(SchedLayer, CpuSegmentsBetweenNpuSegments)
 	int h = b.Lut(y, NPUI_LUT_HSWISH);
 	Graph g = b.Build(b.Conv(h, 8, 1, 1, 0, 1));
 	Sched s;
-	Result r = RunBoth(g.get(), caps_, kArenaFolded, 100, &s);
-	ASSERT_EQ(r.err, "");
-	EXPECT_EQ(FirstMismatch(r.out, r.golden), "");
+	RunExact(g.get(), caps_, kArenaFolded, 100, "pw 2 dw 0 ppu 0 dma 0 (folded 0) cpu 1", &s);
+	ASSERT_TRUE(s);
 	ASSERT_EQ(s->num_segments, 3u);
 	EXPECT_EQ(s->segments[0].kind, NPUI_SEG_NPU);
 	EXPECT_EQ(s->segments[1].kind, NPUI_SEG_CPU);
@@ -671,10 +711,11 @@ TEST_P(SchedLayer, NoDmaMeansAllCpu)
 	Graph g = b.Build(b.Conv(x, 12, 3, 1, 1, 1));
 	npui_caps c = caps_;
 	c.engines = 0x190; // what the CSR reports today: REQUANT, WDOG, PERF
+	// Its one conv's MACs, all on the CPU: 12 x 3x3 x 9 per pixel, 6x5 pixels.
 	Sched s;
-	Result r = RunBoth(g.get(), c, kArenaFolded, 110, &s);
-	ASSERT_EQ(r.err, "");
-	EXPECT_EQ(FirstMismatch(r.out, r.golden), "");
+	RunExact(g.get(), c, kArenaFolded, 110, "pw 0 dw 0 ppu 0 dma 0 (folded 0) cpu 1", &s,
+	         12 * 9 * 9 * 6 * 5);
+	ASSERT_TRUE(s);
 	ASSERT_EQ(s->num_segments, 1u);
 	EXPECT_EQ(s->segments[0].kind, NPUI_SEG_CPU);
 }
@@ -708,13 +749,10 @@ TEST_P(SchedZoo, BitExactOnIsaModel)
 	Graph g(gp);
 	npui_caps caps = Caps(zc.small);
 	Sched s;
-	Result r =
-	        RunBoth(g.get(), caps, getenv("SCHED_DIAG") ? kArenaDistinct : kArenaFolded, 7, &s);
-	ASSERT_EQ(r.err, "");
-	EXPECT_EQ(FirstMismatch(r.out, r.golden), "");
+	Result r = RunExact(g.get(), caps, getenv("SCHED_DIAG") ? kArenaDistinct : kArenaFolded, 7,
+	                    npu_test::ExpectedZooPlacement(zc.net, zc.small, o.size), &s);
+	ASSERT_TRUE(s);
 
-	int folded = 0;
-	std::map<std::string, int> m = EngineCounts(s.get(), g.get(), &folded);
 	uint64_t nb = 0, nd = 0, lb = 0;
 	npui_sched_net_bound(g.get(), &caps, s.get(), &nb, &nd);
 	for (uint32_t i = 0; i < g->num_layers; i++)
@@ -722,31 +760,18 @@ TEST_P(SchedZoo, BitExactOnIsaModel)
 	uint32_t ndesc = 0;
 	for (uint32_t k = 0; k < s->num_segments; k++)
 		ndesc += s->segments[k].num_desc;
-	printf("[sched] %-20s %-7s layers %3u: pw %2d dw %2d ppu %2d dma %2d (folded %2d) cpu %2d "
-	       "| "
+	printf("[sched] %-20s %-7s layers %3u: %s | "
 	       "segs %2u desc %6u const %7zu B | net bound %8llu cyc, sum of layer bounds %8llu, "
 	       "isa pw %llu dw %llu MACs, dma rd %llu wr %llu B\n",
-	       zc.net.c_str(), zc.small ? "small" : "default", g->num_layers, m["pw"], m["dw"],
-	       m["ppu"], m["dma"], folded, m["cpu"], s->num_segments, ndesc, s->const_size,
-	       (unsigned long long)nb, (unsigned long long)lb, (unsigned long long)r.stats.pw_macs,
-	       (unsigned long long)r.stats.dw_macs, (unsigned long long)r.stats.rd_bytes,
-	       (unsigned long long)r.stats.wr_bytes);
+	       zc.net.c_str(), zc.small ? "small" : "default", g->num_layers,
+	       npu_test::EngineCounts(s.get(), g->num_layers).c_str(), s->num_segments, ndesc,
+	       s->const_size, (unsigned long long)nb, (unsigned long long)lb,
+	       (unsigned long long)r.stats.pw_macs, (unsigned long long)r.stats.dw_macs,
+	       (unsigned long long)r.stats.rd_bytes, (unsigned long long)r.stats.wr_bytes);
 	if (getenv("NPU_DEBUG"))
 		for (uint32_t i = 0; i < g->num_layers; i++)
 			printf("  %3u %-24s %-4s %s\n", i, g->layers[i].name,
 			       s->placement[i].engine, s->placement[i].why);
-
-	// Every MAC of the NPU layers ran exactly once on the engines.
-	uint64_t pw_macs = 0, dw_macs = 0;
-	for (uint32_t i = 0; i < g->num_layers; i++) {
-		uint64_t macs = npui_layer_macs(g.get(), &g->layers[i]);
-		if (!strcmp(s->placement[i].engine, "pw"))
-			pw_macs += macs;
-		if (!strcmp(s->placement[i].engine, "dw"))
-			dw_macs += macs;
-	}
-	EXPECT_LE(r.stats.pw_macs, pw_macs); // padding taps are skipped
-	EXPECT_LE(r.stats.dw_macs, dw_macs);
 
 	if (zc.net == "shufflenet_v2_x1_0") {
 		int shuf = 0, shuf_f = 0, cat = 0, cat_f = 0, spl = 0, spl_f = 0;
@@ -804,7 +829,7 @@ TEST(SchedZooArena, RuntimeArenaStaysExact)
 		ASSERT_EQ(zoo_build(net, &o, &gp, nullptr, 0), NPU_OK);
 		Graph g(gp);
 		SCOPED_TRACE(net);
-		EXPECT_BITEXACT(g.get(), Caps(false), kArenaRuntime, 11);
+		RunExact(g.get(), Caps(false), kArenaRuntime, 11, nullptr);
 	}
 }
 
@@ -881,8 +906,8 @@ TEST(SchedRepro, ZooLayer)
 		SCOPED_TRACE("layer " + std::to_string(i) + " " + g->layers[i].name);
 		Graph s = SingleLayer(g.get(), i);
 		for (uint32_t seed = 1; seed <= seeds; seed++)
-			EXPECT_BITEXACT(s.get(), Caps(getenv("REPRO_SMALL") != nullptr),
-			                kArenaFolded, seed);
+			RunExact(s.get(), Caps(getenv("REPRO_SMALL") != nullptr), kArenaFolded,
+			         seed, nullptr);
 	}
 	EXPECT_GT(checked, 0);
 }
