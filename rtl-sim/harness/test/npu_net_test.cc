@@ -5,7 +5,10 @@
 // does, one layer's descriptors + FENCE|IRQ per ring batch, waited for
 // until RING_HEAD reaches the tail: ring_wait.h), its CPU
 // segments on npui_ref_run_layer; every output byte must equal the whole
-// graph run layer by layer on the CPU kernels (npui_ref_run_layer).
+// graph run layer by layer on the CPU kernels (npui_ref_run_layer), and
+// the layers must have run where the schedule and the expected table put
+// them, each engine layer with device cycles, all MACs on the engines
+// (tests/common/placement.h).
 //
 // Environment: NPU_NET_NETS (comma-separated net names; default: the nets
 // of the CI set below), NPU_NET_SIZE (input size, default 32), NPU_NET_STEP=1
@@ -30,6 +33,7 @@
 #include "npu.h"
 #include "npu_sim.h"
 #include "ring_wait.h"
+#include "tests/common/placement.h"
 #include "tests/common/test_env.h"
 #include "ref/ref.h"
 #include "sched/sched.h"
@@ -54,9 +58,18 @@ std::string Env(const char *name, const char *def)
 	return e ? e : def;
 }
 
+// Where the layers of a run went (tests/common/placement.h): a layer of a
+// CPU segment ran on the host, one of an NPU segment on its planned engine
+// with the device cycles of its ring batch; plan is the schedule's counts.
+struct Placed {
+	std::vector<npu_test::LayerRun> ran;
+	std::string plan;
+	uint64_t model_macs = 0;
+};
+
 // Runs net on the device; returns "" or what went wrong.
 std::string RunNet(const NetCase &nc, int size, uint64_t *cycles, uint32_t *npu_layers,
-                   uint32_t *cpu_layers)
+                   uint32_t *cpu_layers, Placed *placed)
 {
 	zoo_opts o;
 	zoo_opts_default(&o);
@@ -97,6 +110,13 @@ std::string RunNet(const NetCase &nc, int size, uint64_t *cycles, uint32_t *npu_
 	    NPU_OK)
 		return std::string("sched_build: ") + why;
 	std::unique_ptr<npui_sched, void (*)(npui_sched *)> s(sp, npui_sched_free);
+	placed->plan = npu_test::EngineCounts(s.get(), g->num_layers);
+	placed->ran.resize(g->num_layers);
+	for (uint32_t i = 0; i < g->num_layers; i++) {
+		const uint64_t macs = npui_layer_macs(g.get(), &g->layers[i]);
+		placed->ran[i] = {g->layers[i].name, "cpu", s->placement[i].folded != 0, 0, macs};
+		placed->model_macs += macs;
+	}
 
 	npu_sim_config cfg = {nc.small ? "small" : "default", 0, 0, nullptr};
 	npu_sim *sim = nullptr;
@@ -154,6 +174,8 @@ std::string RunNet(const NetCase &nc, int size, uint64_t *cycles, uint32_t *npu_
 			*cpu_layers += sg.num_layers;
 			continue;
 		}
+		for (uint32_t i = sg.first_layer; i < sg.first_layer + sg.num_layers; i++)
+			placed->ran[i].engine = s->placement[i].engine;
 		std::vector<uint32_t> d(sg.desc, sg.desc + static_cast<size_t>(sg.num_desc) * 16);
 		for (uint32_t r = 0; r < sg.num_relocs; r++) {
 			const npui_reloc &rl = sg.relocs[r];
@@ -181,6 +203,7 @@ std::string RunNet(const NetCase &nc, int size, uint64_t *cycles, uint32_t *npu_
 			// is RING_HEAD == tail, not the first IRQ (ring_wait.h: a
 			// segment's last layer carries the scheduler's FENCE | IRQ before
 			// ours).
+			const uint64_t cyc0 = npu_sim_cycles(sim);
 			uint32_t j = 0, head = npu_test::RingHead(sim), st = 0;
 			uint64_t spent = 0;
 			for (;;) {
@@ -225,6 +248,8 @@ std::string RunNet(const NetCase &nc, int size, uint64_t *cycles, uint32_t *npu_
 				   << rd(NPU_REG_ERR_ADDR_LO);
 				return os.str();
 			}
+			if (layer < g->num_layers)
+				placed->ran[layer].work += npu_sim_cycles(sim) - cyc0;
 			if (step && layer < g->num_layers) {
 				int32_t t = g->layers[layer].output;
 				if (std::memcmp(bufs[t], gold[t].data(), gold[t].size())) {
@@ -324,10 +349,17 @@ TEST_P(NetTest, BitExactOnDevice)
 	int size = static_cast<int>(npu_test_env_int("NPU_NET_SIZE", 32, 16, 1024));
 	uint64_t cyc = 0;
 	uint32_t nl = 0, cl = 0;
+	Placed placed;
 	auto t0 = std::chrono::steady_clock::now();
-	std::string e = RunNet(nc, size, &cyc, &nl, &cl);
+	std::string e = RunNet(nc, size, &cyc, &nl, &cl, &placed);
 	double sec = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 	EXPECT_EQ(e, "") << nc.net << " " << (nc.small ? "small" : "default");
+	// Bytes alone would match with every layer on the CPU (its kernels are
+	// the golden ones): placement, cycles and MACs as well.
+	if (e.empty())
+		npu_test::ExpectPlacement(placed.ran, placed.plan,
+		                          npu_test::ExpectedZooPlacement(nc.net, nc.small, size),
+		                          placed.model_macs);
 	std::printf("[ net ] %-20s %-7s %dx%d: %s, %u NPU + %u CPU layers, %" PRIu64
 	            " device cycles, %.1f s\n",
 	            nc.net.c_str(), nc.small ? "small" : "default", size, size,
