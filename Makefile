@@ -254,5 +254,4 @@ $(SIM_OUT)/npu_sim.o $(SIM_RT_SRCS:%.cpp=$(SIM_OUT)/rt/%.o): $(PIC_STAMP)
 $(foreach c,default small,$(SIM_OUT)/$(c)/Vnpu_top_$(c)__ALL.a): $(PIC_STAMP)
 $(foreach c,default small,$(SIM_OUT)/$(c)/Vnpu_top_$(c)__ALL.a): export USER_CPPFLAGS := $(PIC)
 
-
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
