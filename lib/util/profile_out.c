@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "npu.h"
+#include "driver/npu_regs.h"
 #include "util/profile_out.h"
 
 /* ---- strings ------------------------------------------------------------ */
@@ -136,8 +137,8 @@ static void xml_str(FILE *f, const char *str, size_t max_chars)
 /* ---- shared arithmetic -------------------------------------------------- */
 
 struct totals {
-	uint64_t cycles, bound, macs, dram, cpu_ns;
-	uint64_t npu_cycles, npu_bound; /* over the layers not on the CPU */
+	uint64_t cycles, bound, macs, dram, cpu_ns; /* bound: the sum of the layers' bounds */
+	uint64_t npu_cycles, npu_bound;             /* over the layers not on the CPU */
 	unsigned cpu_layers;
 };
 
@@ -214,10 +215,12 @@ static void write_json(FILE *f, const struct npui_profile_info *info,
 	fprintf(f, ",\n  \"device\": ");
 	json_str(f, info->device);
 	fprintf(f,
-	        ",\n  \"clock_mhz\": %.1f,\n  \"total_cycles\": %llu,\n  \"bound_cycles\": %llu,\n"
+	        ",\n  \"clock_mhz\": %.1f,\n  \"total_cycles\": %llu,\n"
+	        "  \"network_bound_cycles\": %llu,\n  \"sum_layer_bound_cycles\": %llu,\n"
 	        "  \"macs\": %llu,\n  \"dram_bytes\": %llu,\n  \"cpu_ns\": %llu,\n"
 	        "  \"layers\": [",
-	        info->clock_mhz, (unsigned long long)t.cycles, (unsigned long long)t.bound,
+	        info->clock_mhz, (unsigned long long)t.cycles,
+	        (unsigned long long)info->network_bound_cycles, (unsigned long long)t.bound,
 	        (unsigned long long)t.macs, (unsigned long long)t.dram,
 	        (unsigned long long)t.cpu_ns);
 	for (unsigned i = 0; i < n; i++) {
@@ -349,7 +352,7 @@ static void svg_bars(FILE *f, const struct npui_profile_info *info,
 	double bar_w = fmin(pitch * 0.75, BAR_MAX_W);
 	double vmax = 0, step, bottom = BAR_TOP + BAR_H;
 	struct totals t;
-	char line[512], a[32], b[32];
+	char line[512], a[96], b[32];
 
 	sum_layers(p, n, &t);
 	for (unsigned i = 0; i < n; i++) {
@@ -359,19 +362,22 @@ static void svg_bars(FILE *f, const struct npui_profile_info *info,
 	step = nice_step(vmax > 0 ? vmax / 5 : 1);
 	vmax = step * ceil((vmax > 0 ? vmax : 1) / step);
 
-	svg_text(f, SVG_LEFT, 24, "title", NULL, "Per-layer cycles against the bound");
+	svg_text(f, SVG_LEFT, 24, "title", NULL, "Per-layer cycles against each layer's bound");
 	fputs("<text x=\"90\" y=\"44\">model ", f);
 	xml_str(f, info->model, 80);
 	fputs(" on ", f);
 	xml_str(f, info->device, 40);
 	fprintf(f, ", %u layer%s (%u on the CPU), nominal clock %.1f MHz</text>\n", n,
 	        n == 1 ? "" : "s", t.cpu_layers, clk);
-	if (t.npu_bound)
-		snprintf(a, sizeof(a), "%.3f", (double)t.npu_cycles / (double)t.npu_bound);
+	if (info->network_bound_cycles)
+		snprintf(a, sizeof(a), "%llu cycles, cycles/bound %.3f",
+		         (unsigned long long)info->network_bound_cycles,
+		         (double)t.npu_cycles / (double)info->network_bound_cycles);
 	else
-		snprintf(a, sizeof(a), "n/a (no bound)");
-	snprintf(line, sizeof(line), "NPU layers: %llu cycles, bound %llu cycles, cycles/bound %s",
-	         (unsigned long long)t.npu_cycles, (unsigned long long)t.npu_bound, a);
+		snprintf(a, sizeof(a), "unknown, cycles/bound n/a");
+	snprintf(line, sizeof(line),
+	         "NPU layers: %llu cycles; network bound %s; sum of layer bounds %llu cycles",
+	         (unsigned long long)t.npu_cycles, a, (unsigned long long)t.npu_bound);
 	svg_text(f, SVG_LEFT, 62, NULL, NULL, line);
 	snprintf(line, sizeof(line),
 	         "CPU fallback: %.3f ms (%.0f cycles at %.1f MHz). Total: %.0f cycles = %.3f ms "
@@ -386,7 +392,7 @@ static void svg_bars(FILE *f, const struct npui_profile_info *info,
 	svg_legend_box(f, SVG_LEFT + 230, 104, "cpu", line);
 	fprintf(f, "<line class=\"bound\" x1=\"%.1f\" y1=\"99\" x2=\"%.1f\" y2=\"99\"/>\n",
 	        SVG_LEFT + 530, SVG_LEFT + 548);
-	svg_text(f, SVG_LEFT + 554, 104, NULL, NULL, "bound_cycles (DESIGN.md 5)");
+	svg_text(f, SVG_LEFT + 554, 104, NULL, NULL, "layer bound: max(PW, DW, DRAM work/rate)");
 
 	/* Grid and y axis. */
 	for (int k = 0; k * step <= vmax * (1 + 1e-9); k++) {
@@ -782,6 +788,14 @@ static void write_trace(FILE *f, const struct npui_profile_info *info,
 }
 
 /* ---- entry points ------------------------------------------------------- */
+
+void npui_profile_info_set_cost(struct npui_profile_info *info, const struct npu_model_cost *cost)
+{
+	info->clock_mhz = cost->clock_mhz > 0 ? cost->clock_mhz : NPU_HW_NOMINAL_CLOCK_MHZ;
+	info->peak_macs_per_cycle = cost->peak_macs_per_cycle;
+	info->dram_bytes_per_cycle = cost->dram_bytes_per_cycle;
+	info->network_bound_cycles = cost->bound_cycles;
+}
 
 int npui_profile_write(FILE *f, enum npui_profile_format fmt, const struct npui_profile_info *info,
                        const struct npu_layer_profile *p, unsigned n)

@@ -6,7 +6,7 @@
  * outputs", describes the three formats.
  *
  * Time is never taken from host timers here: NPU layers are converted with
- * the nominal clock (DESIGN.md §5); CPU-fallback layers keep their cpu_ns.
+ * the nominal clock; CPU-fallback layers keep their cpu_ns.
  */
 #ifndef NPUI_PROFILE_OUT_H
 #define NPUI_PROFILE_OUT_H
@@ -37,7 +37,22 @@ struct npui_profile_info {
 	 */
 	double peak_macs_per_cycle;
 	double dram_bytes_per_cycle;
+	/*
+	 * The whole network's bound, npu_model_cost().bound_cycles: max over
+	 * the PW array, the DW engine and DRAM of work / rate. 0 when unknown
+	 * (the cpu device): the pictures say so. Not the sum of the layers'
+	 * bounds, which each pay their own activation traffic.
+	 */
+	uint64_t network_bound_cycles;
 };
+
+/*
+ * Fill info's clock, roofs and network bound from npu_model_cost() of the
+ * model being profiled. A device without an NPU clock (cpu) gets the
+ * nominal NPU_HW_NOMINAL_CLOCK_MHZ, so that its CPU layers can still be
+ * drawn in cycles, and no roofs and no network bound.
+ */
+void npui_profile_info_set_cost(struct npui_profile_info *info, const struct npu_model_cost *cost);
 
 /*
  * Write n layer records (n may be 0) in the given format to f. f stays

@@ -23,6 +23,7 @@
 #include <string>
 #include <vector>
 
+#include "driver/npu_regs.h"
 #include "util/profile_out.h"
 #include "tests/common/shell.h"
 
@@ -619,6 +620,7 @@ npui_profile_info info(const char *device, double peak = 0, double bw = 0)
 	i.clock_mhz = 200.0;
 	i.peak_macs_per_cycle = peak;
 	i.dram_bytes_per_cycle = bw;
+	i.network_bound_cycles = 0;
 	return i;
 }
 
@@ -764,21 +766,24 @@ TEST(ProfileCheckers, RejectWhatIsNotWellFormed)
 		EXPECT_FALSE(JsonParser(bad).parse(&j)) << bad;
 }
 
-// ---- JSON: exactly the format npu-run always wrote ----------------------
+// ---- JSON: exactly the format npu-run writes -----------------------------
 
-TEST(ProfileJson, FormatIsUnchanged)
+TEST(ProfileJson, FormatIsExact)
 {
 	std::vector<npu_layer_profile> v = {
 	        layer("conv1", "conv", "pw", 100, 5, 1000, 64, 80),
 	        layer("se\"\\\x01", "se", "cpu", 0, 2500, 10, 0, 0),
 	};
 	v[1].folded = 1;
+	npui_profile_info in = info("sim");
+	in.network_bound_cycles = 70; // the network's, not the sum of the layers' (80)
 	std::string want = "{\n"
 	                   "  \"model\": \"net.npu\",\n"
 	                   "  \"device\": \"sim\",\n"
 	                   "  \"clock_mhz\": 200.0,\n"
 	                   "  \"total_cycles\": 100,\n"
-	                   "  \"bound_cycles\": 80,\n"
+	                   "  \"network_bound_cycles\": 70,\n"
+	                   "  \"sum_layer_bound_cycles\": 80,\n"
 	                   "  \"macs\": 1010,\n"
 	                   "  \"dram_bytes\": 64,\n"
 	                   "  \"cpu_ns\": 2505,\n"
@@ -791,7 +796,7 @@ TEST(ProfileJson, FormatIsUnchanged)
 	                   "\"dram_bytes\": 0, \"bound_cycles\": 0, \"folded\": true}\n"
 	                   "  ]\n"
 	                   "}\n";
-	EXPECT_EQ(render(NPUI_PROFILE_JSON, info("sim"), v), want);
+	EXPECT_EQ(render(NPUI_PROFILE_JSON, in, v), want);
 	// No layers: the same shape with an empty array.
 	EXPECT_NE(render(NPUI_PROFILE_JSON, info("cpu"), {}).find("\"layers\": [\n  ]\n}\n"),
 	          std::string::npos);
@@ -826,6 +831,35 @@ TEST(ProfileSvg, WellFormedForEverySize)
 		// Wide profiles widen the picture rather than squeezing bars to nothing.
 		EXPECT_GE(atof(d.elems[0].attrs["width"].c_str()), 3.0 * n);
 	}
+}
+
+// The caption's ratio is against the network's bound, and says so; the sum
+// of the layers' bounds is named as a sum.
+TEST(ProfileSvg, CaptionUsesTheNetworkBound)
+{
+	auto v = npu_profile(20);
+	npui_profile_info in = info("sim", 256, 8);
+	in.network_bound_cycles = 12345;
+	uint64_t cycles = 0, sum = 0;
+	for (auto &l : v) {
+		cycles += l.cycles;
+		sum += l.bound_cycles;
+	}
+	XmlDoc d = check_svg(render(NPUI_PROFILE_SVG, in, v), v.size(), plottable(v));
+	std::string text = d.all_text("text");
+	char want[160];
+	snprintf(want, sizeof(want), "network bound 12345 cycles, cycles/bound %.3f",
+	         (double)cycles / 12345);
+	EXPECT_NE(text.find(want), std::string::npos) << text;
+	EXPECT_NE(text.find("sum of layer bounds " + std::to_string(sum) + " cycles"),
+	          std::string::npos)
+	        << text;
+	EXPECT_EQ(text.find("DESIGN"), std::string::npos) << text;
+	// Unknown network bound (0): no ratio is made up from the layers' sum.
+	in.network_bound_cycles = 0;
+	d = check_svg(render(NPUI_PROFILE_SVG, in, v), v.size(), plottable(v));
+	EXPECT_NE(d.all_text("text").find("network bound unknown, cycles/bound n/a"),
+	          std::string::npos);
 }
 
 TEST(ProfileSvg, CpuDeviceDrawsAnEmptyRoofline)
@@ -1035,6 +1069,13 @@ TEST_F(ProfileFiles, NpuRunWritesAllThree)
 	ASSERT_TRUE(prof.get("layers"));
 	size_t n = prof.get("layers")->arr.size();
 	EXPECT_GT(n, 50u);
+	// The cpu device has no NPU clock and no bound: the nominal clock, zeros.
+	ASSERT_TRUE(prof.get("clock_mhz") && prof.get("network_bound_cycles") &&
+	            prof.get("sum_layer_bound_cycles"));
+	EXPECT_EQ(prof.get("clock_mhz")->num, (double)NPU_HW_NOMINAL_CLOCK_MHZ);
+	EXPECT_EQ(prof.get("network_bound_cycles")->num, 0);
+	EXPECT_EQ(prof.get("sum_layer_bound_cycles")->num, 0);
+	EXPECT_EQ(prof.get("bound_cycles"), nullptr) << "the old ambiguous total";
 	XmlDoc d = check_svg(slurp(ps), n, 0);
 	EXPECT_NE(d.all_text("text").find("no NPU cycles on the cpu device"), std::string::npos);
 	EXPECT_EQ(d.count("rect", "bar cpu"), n);

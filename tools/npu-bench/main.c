@@ -1,6 +1,7 @@
 /*
  * npu-bench: run zoo networks (or model files) on a device and report
- * cycles against the physical bound (DESIGN.md §5), MAC utilization, DRAM
+ * cycles against the network's bound (npu_model_cost(): max over the PW
+ * array, the DW engine and DRAM of work / rate), MAC utilization, DRAM
  * traffic, CPU fallback time and simulation speed; check every output
  * byte-exact against the cpu device.
  */
@@ -173,9 +174,7 @@ static int run_one(npu_device *dev, npu_device *cpu, const char *name, int size,
 		memset(&info, 0, sizeof(info));
 		info.model = name;
 		info.device = npu_device_uri(dev);
-		info.clock_mhz = cost.clock_mhz > 0 ? cost.clock_mhz : 200.0;
-		info.peak_macs_per_cycle = cost.peak_macs_per_cycle;
-		info.dram_bytes_per_cycle = cost.dram_bytes_per_cycle;
+		npui_profile_info_set_cost(&info, &cost);
 		snprintf(path, sizeof(path), "%s/%s.svg", svg_dir, name);
 		if (npui_profile_save(path, NPUI_PROFILE_SVG, &info, p, n) != NPU_OK)
 			fprintf(stderr, "npu-bench: cannot write %s\n", path);
@@ -239,9 +238,10 @@ static int write_json(const char *path, const char *uri, const struct row *rows,
 		const struct row *r = &rows[i];
 		fprintf(f,
 		        "%s\n    {\"name\": \"%s\", \"macs\": %llu, \"cycles\": %llu, "
-		        "\"bound_cycles\": %llu, \"cycles_per_bound\": %.4f, \"mac_util\": %.4f, "
-		        "\"dram_bytes\": %llu, \"cpu_ns\": %llu, \"host_s\": %.3f, "
-		        "\"clock_mhz\": %.1f, \"sim_macs_per_host_s\": %.0f, \"exact\": %s}",
+		        "\"network_bound_cycles\": %llu, \"cycles_per_bound\": %.4f, "
+		        "\"mac_util\": %.4f, \"dram_bytes\": %llu, \"cpu_ns\": %llu, "
+		        "\"host_s\": %.3f, \"clock_mhz\": %.1f, \"sim_macs_per_host_s\": %.0f, "
+		        "\"exact\": %s}",
 		        i ? "," : "", r->name, (unsigned long long)r->macs,
 		        (unsigned long long)r->cycles, (unsigned long long)r->bound,
 		        r->bound ? (double)r->cycles / r->bound : 0.0, r->util,

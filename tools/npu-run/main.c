@@ -15,9 +15,6 @@
 
 #define EXIT_USAGE 2
 
-/* Nominal NPU clock used to turn cycles into time (DESIGN §5). */
-#define NOMINAL_CLOCK_MHZ 200.0
-
 static const char usage_text[] =
         "usage: npu-run MODEL [options]\n"
         "\n"
@@ -94,21 +91,9 @@ static int cmp_u64(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-/*
- * Roofs of the roofline: the device's peak MACs/cycle and DRAM bytes/cycle
- * from its CAPS. The public API does not report CAPS yet (issue 4), so they
- * are left unknown (0) and the SVG says so rather than guess.
- */
-static void device_roofs(const npu_device *dev, struct npui_profile_info *info)
-{
-	(void)dev;
-	info->peak_macs_per_cycle = 0;
-	info->dram_bytes_per_cycle = 0;
-}
-
 /* Write the profile in each format asked for; 0 or prints why and returns -1. */
 static int write_profiles(const char *const paths[3], const char *model_path, const npu_device *dev,
-                          const struct npu_layer_profile *p, unsigned n)
+                          const npu_model *m, const struct npu_layer_profile *p, unsigned n)
 {
 	static const struct {
 		enum npui_profile_format fmt;
@@ -121,10 +106,12 @@ static int write_profiles(const char *const paths[3], const char *model_path, co
 	struct npui_profile_info info = {
 	        .model = model_path,
 	        .device = npu_device_uri(dev),
-	        .clock_mhz = NOMINAL_CLOCK_MHZ,
 	};
+	struct npu_model_cost cost = {0};
 
-	device_roofs(dev, &info);
+	/* Clock, roofs and the network bound: the device's own figures. */
+	npu_model_cost(m, &cost);
+	npui_profile_info_set_cost(&info, &cost);
 	for (int i = 0; i < 3; i++) {
 		int rc;
 
@@ -166,15 +153,15 @@ static void print_layers(const npu_model *m, const struct npu_layer_profile *p, 
 	printf("\n%u layers: %u on the CPU (%.2f ms host time), %u folded into addressing\n", n,
 	       on_cpu, cpu_ns / 1e6, folded);
 	if (cost.bound_cycles) {
-		printf("NPU: %llu cycles, network bound %llu cycles: cycles/bound %.2f; "
-		       "DRAM %.2f MB (minimum %.2f MB)\n",
+		printf("NPU: %llu cycles, network bound %llu cycles: cycles/bound %.2f "
+		       "(sum of layer bounds %llu cycles); DRAM %.2f MB (minimum %.2f MB)\n",
 		       (unsigned long long)cycles, (unsigned long long)cost.bound_cycles,
-		       (double)cycles / cost.bound_cycles, dram / 1e6, cost.min_dram_bytes / 1e6);
+		       (double)cycles / cost.bound_cycles, (unsigned long long)bound, dram / 1e6,
+		       cost.min_dram_bytes / 1e6);
 		printf("latency at the nominal %.0f MHz: %.3f ms on the NPU + the CPU fallback "
 		       "above\n",
 		       cost.clock_mhz, cycles / cost.clock_mhz / 1e3);
 	}
-	(void)bound;
 }
 
 /* Load --input into the model's input layout; returns 0 or prints why. */
@@ -401,7 +388,7 @@ int main(int argc, char **argv)
 		npu_model_profile(m, p, n, &got);
 		if (verbose)
 			print_layers(m, p, got);
-		if (write_profiles(prof_out, model_path, dev, p, got < n ? got : n)) {
+		if (write_profiles(prof_out, model_path, dev, m, p, got < n ? got : n)) {
 			free(p);
 			goto out_free;
 		}
