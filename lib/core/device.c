@@ -304,16 +304,46 @@ err_free:
 	return rc;
 }
 
-/* Drains: every queued job runs to completion before the lanes stop. */
-void npu_close(npu_device *dev)
+/* Drains: every queued job runs to completion before the lanes stop.
+ * Called once nothing can reach the device any more (closed, no users). */
+static void device_release(npu_device *dev)
 {
-	if (!dev)
-		return;
 	lanes_stop(dev, dev->num_lanes);
 	pthread_cond_destroy(&dev->done_cv);
 	pthread_mutex_destroy(&dev->lock);
 	dev->ops->close(dev);
 	free(dev);
+}
+
+/* Drop one user; the last one after npu_close() releases the device. The
+ * caller must not touch dev afterwards. */
+void npui_device_put(npu_device *dev)
+{
+	int last;
+
+	pthread_mutex_lock(&dev->lock);
+	dev->users--;
+	last = dev->closed && !dev->users;
+	pthread_mutex_unlock(&dev->lock);
+	if (last)
+		device_release(dev);
+}
+
+/* Gives up the caller's handle. With no model loaded and every job waited
+ * for, the device is released here; otherwise by the npu_model_free() or
+ * npu_wait() that drops its last user. */
+void npu_close(npu_device *dev)
+{
+	int last;
+
+	if (!dev)
+		return;
+	pthread_mutex_lock(&dev->lock);
+	dev->closed = 1;
+	last = !dev->users;
+	pthread_mutex_unlock(&dev->lock);
+	if (last)
+		device_release(dev);
 }
 
 const char *npu_device_uri(const npu_device *dev)
@@ -366,6 +396,7 @@ int npu_submit(npu_model *m, const struct npu_io *io, npu_job **out)
 	job->seq = m->next_seq++;
 	m->pending++;
 	dev->active++;
+	dev->users++; /* until npu_wait() frees the job */
 	struct npui_ctx *free_ctx = NULL;
 	for (unsigned i = 0; i < m->num_ctx && !free_ctx; i++)
 		if (!m->ctx[i].job)
@@ -424,6 +455,7 @@ int npu_wait(npu_job *job, int timeout_ms)
 	if (rc != NPU_OK)
 		npui_set_detail("%s", job->detail);
 	free(job);
+	npui_device_put(dev);
 	return rc;
 }
 

@@ -206,6 +206,7 @@ int npu_model_load_memory(npu_device *dev, const void *data, size_t size, npu_mo
 
 	pthread_mutex_lock(&dev->lock);
 	dev->num_models++;
+	dev->users++;
 	pthread_mutex_unlock(&dev->lock);
 	*out = m;
 	return NPU_OK;
@@ -264,7 +265,10 @@ void npu_model_free(npu_model *m)
 		pthread_cond_wait(&dev->done_cv, &dev->lock);
 	dev->num_models--;
 	pthread_mutex_unlock(&dev->lock);
+	/* The device outlives the model's release (model_release runs on it),
+	 * even after npu_close(): the model is one of its users. */
 	model_destroy(m);
+	npui_device_put(dev);
 }
 
 static void tensor_info(const struct npui_tensor *t, struct npu_tensor_info *info)

@@ -124,8 +124,15 @@ struct npu_device {
 	struct npui_lane lanes[NPUI_NUM_LANES];
 	unsigned num_lanes; /* 1 (cpu) or 2 (hardware) */
 	unsigned active;    /* jobs submitted and not finished, all models */
-	int stop;           /* npu_close: lanes exit once active is 0 */
+	int stop;           /* device release: lanes exit once active is 0 */
 	unsigned num_models;
+	/* What keeps the device alive after npu_close(): its loaded models
+	 * and its jobs not yet passed to npu_wait(). The last of npu_close(),
+	 * npu_model_free() and npu_wait() to run releases the device (drains
+	 * and stops the lanes, closes the backend, frees it), so none of them
+	 * can touch a freed device whatever order threads call them in. */
+	unsigned users;
+	int closed; /* npu_close() was called */
 };
 
 /* How often the two lanes worked for different frames of one model at the
@@ -183,6 +190,10 @@ struct npu_job {
 /* The driver-level device behind a hardware npu_device, NULL for "cpu"
  * (tests use it for fault injection through the npu_hw_* gate). */
 struct npu_hw *npui_device_hw(npu_device *dev);
+
+/* Drop a user of dev (a loaded model or an unwaited job; see users). It
+ * may release the device: the caller must not touch dev afterwards. */
+void npui_device_put(npu_device *dev);
 
 /* Run every layer of m with the CPU kernels in context c, recording
  * per-layer time in c->run_prof. */

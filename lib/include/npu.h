@@ -85,7 +85,10 @@ typedef struct npu_job npu_job;
  */
 int npu_open(const char *uri, npu_device **out);
 
-/* Close a device. All its models must have been freed. NULL is a no-op. */
+/* Give up the handle to a device; never waits for other threads. The device
+ * is released (queued jobs finished, lanes stopped, backend closed) once its
+ * models are all freed and its jobs all waited for: here, or in the
+ * npu_model_free() or npu_wait() that comes last. NULL is a no-op. */
 void npu_close(npu_device *dev);
 
 /* The URI the device was opened with (after default resolution). */
@@ -107,7 +110,8 @@ int npu_model_load_file(npu_device *dev, const char *path, npu_model **out);
 /* As npu_model_load_file, from memory. data is copied; the caller keeps it. */
 int npu_model_load_memory(npu_device *dev, const void *data, size_t size, npu_model **out);
 
-/* Free a model. Waits for its outstanding jobs. NULL is a no-op. */
+/* Free a model. Waits for its outstanding jobs (still to be passed to
+ * npu_wait()). No thread may submit to it meanwhile. NULL is a no-op. */
 void npu_model_free(npu_model *model);
 
 /* Shape and quantization of a model tensor. Batch is always 1, NHWC. */
@@ -163,6 +167,8 @@ int npu_submit(npu_model *model, const struct npu_io *io, npu_job **job);
  * Wait up to timeout_ms (< 0: forever) for a job. On completion the job is
  * freed and its result returned: NPU_OK or the job's error (e.g.
  * NPU_ERR_DEVICE_FAULT). NPU_ERR_TIMEOUT leaves the job alive: wait again.
+ * Valid after npu_model_free() of the job's model and npu_close() of its
+ * device.
  */
 int npu_wait(npu_job *job, int timeout_ms);
 
