@@ -544,6 +544,57 @@ static int check_labels(struct vctx *v)
 	return NPU_OK;
 }
 
+static bool f32_is_zero_bits(float f)
+{
+	uint32_t u;
+
+	memcpy(&u, &f, sizeof(u));
+	return u == 0;
+}
+
+/* The input metadata against the input tensor (run after the tensors and
+ * the input id were checked). Unused entries must be +0.0 exactly: one
+ * encoding per graph. */
+static int check_meta(struct vctx *v)
+{
+	const struct npui_graph *g = v->g;
+	const struct npui_input_meta *m = &g->meta;
+	int32_t c = g->tensors[g->input].c, k;
+
+	if (!g->has_meta)
+		return NPU_OK;
+	if (m->color < NPUI_COLOR_GRAY || m->color > NPUI_COLOR_BGR)
+		return fail(v, NPU_ERR_MODEL_METADATA, "unknown colour %u", m->color);
+	if (m->resize < NPUI_RESIZE_STRETCH || m->resize > NPUI_RESIZE_CROP)
+		return fail(v, NPU_ERR_MODEL_METADATA, "unknown resize mode %u", m->resize);
+	if (m->layout < NPUI_LAYOUT_NHWC || m->layout > NPUI_LAYOUT_NCHW)
+		return fail(v, NPU_ERR_MODEL_METADATA, "unknown layout %u", m->layout);
+	if (c > NPUI_META_CHANNELS)
+		return fail(v, NPU_ERR_MODEL_METADATA,
+		            "input has %d channels; metadata describes at most %d", c,
+		            NPUI_META_CHANNELS);
+	if (m->color != NPUI_COLOR_GRAY && c != 3)
+		return fail(v, NPU_ERR_MODEL_METADATA, "colour %s needs 3 input channels, has %d",
+		            m->color == NPUI_COLOR_RGB ? "RGB" : "BGR", c);
+	if (m->resize == NPUI_RESIZE_CROP ? !(m->crop > 0.0f && m->crop <= 1.0f)
+	                                  : !f32_is_zero_bits(m->crop))
+		return fail(v, NPU_ERR_MODEL_METADATA, "crop %g: want (0, 1] to crop, else 0",
+		            (double)m->crop);
+	for (k = 0; k < NPUI_META_CHANNELS; k++) {
+		if (k >= c) {
+			if (!f32_is_zero_bits(m->mean[k]) || !f32_is_zero_bits(m->std[k]))
+				return fail(v, NPU_ERR_MODEL_METADATA,
+				            "mean/std of channel %d set, the input has %d", k, c);
+			continue;
+		}
+		if (!isfinite(m->mean[k]) || !isfinite(m->std[k]) || !(m->std[k] > 0.0f))
+			return fail(v, NPU_ERR_MODEL_METADATA,
+			            "channel %d: mean %g, std %g; need finite, std > 0", k,
+			            (double)m->mean[k], (double)m->std[k]);
+	}
+	return NPU_OK;
+}
+
 int npui_graph_validate(const struct npui_graph *g, char *why, size_t why_len)
 {
 	struct vctx v = {g, why, why_len};
@@ -591,6 +642,8 @@ int npui_graph_validate(const struct npui_graph *g, char *why, size_t why_len)
 		goto out_free_written;
 	}
 	rc = check_labels(&v);
+	if (!rc)
+		rc = check_meta(&v);
 out_free_written:
 	free(written);
 	return rc;

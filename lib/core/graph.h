@@ -82,6 +82,38 @@ enum npui_lut_fn {
 	NPUI_LUT_RELU6 = 5,    /* min(max(x, 0), 6) */
 };
 
+/* Input preprocessing (model metadata, file format version 2; public as
+ * enum npu_color / npu_resize / npu_layout with the same values). Stored
+ * in files: never renumber. */
+enum npui_color {
+	NPUI_COLOR_GRAY = 1, /* one grey value (luma) in every input channel */
+	NPUI_COLOR_RGB = 2,  /* channels 0, 1, 2 = R, G, B */
+	NPUI_COLOR_BGR = 3,  /* channels 0, 1, 2 = B, G, R */
+};
+enum npui_resize {
+	NPUI_RESIZE_STRETCH = 1, /* whole image to H x W, aspect not kept */
+	NPUI_RESIZE_CROP = 2,    /* centred crop of the input's aspect, then resize */
+};
+enum npui_layout {
+	NPUI_LAYOUT_NHWC = 1, /* the layout the model's source framework took */
+	NPUI_LAYOUT_NCHW = 2,
+};
+#define NPUI_META_CHANNELS 4 /* input channels a model with metadata may have */
+
+/*
+ * How an 8-bit image becomes the model's float input: colour, resize, then
+ * x[c] = (p[c] / 255 - mean[c]) / std[c] for each input channel c < C
+ * (docs/MODEL_FORMAT.md, "Metadata section"). Entries c >= C are zero.
+ */
+struct npui_input_meta {
+	uint8_t color;  /* enum npui_color */
+	uint8_t resize; /* enum npui_resize */
+	uint8_t layout; /* enum npui_layout */
+	float crop;     /* NPUI_RESIZE_CROP: side fraction kept, (0, 1]; else 0 */
+	float mean[NPUI_META_CHANNELS];
+	float std[NPUI_META_CHANNELS];
+};
+
 struct npui_quant {
 	float scale;        /* > 0, finite */
 	int32_t zero_point; /* -128 .. 127 */
@@ -127,6 +159,9 @@ struct npui_graph {
 	int32_t output; /* tensor id of the graph output */
 	uint32_t num_labels;
 	char **labels; /* num_labels NUL-terminated strings, or NULL */
+	/* Input metadata; written (as format version 2) only when has_meta. */
+	int has_meta;
+	struct npui_input_meta meta;
 };
 
 /*

@@ -301,6 +301,35 @@ int npu_model_output(const npu_model *m, struct npu_tensor_info *info)
 	return NPU_OK;
 }
 
+int npu_model_input_info(const npu_model *m, struct npu_input_info *info)
+{
+	const struct npui_tensor *t;
+	const struct npui_input_meta *meta;
+
+	if (!m || !info)
+		return NPU_ERR_INVALID_ARG;
+	t = &m->g->tensors[m->g->input];
+	meta = &m->g->meta;
+	memset(info, 0, sizeof(*info));
+	info->h = t->h;
+	info->w = t->w;
+	info->c = t->c;
+	if (!m->g->has_meta) {
+		/* No preprocessing known: the identity on each channel. */
+		for (int k = 0; k < 4 && k < t->c; k++)
+			info->std[k] = 1.0f;
+		return NPU_OK;
+	}
+	/* The public enums have the file's values (model_format.h). */
+	info->color = (enum npu_color)meta->color;
+	info->resize = (enum npu_resize)meta->resize;
+	info->layout = (enum npu_layout)meta->layout;
+	info->crop = meta->crop;
+	memcpy(info->mean, meta->mean, sizeof(info->mean));
+	memcpy(info->std, meta->std, sizeof(info->std));
+	return NPU_OK;
+}
+
 unsigned npu_model_num_layers(const npu_model *m)
 {
 	return m ? m->g->num_layers : 0;

@@ -1,5 +1,7 @@
 /*
- * Model files, version 1: writer and parser (docs/MODEL_FORMAT.md).
+ * Model files, versions 1 and 2: writer and parser (docs/MODEL_FORMAT.md).
+ * Version 2 adds the input-metadata section; the writer uses it exactly
+ * when the graph has metadata, so a graph still has one encoding.
  *
  * The parser treats the image as hostile. It checks, in this order: that a
  * header fits, magic, version, declared size, CRC; then the header fields
@@ -139,6 +141,21 @@ static void put_layer(uint8_t *p, const struct npui_graph *g, const struct npui_
 	}
 }
 
+static void put_meta(uint8_t *p, const struct npui_input_meta *m)
+{
+	int c;
+
+	p[NPUI_FMT_META_COLOR] = m->color;
+	p[NPUI_FMT_META_RESIZE] = m->resize;
+	p[NPUI_FMT_META_LAYOUT] = m->layout;
+	for (c = 0; c < NPUI_META_CHANNELS; c++) {
+		npui_le_putf32(p + NPUI_FMT_META_MEAN + 4 * c, m->mean[c]);
+		npui_le_putf32(p + NPUI_FMT_META_STD + 4 * c, m->std[c]);
+	}
+	npui_le_putf32(p + NPUI_FMT_META_CROP, m->crop);
+	/* reserved0, flags and reserved1 stay zero */
+}
+
 static uint64_t blob_bytes(const struct npui_graph *g)
 {
 	uint64_t n = 0;
@@ -158,11 +175,11 @@ static uint64_t blob_bytes(const struct npui_graph *g)
 
 int npui_model_serialize(const struct npui_graph *g, void **data, size_t *size)
 {
-	struct span sec[NPUI_FMT_SEC_COUNT];
+	struct span sec[NPUI_FMT_SEC_COUNT2];
 	uint64_t file_size, blob_pos = 0, pos;
 	uint8_t *buf, *p;
 	uint32_t i;
-	int rc, s;
+	int rc, s, nsec, hdr;
 
 	if (!g || !data || !size)
 		return NPU_ERR_INVALID_ARG;
@@ -172,16 +189,19 @@ int npui_model_serialize(const struct npui_graph *g, void **data, size_t *size)
 
 	/* A valid graph is bounded (65536 records of each kind, weights sized
 	 * by dims <= 32768), so none of these sums can wrap 64 bits. */
-	sec[NPUI_FMT_SEC_TENSORS].off = NPUI_FMT_HDR_SIZE;
+	nsec = g->has_meta ? NPUI_FMT_SEC_COUNT2 : NPUI_FMT_SEC_COUNT;
+	hdr = g->has_meta ? NPUI_FMT_HDR2_SIZE : NPUI_FMT_HDR_SIZE;
+	sec[NPUI_FMT_SEC_TENSORS].off = (uint64_t)hdr;
 	sec[NPUI_FMT_SEC_TENSORS].size = (uint64_t)g->num_tensors * NPUI_FMT_TEN_SIZE;
 	sec[NPUI_FMT_SEC_LAYERS].size = (uint64_t)g->num_layers * NPUI_FMT_LAY_SIZE;
 	sec[NPUI_FMT_SEC_BLOB].size = blob_bytes(g);
 	sec[NPUI_FMT_SEC_LABELS].size = 4;
 	for (i = 0; i < g->num_labels; i++)
 		sec[NPUI_FMT_SEC_LABELS].size += 2 + strlen(g->labels[i]);
-	for (s = 1; s < NPUI_FMT_SEC_COUNT; s++)
+	sec[NPUI_FMT_SEC_META].size = NPUI_FMT_META_SIZE;
+	for (s = 1; s < nsec; s++)
 		sec[s].off = align_up(sec[s - 1].off + sec[s - 1].size);
-	file_size = sec[NPUI_FMT_SEC_LABELS].off + sec[NPUI_FMT_SEC_LABELS].size;
+	file_size = sec[nsec - 1].off + sec[nsec - 1].size;
 	if (file_size > SIZE_MAX)
 		return NPU_ERR_NO_MEM;
 
@@ -190,15 +210,16 @@ int npui_model_serialize(const struct npui_graph *g, void **data, size_t *size)
 		return NPU_ERR_NO_MEM;
 
 	memcpy(buf + NPUI_FMT_HDR_MAGIC, NPUI_FMT_MAGIC, NPUI_FMT_MAGIC_LEN);
-	npui_le_put32(buf + NPUI_FMT_HDR_VERSION, NPUI_FMT_VERSION);
-	npui_le_put32(buf + NPUI_FMT_HDR_HEADER_SIZE, NPUI_FMT_HDR_SIZE);
+	npui_le_put32(buf + NPUI_FMT_HDR_VERSION,
+	              g->has_meta ? NPUI_FMT_VERSION2 : NPUI_FMT_VERSION);
+	npui_le_put32(buf + NPUI_FMT_HDR_HEADER_SIZE, (uint32_t)hdr);
 	npui_le_put64(buf + NPUI_FMT_HDR_FILE_SIZE, file_size);
 	put_name(buf + NPUI_FMT_HDR_NAME, g->name);
 	npui_le_put32(buf + NPUI_FMT_HDR_NUM_TENSORS, g->num_tensors);
 	npui_le_put32(buf + NPUI_FMT_HDR_NUM_LAYERS, g->num_layers);
 	npui_le_puti32(buf + NPUI_FMT_HDR_INPUT, g->input);
 	npui_le_puti32(buf + NPUI_FMT_HDR_OUTPUT, g->output);
-	for (s = 0; s < NPUI_FMT_SEC_COUNT; s++)
+	for (s = 0; s < nsec; s++)
 		put_span(buf + NPUI_FMT_SEC_OFFSET(s), sec[s].off, sec[s].size);
 
 	p = buf + sec[NPUI_FMT_SEC_TENSORS].off;
@@ -220,6 +241,8 @@ int npui_model_serialize(const struct npui_graph *g, void **data, size_t *size)
 		memcpy(p + pos + 2, g->labels[i], n);
 		pos += 2 + n;
 	}
+	if (g->has_meta)
+		put_meta(buf + sec[NPUI_FMT_SEC_META].off, &g->meta);
 
 	npui_le_put32(buf + NPUI_FMT_HDR_CRC, npui_fmt_file_crc(buf, (size_t)file_size));
 	*data = buf;
@@ -232,17 +255,19 @@ int npui_model_serialize(const struct npui_graph *g, void **data, size_t *size)
 struct pctx {
 	const uint8_t *base; /* the file image, file_size bytes */
 	uint64_t file_size;
-	struct span sec[NPUI_FMT_SEC_COUNT];
+	uint32_t version;
+	uint32_t hdr_size; /* NPUI_FMT_HDR_SIZE or NPUI_FMT_HDR2_SIZE */
+	int nsec;          /* NPUI_FMT_SEC_COUNT or NPUI_FMT_SEC_COUNT2 */
+	struct span sec[NPUI_FMT_SEC_COUNT2];
 	char *why;
 	size_t why_len;
 };
 
-static const char *const sec_names[NPUI_FMT_SEC_COUNT] = {"tensors", "layers", "blob", "labels"};
-static const int sec_errors[NPUI_FMT_SEC_COUNT] = {
-        NPU_ERR_MODEL_TENSOR,
-        NPU_ERR_MODEL_LAYER,
-        NPU_ERR_MODEL_WEIGHTS,
-        NPU_ERR_MODEL_LABELS,
+static const char *const sec_names[NPUI_FMT_SEC_COUNT2] = {"tensors", "layers", "blob", "labels",
+                                                           "metadata"};
+static const int sec_errors[NPUI_FMT_SEC_COUNT2] = {
+        NPU_ERR_MODEL_TENSOR, NPU_ERR_MODEL_LAYER,    NPU_ERR_MODEL_WEIGHTS,
+        NPU_ERR_MODEL_LABELS, NPU_ERR_MODEL_METADATA,
 };
 
 static bool all_zero(const uint8_t *p, size_t n)
@@ -273,7 +298,7 @@ static int parse_sections(struct pctx *c)
 {
 	int s, t;
 
-	for (s = 0; s < NPUI_FMT_SEC_COUNT; s++) {
+	for (s = 0; s < c->nsec; s++) {
 		struct span *sp = &c->sec[s];
 
 		sp->off = npui_le_get64(c->base + NPUI_FMT_SEC_OFFSET(s));
@@ -282,7 +307,7 @@ static int parse_sections(struct pctx *c)
 			return fail(c->why, c->why_len, sec_errors[s],
 			            "%s section offset %llu not %d-byte aligned", sec_names[s],
 			            (unsigned long long)sp->off, NPUI_FMT_ALIGN);
-		if (sp->off < NPUI_FMT_HDR_SIZE)
+		if (sp->off < c->hdr_size)
 			return fail(c->why, c->why_len, sec_errors[s],
 			            "%s section at %llu overlaps the header", sec_names[s],
 			            (unsigned long long)sp->off);
@@ -293,8 +318,8 @@ static int parse_sections(struct pctx *c)
 			            (unsigned long long)sp->size, (unsigned long long)c->file_size);
 	}
 	/* Overlapping sections would let one byte mean two things. */
-	for (s = 0; s < NPUI_FMT_SEC_COUNT; s++) {
-		for (t = s + 1; t < NPUI_FMT_SEC_COUNT; t++) {
+	for (s = 0; s < c->nsec; s++) {
+		for (t = s + 1; t < c->nsec; t++) {
 			const struct span *a = &c->sec[s], *b = &c->sec[t];
 
 			if (a->size && b->size && a->off < b->off + b->size &&
@@ -515,7 +540,34 @@ static int parse_labels(struct pctx *c, struct npui_graph *g)
 	return NPU_OK;
 }
 
-/* Magic, version, size and CRC: whether this is an intact v1 file at all. */
+/* The metadata record (version 2). Its values are checked with the graph
+ * (npui_graph_validate: they depend on the input tensor's C). */
+static int parse_meta(struct pctx *c, struct npui_graph *g)
+{
+	const uint8_t *p = c->base + c->sec[NPUI_FMT_SEC_META].off;
+	int k;
+
+	if (c->sec[NPUI_FMT_SEC_META].size != NPUI_FMT_META_SIZE)
+		return fail(c->why, c->why_len, NPU_ERR_MODEL_METADATA,
+		            "metadata section is %llu bytes, must be %d",
+		            (unsigned long long)c->sec[NPUI_FMT_SEC_META].size, NPUI_FMT_META_SIZE);
+	if (p[NPUI_FMT_META_RESERVED0] || npui_le_get32(p + NPUI_FMT_META_FLAGS) ||
+	    !all_zero(p + NPUI_FMT_META_RESERVED1, NPUI_FMT_META_SIZE - NPUI_FMT_META_RESERVED1))
+		return fail(c->why, c->why_len, NPU_ERR_MODEL_METADATA,
+		            "metadata flags or reserved bytes non-zero");
+	g->has_meta = 1;
+	g->meta.color = p[NPUI_FMT_META_COLOR];
+	g->meta.resize = p[NPUI_FMT_META_RESIZE];
+	g->meta.layout = p[NPUI_FMT_META_LAYOUT];
+	for (k = 0; k < NPUI_META_CHANNELS; k++) {
+		g->meta.mean[k] = npui_le_getf32(p + NPUI_FMT_META_MEAN + 4 * k);
+		g->meta.std[k] = npui_le_getf32(p + NPUI_FMT_META_STD + 4 * k);
+	}
+	g->meta.crop = npui_le_getf32(p + NPUI_FMT_META_CROP);
+	return NPU_OK;
+}
+
+/* Magic, version, size and CRC: whether this is an intact file at all. */
 static int check_envelope(struct pctx *c, const uint8_t *d, size_t size)
 {
 	uint32_t version, crc;
@@ -527,11 +579,18 @@ static int check_envelope(struct pctx *c, const uint8_t *d, size_t size)
 	if (memcmp(d + NPUI_FMT_HDR_MAGIC, NPUI_FMT_MAGIC, NPUI_FMT_MAGIC_LEN))
 		return fail(c->why, c->why_len, NPU_ERR_MODEL_MAGIC, "not an lwnpu model (magic)");
 	version = npui_le_get32(d + NPUI_FMT_HDR_VERSION);
-	if (version != NPUI_FMT_VERSION)
+	if (version != NPUI_FMT_VERSION && version != NPUI_FMT_VERSION2)
 		return fail(c->why, c->why_len, NPU_ERR_MODEL_VERSION,
-		            "format version %u, this library reads %d", version, NPUI_FMT_VERSION);
+		            "format version %u, this library reads %d and %d", version,
+		            NPUI_FMT_VERSION, NPUI_FMT_VERSION2);
+	c->version = version;
+	c->hdr_size = version == NPUI_FMT_VERSION ? NPUI_FMT_HDR_SIZE : NPUI_FMT_HDR2_SIZE;
+	c->nsec = version == NPUI_FMT_VERSION ? NPUI_FMT_SEC_COUNT : NPUI_FMT_SEC_COUNT2;
+	if (size < c->hdr_size)
+		return fail(c->why, c->why_len, NPU_ERR_MODEL_TRUNCATED,
+		            "%zu bytes, a version %u header needs %u", size, version, c->hdr_size);
 	file_size = npui_le_get64(d + NPUI_FMT_HDR_FILE_SIZE);
-	if (file_size > size || file_size < NPUI_FMT_HDR_SIZE)
+	if (file_size > size || file_size < c->hdr_size)
 		return fail(c->why, c->why_len, NPU_ERR_MODEL_TRUNCATED,
 		            "header declares %llu bytes, have %zu", (unsigned long long)file_size,
 		            size);
@@ -556,11 +615,13 @@ static int check_header(struct pctx *c)
 	const uint8_t *d = c->base;
 	uint32_t hs = npui_le_get32(d + NPUI_FMT_HDR_HEADER_SIZE);
 
-	if (hs != NPUI_FMT_HDR_SIZE)
+	if (hs != c->hdr_size)
 		return fail(c->why, c->why_len, NPU_ERR_MODEL_VERSION,
-		            "header size %u, version 1 headers are %d", hs, NPUI_FMT_HDR_SIZE);
+		            "header size %u, version %u headers are %u", hs, c->version,
+		            c->hdr_size);
+	/* reserved1 ends the header: after the 4 or 5 section entries. */
 	if (npui_le_get32(d + NPUI_FMT_HDR_FLAGS) || !all_zero(d + NPUI_FMT_HDR_RESERVED0, 8) ||
-	    !all_zero(d + NPUI_FMT_HDR_RESERVED1, 8))
+	    !all_zero(d + c->hdr_size - 8, 8))
 		return fail(c->why, c->why_len, NPU_ERR_MODEL_GRAPH,
 		            "header flags or reserved bytes non-zero");
 	if (!name_field_ok(d + NPUI_FMT_HDR_NAME))
@@ -638,6 +699,11 @@ int npui_model_parse(const void *data, size_t size, struct npui_graph **out, cha
 	rc = parse_labels(&c, g);
 	if (rc)
 		goto err_free_graph;
+	if (c.version == NPUI_FMT_VERSION2) {
+		rc = parse_meta(&c, g);
+		if (rc)
+			goto err_free_graph;
+	}
 
 	rc = npui_graph_validate(g, why, why_len);
 	if (rc)

@@ -1,6 +1,8 @@
 /*
- * The on-disk layout of an lwnpu model file, version 1
+ * The on-disk layout of an lwnpu model file, versions 1 and 2
  * (docs/MODEL_FORMAT.md is the normative description; keep both in step).
+ * Version 2 is version 1 plus a fifth section, the input metadata: its
+ * header is 16 bytes longer (one more section entry before reserved1).
  *
  * Every multi-byte field is little-endian. Records are described by byte
  * offsets, not by C structs: the parser and writer move each field with
@@ -24,7 +26,8 @@ extern "C" {
  * line-ending conversion (the PNG trick). */
 #define NPUI_FMT_MAGIC     "\x89LWNPU\r\n"
 #define NPUI_FMT_MAGIC_LEN 8
-#define NPUI_FMT_VERSION   1
+#define NPUI_FMT_VERSION   1  /* written when the graph has no metadata */
+#define NPUI_FMT_VERSION2  2  /* written when it has (has_meta) */
 #define NPUI_FMT_ALIGN     16 /* sections and blob entries start on this */
 
 /* ---- header: 160 bytes at offset 0 ---- */
@@ -42,7 +45,11 @@ extern "C" {
 #define NPUI_FMT_HDR_OUTPUT      76  /* i32, tensor id */
 #define NPUI_FMT_HDR_RESERVED0   80  /* u8[8], 0 */
 #define NPUI_FMT_HDR_SECTIONS    88  /* NPUI_FMT_SEC_COUNT x {u64 offset, u64 size} */
-#define NPUI_FMT_HDR_RESERVED1   152 /* u8[8], 0 */
+#define NPUI_FMT_HDR_RESERVED1   152 /* u8[8], 0 (version 1) */
+
+/* ---- version 2 header: 176 bytes, offsets 0..152 as above ---- */
+#define NPUI_FMT_HDR2_SIZE      176
+#define NPUI_FMT_HDR2_RESERVED1 168 /* u8[8], 0; sections[4] is at 152 */
 
 /* Section table order. */
 enum npui_fmt_section {
@@ -50,8 +57,10 @@ enum npui_fmt_section {
 	NPUI_FMT_SEC_LAYERS = 1,
 	NPUI_FMT_SEC_BLOB = 2,
 	NPUI_FMT_SEC_LABELS = 3,
+	NPUI_FMT_SEC_META = 4, /* version 2 only */
 };
-#define NPUI_FMT_SEC_COUNT     4
+#define NPUI_FMT_SEC_COUNT     4 /* sections of a version 1 file */
+#define NPUI_FMT_SEC_COUNT2    5 /* of a version 2 file */
 #define NPUI_FMT_SEC_ENTRY     16
 #define NPUI_FMT_SEC_OFFSET(s) (NPUI_FMT_HDR_SECTIONS + NPUI_FMT_SEC_ENTRY * (s))
 #define NPUI_FMT_SEC_SIZE(s)   (NPUI_FMT_SEC_OFFSET(s) + 8)
@@ -96,6 +105,18 @@ enum npui_fmt_section {
 
 /* ---- labels section ---- */
 #define NPUI_FMT_LABELS_COUNT 0 /* u32, then count x {u16 length, bytes} */
+
+/* ---- metadata section (version 2): one 64-byte record ---- */
+#define NPUI_FMT_META_SIZE      64
+#define NPUI_FMT_META_COLOR     0  /* u8, enum npui_color */
+#define NPUI_FMT_META_RESIZE    1  /* u8, enum npui_resize */
+#define NPUI_FMT_META_LAYOUT    2  /* u8, enum npui_layout */
+#define NPUI_FMT_META_RESERVED0 3  /* u8, 0 */
+#define NPUI_FMT_META_FLAGS     4  /* u32, 0 */
+#define NPUI_FMT_META_MEAN      8  /* f32[4] */
+#define NPUI_FMT_META_STD       24 /* f32[4] */
+#define NPUI_FMT_META_CROP      40 /* f32 */
+#define NPUI_FMT_META_RESERVED1 44 /* u8[20], 0 */
 
 static inline uint16_t npui_le_get16(const uint8_t *p)
 {

@@ -34,6 +34,8 @@ static const struct status_text status_table[] = {
         {NPU_ERR_DISCONNECTED, "NPU_ERR_DISCONNECTED", "device disconnected"},
         {NPU_ERR_INTERNAL, "NPU_ERR_INTERNAL", "internal error (a bug in libnpu)"},
         {NPU_ERR_MODEL_LABELS, "NPU_ERR_MODEL_LABELS", "model has an invalid class-label section"},
+        {NPU_ERR_MODEL_METADATA, "NPU_ERR_MODEL_METADATA",
+         "model has an invalid input-metadata section"},
 };
 
 static const struct status_text *status_find(int status)

@@ -54,6 +54,7 @@ enum npu_status {
 	NPU_ERR_DISCONNECTED = -18,   /* device went away */
 	NPU_ERR_INTERNAL = -19,       /* broken internal invariant (a bug) */
 	NPU_ERR_MODEL_LABELS = -20,   /* bad class-label section */
+	NPU_ERR_MODEL_METADATA = -21, /* bad input-metadata section */
 };
 
 /* Human-readable one-line description; never NULL, also for unknown codes. */
@@ -133,6 +134,45 @@ unsigned npu_model_num_layers(const npu_model *model);
 unsigned npu_model_num_labels(const npu_model *model);
 /* Label of class i, or NULL when i is out of range. */
 const char *npu_model_label(const npu_model *model, unsigned i);
+
+/* How an image becomes the model's input (the model file's metadata,
+ * docs/MODEL_FORMAT.md). Values are part of the ABI. */
+enum npu_color {
+	NPU_COLOR_UNKNOWN = 0, /* the model file says nothing */
+	NPU_COLOR_GRAY = 1,    /* one grey value (luma) in every input channel */
+	NPU_COLOR_RGB = 2,     /* channels 0, 1, 2 = R, G, B */
+	NPU_COLOR_BGR = 3,     /* channels 0, 1, 2 = B, G, R */
+};
+enum npu_resize {
+	NPU_RESIZE_UNKNOWN = 0,
+	NPU_RESIZE_STRETCH = 1,     /* the whole image to h x w, aspect not kept */
+	NPU_RESIZE_CENTER_CROP = 2, /* centred crop of h:w aspect, crop of each side, then resize */
+};
+enum npu_layout {
+	NPU_LAYOUT_UNKNOWN = 0,
+	NPU_LAYOUT_NHWC = 1, /* what the model's source framework took; npu_io is NHWC always */
+	NPU_LAYOUT_NCHW = 2, /* e.g. an ONNX model: its arrays need a transpose for npu_io */
+};
+
+/*
+ * Input preprocessing: resize (bilinear, half-pixel centres) to h x w as
+ * `resize` says, convert to `color`, then for channel ch < c of each pixel
+ * x = (p / 255 - mean[ch]) / std[ch], p the 8-bit value: the float input
+ * of npu_run (NPU_IO_FLOAT32), NHWC.
+ */
+struct npu_input_info {
+	int32_t h, w, c;        /* the input tensor's */
+	enum npu_color color;   /* NPU_COLOR_UNKNOWN: the file has no metadata */
+	enum npu_resize resize; /* NPU_RESIZE_UNKNOWN when color is */
+	float crop;             /* CENTER_CROP: fraction of each side kept, (0, 1]; else 0 */
+	enum npu_layout layout;
+	float mean[4]; /* entries >= c are 0 */
+	float std[4];  /* entries >= c are 0; without metadata mean 0 and std 1 */
+};
+
+/* The model's input preprocessing. Returns NPU_OK (also for a file
+ * without metadata: color, resize, layout UNKNOWN) or NPU_ERR_INVALID_ARG. */
+int npu_model_input_info(const npu_model *model, struct npu_input_info *info);
 
 /* ---- running ---------------------------------------------------------- */
 

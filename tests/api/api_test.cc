@@ -145,7 +145,7 @@ class Api : public ::testing::Test
 
 TEST(ApiStatus, EveryCodeHasANameAndText)
 {
-	for (int s = 0; s >= NPU_ERR_MODEL_LABELS; s--) {
+	for (int s = 0; s >= NPU_ERR_MODEL_METADATA; s--) {
 		EXPECT_STRNE(npu_status_name(s), "NPU_ERR_UNKNOWN") << "status " << s;
 		EXPECT_STRNE(npu_strerror(s), "unknown status code") << "status " << s;
 	}

@@ -61,7 +61,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	memcpy(copy, data, size);
 	memcpy(copy + NPUI_FMT_HDR_MAGIC, NPUI_FMT_MAGIC, NPUI_FMT_MAGIC_LEN);
-	npui_le_put32(copy + NPUI_FMT_HDR_VERSION, NPUI_FMT_VERSION);
+	/* Version 2 (input metadata) stays 2; anything else becomes 1. */
+	if (npui_le_get32(copy + NPUI_FMT_HDR_VERSION) != NPUI_FMT_VERSION2)
+		npui_le_put32(copy + NPUI_FMT_HDR_VERSION, NPUI_FMT_VERSION);
 	npui_le_put64(copy + NPUI_FMT_HDR_FILE_SIZE, size);
 	npui_le_put32(copy + NPUI_FMT_HDR_CRC, npui_fmt_file_crc(copy, size));
 	parse_one(copy, size);

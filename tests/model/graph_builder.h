@@ -375,6 +375,32 @@ static inline void expect_graphs_equal(const npui_graph *a, const npui_graph *b)
 	ASSERT_EQ(a->num_labels, b->num_labels);
 	for (uint32_t i = 0; i < a->num_labels; i++)
 		ASSERT_STREQ(a->labels[i], b->labels[i]) << "label " << i;
+	ASSERT_EQ(a->has_meta, b->has_meta);
+	if (a->has_meta) {
+		const npui_input_meta &x = a->meta, &y = b->meta;
+		ASSERT_EQ(x.color, y.color);
+		ASSERT_EQ(x.resize, y.resize);
+		ASSERT_EQ(x.layout, y.layout);
+		ASSERT_EQ(0, memcmp(&x.crop, &y.crop, sizeof(float)));
+		ASSERT_EQ(0, memcmp(x.mean, y.mean, sizeof(x.mean)));
+		ASSERT_EQ(0, memcmp(x.std, y.std, sizeof(x.std)));
+	}
+}
+
+/* ImageNet-style metadata on a 3-channel input (RGB, centre crop 0.875). */
+static inline void set_rgb_meta(npui_graph *g)
+{
+	g->has_meta = 1;
+	g->meta = npui_input_meta{};
+	g->meta.color = NPUI_COLOR_RGB;
+	g->meta.resize = NPUI_RESIZE_CROP;
+	g->meta.layout = NPUI_LAYOUT_NCHW;
+	g->meta.crop = 0.875f;
+	const float mean[3] = {0.485f, 0.456f, 0.406f}, std[3] = {0.229f, 0.224f, 0.225f};
+	for (int c = 0; c < 3; c++) {
+		g->meta.mean[c] = mean[c];
+		g->meta.std[c] = std[c];
+	}
 }
 
 /* A serialized file image plus accessors for crafting hostile variants. */
@@ -453,6 +479,7 @@ static inline bool is_model_error(int rc)
 	case NPU_ERR_MODEL_TRUNCATED:
 	case NPU_ERR_MODEL_CHECKSUM:
 	case NPU_ERR_MODEL_TENSOR:
+	case NPU_ERR_MODEL_METADATA:
 	case NPU_ERR_MODEL_LAYER:
 	case NPU_ERR_MODEL_GRAPH:
 	case NPU_ERR_MODEL_WEIGHTS:
