@@ -520,6 +520,22 @@ int zoo_build(const char *name, const struct zoo_opts *o, struct npui_graph **ou
 	x = builders[net - nets](b, o);
 	rc = zb_finish(b, x, o->calib, out, why, why_len);
 	zb_free(b);
+	if (rc == NPU_OK) {
+		/* Input metadata (docs/MODEL_FORMAT.md): RGB, ImageNet's centre
+		 * crop, and the range the nets were calibrated on, [-1, 1)
+		 * (zoo_calib_input): x = (p / 255 - 0.5) / 0.5. */
+		struct npui_input_meta *m = &(*out)->meta;
+
+		(*out)->has_meta = 1;
+		m->color = NPUI_COLOR_RGB;
+		m->resize = NPUI_RESIZE_CROP;
+		m->crop = 0.875f;
+		m->layout = NPUI_LAYOUT_NHWC;
+		for (int c = 0; c < 3; c++) {
+			m->mean[c] = 0.5f;
+			m->std[c] = 0.5f;
+		}
+	}
 	return rc;
 }
 

@@ -5,6 +5,7 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +13,7 @@
 #include "npu.h"
 #include "compile/compile.h"
 #include "core/graph.h"
+#include "core/model_format.h"
 #include "util/npy.h"
 
 /* Exit codes: 0 ok, 1 the compile or a file failed, 2 bad command line. */
@@ -22,6 +24,7 @@
 
 static const char usage[] =
         "usage: npu-compile MODEL.onnx -o OUT.npu [options]\n"
+        "       npu-compile MODEL.npu -o OUT.npu --color C [--mean/--std/--resize/--layout]\n"
         "\n"
         "Lowers an ONNX model (NCHW float, as torch.onnx.export writes it at opset 13,\n"
         "or QDQ-quantized) to an lwnpu int8 model (NHWC) with post-training\n"
@@ -38,6 +41,20 @@ static const char usage[] =
         "  --labels FILE          class labels, one per line, stored in the model\n"
         "  --input-size HxW       input size when the model's H, W are symbolic\n"
         "  --name NAME            graph name (default: the ONNX graph's)\n"
+        "\n"
+        "input metadata (docs/MODEL_FORMAT.md, \"Metadata section\"): how an 8-bit\n"
+        "image becomes the model's input, x = (p / 255 - mean[c]) / std[c]; stored\n"
+        "when --color is given (the file is then format version 2):\n"
+        "  --color gray|rgb|bgr   what the input channels hold (gray: luma in each)\n"
+        "  --mean M[,M...]        per input channel, or one for all (default 0)\n"
+        "  --std S[,S...]         per input channel, or one for all (default 1)\n"
+        "  --resize stretch|crop:F  whole image to HxW (default), or a centred crop\n"
+        "                         keeping the fraction F of each side, then resize\n"
+        "  --layout nchw|nhwc     the source framework's layout (default nchw, ONNX's)\n"
+        "Given an lwnpu model file (MODEL.npu) instead of ONNX, npu-compile only\n"
+        "rewrites its metadata: the graph (tensors, layers, weights, labels) stays\n"
+        "as it was, so the model computes the same bytes.\n"
+        "\n"
         "  -q, --quiet            no summary on stdout\n"
         "  -h, --help             this text\n"
         "\n"
@@ -251,6 +268,93 @@ fail:
 	return -1;
 }
 
+/* The metadata options, as given. */
+struct meta_args {
+	const char *color, *mean, *std, *resize, *layout;
+};
+
+/* "a,b,c": 1 .. NPUI_META_CHANNELS finite floats. Returns the count or -1. */
+static int float_list(const char *s, float *v)
+{
+	int n = 0;
+
+	for (;;) {
+		char *end;
+
+		if (n == NPUI_META_CHANNELS)
+			return -1;
+		errno = 0;
+		v[n] = strtof(s, &end);
+		if (errno || end == s || !isfinite(v[n]))
+			return -1;
+		n++;
+		if (!*end)
+			return n;
+		if (*end != ',')
+			return -1;
+		s = end + 1;
+	}
+}
+
+/*
+ * Set g's metadata from the options (its input's channel count known).
+ * Returns 0, or prints one line and returns EXIT_USAGE / EXIT_FAIL.
+ */
+static int meta_apply(const struct meta_args *a, struct npui_graph *g)
+{
+	struct npui_input_meta m;
+	int32_t c = g->tensors[g->input].c;
+	float mean[NPUI_META_CHANNELS] = {0}, std[NPUI_META_CHANNELS] = {1, 1, 1, 1};
+	int nm = 1, ns = 1, k, rc;
+	char why[200], tail;
+
+	memset(&m, 0, sizeof(m));
+	if (!strcmp(a->color, "gray") || !strcmp(a->color, "grey"))
+		m.color = NPUI_COLOR_GRAY;
+	else if (!strcmp(a->color, "rgb"))
+		m.color = NPUI_COLOR_RGB;
+	else if (!strcmp(a->color, "bgr"))
+		m.color = NPUI_COLOR_BGR;
+	else
+		return bad_usage("--color '%s': need gray, rgb or bgr", a->color);
+	if (a->mean && (nm = float_list(a->mean, mean)) < 0)
+		return bad_usage("--mean '%s': need 1 to 4 numbers, comma-separated", a->mean);
+	if (a->std && (ns = float_list(a->std, std)) < 0)
+		return bad_usage("--std '%s': need 1 to 4 numbers, comma-separated", a->std);
+	m.resize = NPUI_RESIZE_STRETCH;
+	if (a->resize && strcmp(a->resize, "stretch")) {
+		if (sscanf(a->resize, "crop:%f%c", &m.crop, &tail) != 1 ||
+		    !(m.crop > 0 && m.crop <= 1))
+			return bad_usage("--resize '%s': need stretch or crop:F, 0 < F <= 1",
+			                 a->resize);
+		m.resize = NPUI_RESIZE_CROP;
+	}
+	m.layout = NPUI_LAYOUT_NCHW;
+	if (a->layout && !strcmp(a->layout, "nhwc"))
+		m.layout = NPUI_LAYOUT_NHWC;
+	else if (a->layout && strcmp(a->layout, "nchw"))
+		return bad_usage("--layout '%s': need nchw or nhwc", a->layout);
+	if ((nm != 1 && nm != c) || (ns != 1 && ns != c)) {
+		fprintf(stderr,
+		        "npu-compile: error: --mean/--std: %d and %d values for an input of %d "
+		        "channels (give one or %d)\n",
+		        nm, ns, (int)c, (int)c);
+		return EXIT_FAIL;
+	}
+	for (k = 0; k < c && k < NPUI_META_CHANNELS; k++) {
+		m.mean[k] = mean[nm == 1 ? 0 : k];
+		m.std[k] = std[ns == 1 ? 0 : k];
+	}
+	g->has_meta = 1;
+	g->meta = m;
+	rc = npui_graph_validate(g, why, sizeof(why));
+	if (rc) {
+		fprintf(stderr, "npu-compile: error: metadata: %s\n", why);
+		return EXIT_FAIL;
+	}
+	return 0;
+}
+
 static void print_summary(const char *out_path, const struct npui_graph *g,
                           const struct npuc_stats *st, size_t bytes)
 {
@@ -283,6 +387,8 @@ static void print_summary(const char *out_path, const struct npui_graph *g,
 int main(int argc, char **argv)
 {
 	const char *model = NULL, *out_path = NULL, *calib = NULL, *labels = NULL;
+	struct meta_args ma = {NULL, NULL, NULL, NULL, NULL};
+	int is_npu = 0;
 	struct calib_set cs = {NULL, 0, 0, 0, 0};
 	struct npuc_options o;
 	struct npuc_stats st;
@@ -307,7 +413,9 @@ int main(int argc, char **argv)
 			quiet = 1;
 		} else if (!strcmp(a, "-o") || !strcmp(a, "--calib") || !strcmp(a, "--labels") ||
 		           !strcmp(a, "--calib-method") || !strcmp(a, "--input-size") ||
-		           !strcmp(a, "--name") || !strcmp(a, "--percentile")) {
+		           !strcmp(a, "--name") || !strcmp(a, "--percentile") ||
+		           !strcmp(a, "--color") || !strcmp(a, "--mean") || !strcmp(a, "--std") ||
+		           !strcmp(a, "--resize") || !strcmp(a, "--layout")) {
 			const char *v;
 
 			if (!has_val)
@@ -321,6 +429,16 @@ int main(int argc, char **argv)
 				labels = v;
 			} else if (!strcmp(a, "--name")) {
 				o.name = v;
+			} else if (!strcmp(a, "--color")) {
+				ma.color = v;
+			} else if (!strcmp(a, "--mean")) {
+				ma.mean = v;
+			} else if (!strcmp(a, "--std")) {
+				ma.std = v;
+			} else if (!strcmp(a, "--resize")) {
+				ma.resize = v;
+			} else if (!strcmp(a, "--layout")) {
+				ma.layout = v;
 			} else if (!strcmp(a, "--calib-method")) {
 				if (!strcmp(v, "minmax"))
 					o.calib_method = NPUC_CALIB_MINMAX;
@@ -355,26 +473,53 @@ int main(int argc, char **argv)
 		return bad_usage("%s", "missing MODEL.onnx");
 	if (!out_path)
 		return bad_usage("%s", "missing -o OUT.npu");
+	if (!ma.color && (ma.mean || ma.std || ma.resize || ma.layout))
+		return bad_usage("%s", "--mean, --std, --resize and --layout need --color");
 
 	if (read_all(model, &onnx, &onnx_size)) {
 		fprintf(stderr, "npu-compile: error: %s: %s\n", model, strerror(errno));
 		goto out;
 	}
-	if (calib && calib_load(&cs, calib))
-		goto out;
-	if (labels && labels_load(labels, &lab, &nlab))
-		goto out;
-	o.calib = cs.x;
-	o.calib_count = cs.n;
-	o.calib_c = cs.c;
-	o.calib_h = cs.h;
-	o.calib_w = cs.w;
-	o.labels = (const char *const *)lab;
-	o.num_labels = nlab;
-	rc = npuc_compile_onnx(onnx, onnx_size, &o, &g, why, sizeof(why));
-	if (rc) {
-		fprintf(stderr, "npu-compile: error: %s\n", why);
-		goto out;
+	is_npu = onnx_size >= NPUI_FMT_MAGIC_LEN &&
+	         !memcmp(onnx, NPUI_FMT_MAGIC, NPUI_FMT_MAGIC_LEN);
+	if (is_npu) {
+		/* Metadata only: parse, set it, write the graph back. */
+		if (!ma.color || calib || labels || o.name) {
+			ret = bad_usage("%s",
+			                "an lwnpu model takes --color (and the other metadata "
+			                "options) only");
+			goto out;
+		}
+		rc = npui_model_parse(onnx, onnx_size, &g, why, sizeof(why));
+		if (rc) {
+			fprintf(stderr, "npu-compile: error: %s: %s: %s\n", model,
+			        npu_status_name(rc), why);
+			goto out;
+		}
+	} else {
+		if (calib && calib_load(&cs, calib))
+			goto out;
+		if (labels && labels_load(labels, &lab, &nlab))
+			goto out;
+		o.calib = cs.x;
+		o.calib_count = cs.n;
+		o.calib_c = cs.c;
+		o.calib_h = cs.h;
+		o.calib_w = cs.w;
+		o.labels = (const char *const *)lab;
+		o.num_labels = nlab;
+		rc = npuc_compile_onnx(onnx, onnx_size, &o, &g, why, sizeof(why));
+		if (rc) {
+			fprintf(stderr, "npu-compile: error: %s\n", why);
+			goto out;
+		}
+	}
+	if (ma.color) {
+		rc = meta_apply(&ma, g);
+		if (rc) {
+			ret = rc;
+			goto out;
+		}
 	}
 	rc = npui_model_serialize(g, &bytes, &nbytes);
 	if (rc) {
@@ -392,8 +537,11 @@ int main(int argc, char **argv)
 		remove(out_path);
 		goto out;
 	}
-	if (!quiet)
+	if (!quiet && !is_npu)
 		print_summary(out_path, g, &st, nbytes);
+	else if (!quiet)
+		printf("npu-compile: wrote %s (%zu bytes): %s with new input metadata\n", out_path,
+		       nbytes, model);
 	ret = 0;
 out:
 	free(bytes);

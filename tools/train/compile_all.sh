@@ -1,6 +1,7 @@
 #!/bin/sh
 # Compile each trained net (OUT/NET/model.onnx, from train.py) to
-# models/fmnist_NET.npu with its calibration batch and labels, then measure
+# models/fmnist_NET.npu with its calibration batch, labels and input metadata
+# (fmnist.py's preprocessing: grey, resize, mean 0.2860, std 0.3530), then measure
 # it with npu-eval on the cpu device over all 10,000 test images.
 #
 #   tools/train/compile_all.sh [OUT [NET...]]   (default build-train/fmnist, all trained)
@@ -27,6 +28,7 @@ for net in $NETS; do
 	fi
 	"$BIN/npu-compile" "$d/model.onnx" -o "$MODELS/fmnist_$net.npu" --calib "$d/calib.npy" \
 		--calib-method "$CALIB_METHOD" --labels "$d/labels.txt" --name "fmnist_$net" \
+		--color gray --mean 0.2860 --std 0.3530 --resize stretch --layout nchw \
 		>"$d/compile.log" 2>&1 || {
 		echo "compile_all: $net: npu-compile failed:"
 		cat "$d/compile.log"
