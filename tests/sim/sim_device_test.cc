@@ -16,6 +16,7 @@
 #include "driver/backend.h"
 #include "zoo/zoo.h"
 #include "tests/common/test_env.h"
+#include "tests/common/placement.h"
 #include "tests/sim/zoo_model.h"
 
 namespace
@@ -30,7 +31,8 @@ int zoo_size(int fallback)
 
 std::vector<int8_t> run_on(npu_device *dev, const std::vector<uint8_t> &file,
                            const std::vector<int8_t> &x, int *rc_out = nullptr,
-                           std::vector<npu_layer_profile> *prof = nullptr)
+                           std::vector<npu_layer_profile> *prof = nullptr,
+                           struct npu_model_cost *cost = nullptr)
 {
 	npu_model *m = nullptr;
 	int rc = npu_model_load_memory(dev, file.data(), file.size(), &m);
@@ -51,6 +53,9 @@ std::vector<int8_t> run_on(npu_device *dev, const std::vector<uint8_t> &file,
 		unsigned n = npu_model_num_layers(m);
 		prof->resize(n);
 		npu_model_profile(m, prof->data(), n, &n);
+	}
+	if (rc == NPU_OK && cost) {
+		EXPECT_EQ(npu_model_cost(m, cost), NPU_OK);
 	}
 	npu_model_free(m);
 	return rc == NPU_OK ? y : std::vector<int8_t>{};
@@ -84,7 +89,22 @@ class SimZoo : public ::testing::TestWithParam<const char *>
 {
 };
 
-// The whole zoo, default configuration: byte-identical to the cpu device.
+// Bytes equal to cpu's prove nothing about layers the scheduler left on
+// the CPU (they run cpu's own kernels): the run must also have placed
+// each layer where the scheduler plans and the table says, given every
+// engine layer cycles, and run all of the model's MACs on the engines
+// (no zoo layer with MACs is on the CPU; tests/common/placement.h).
+void expect_zoo_placement(const char *net, int size, bool small, const std::vector<uint8_t> &file,
+                          const std::vector<npu_layer_profile> &prof,
+                          const struct npu_model_cost &cost)
+{
+	npu_test::ExpectPlacement(npu_test::ProfileRuns(prof),
+	                          npu_test::zoo_plan_counts(file, small),
+	                          npu_test::ExpectedZooPlacement(net, small, size), cost.macs);
+}
+
+// The whole zoo, default configuration: byte-identical to the cpu device,
+// with the layers on the engines the scheduler and the table say.
 TEST_P(SimZoo, BitExactAgainstCpu)
 {
 	const int size = zoo_size(224);
@@ -94,12 +114,14 @@ TEST_P(SimZoo, BitExactAgainstCpu)
 	ASSERT_EQ(npu_open("cpu", &cpu), NPU_OK);
 	auto x = seeded_input((size_t)size * size * 3, 7);
 	std::vector<npu_layer_profile> prof;
-	auto ys = run_on(sim, file, x, nullptr, &prof);
+	struct npu_model_cost cost;
+	auto ys = run_on(sim, file, x, nullptr, &prof, &cost);
 	auto yc = run_on(cpu, file, x);
 	ASSERT_FALSE(yc.empty());
 	ASSERT_EQ(ys.size(), yc.size());
 	for (size_t i = 0; i < ys.size(); i++)
 		ASSERT_EQ(ys[i], yc[i]) << "first mismatch at output " << i;
+	expect_zoo_placement(GetParam(), size, false, file, prof, cost);
 	uint64_t cycles = 0;
 	for (auto &p : prof)
 		cycles += p.cycles;
@@ -113,7 +135,8 @@ INSTANTIATE_TEST_SUITE_P(Zoo, SimZoo,
                                            "shufflenet_v1_g3", "mobilenet_v2", "mobilenet_v3_large",
                                            "mobilenet_v3_small", "shufflenet_v2_x1_0"));
 
-// The small (4x4) configuration tiles differently: same bytes again.
+// The small (4x4) configuration tiles differently: same bytes and
+// placement again.
 TEST(SimSmall, TwoNetsBitExact)
 {
 	const int size = zoo_size(64) < 64 ? zoo_size(64) : 64;
@@ -124,10 +147,13 @@ TEST(SimSmall, TwoNetsBitExact)
 		SCOPED_TRACE(net);
 		auto file = npu_test::zoo_model(net, size);
 		auto x = seeded_input((size_t)size * size * 3, 3);
-		auto ys = run_on(sim, file, x);
+		std::vector<npu_layer_profile> prof;
+		struct npu_model_cost cost;
+		auto ys = run_on(sim, file, x, nullptr, &prof, &cost);
 		auto yc = run_on(cpu, file, x);
 		ASSERT_FALSE(yc.empty());
 		EXPECT_EQ(ys, yc);
+		expect_zoo_placement(net, size, true, file, prof, cost);
 	}
 	npu_close(cpu);
 	npu_close(sim);
