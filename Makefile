@@ -235,6 +235,25 @@ asan-after-deps: ort
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
 		NPU_BUILD=build-asan build-asan/bin/npu-tests
 
+# ---- examples ----------------------------------------------------------
+#
+# examples/NAME/*.c links into $(BUILD)/bin/NAME against libnpu, like any
+# application (npu.h only). classify decodes images with Debian's libpng
+# and libjpeg-turbo; the tests write their PNG and JPEG files with them.
+EXAMPLES := $(notdir $(patsubst %/,%,$(dir $(wildcard examples/*/*.c))))
+EXAMPLE_BINS := $(EXAMPLES:%=$(BUILD)/bin/%)
+EXAMPLE_LDLIBS := -lpng -ljpeg
+.PHONY: examples
+examples: $(EXAMPLE_BINS)
+all: examples
+$(TEST_BIN): LDLIBS += $(EXAMPLE_LDLIBS)
+define EXAMPLE_RULE
+$(BUILD)/bin/$(1): $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard examples/$(1)/*.c)) $(LIB) $(NPU_SIM_LIB)
+	@mkdir -p $$(@D)
+	$$(CC) $$(LDFLAGS) -o $$@ $$(filter %.o,$$^) $(LIB) $(SIM_LDLIBS) $(EXAMPLE_LDLIBS) $$(LDLIBS)
+endef
+$(foreach e,$(EXAMPLES),$(eval $(call EXAMPLE_RULE,$(e))))
+
 FORMAT_SRCS = $(shell git ls-files '*.c' '*.h' '*.cc')
 format:
 	clang-format -i $(FORMAT_SRCS)
