@@ -60,7 +60,7 @@ $(SIM_OUT)/rt/%.o: $(SIM_VINC)/%.cpp
 	@mkdir -p $(@D)
 	$(CXX) $(SIM_CXXFLAGS) -c $< -o $@
 
-$(SIM_OUT)/npu_sim.o: rtl-sim/harness/npu_sim.cc rtl-sim/harness/npu_sim.h \
+$(SIM_OUT)/npu_sim.o: rtl-sim/harness/npu_sim.cc rtl-sim/harness/npu_sim.h driver/npu_regs.h \
 		$(SIM_OUT)/default/Vnpu_top_default__ALL.a $(SIM_OUT)/small/Vnpu_top_small__ALL.a
 	$(CXX) $(SIM_CXXFLAGS) -Wall -Wextra -Werror -c $< -o $@
 
@@ -81,7 +81,7 @@ rtl-sim-lib: $(SIM_LIB)
 # the top Makefile, which includes this file).
 SIM_TEST_SRCS := $(wildcard rtl-sim/harness/test/*_test.cc)
 SIM_TEST_BIN := $(SIM_OUT)/npu_sim_test
-$(SIM_TEST_BIN): $(SIM_TEST_SRCS) $(wildcard rtl-sim/harness/test/*.h) tests/common/test_env.h \
+$(SIM_TEST_BIN): $(SIM_TEST_SRCS) $(wildcard rtl-sim/harness/test/*.h) $(wildcard tests/common/*.h) \
 		rtl-sim/harness/npu_sim.h $(SIM_LIB) $(LIB)
 	$(CXX) -std=c++17 -O2 -Wall -Wextra -Werror -Irtl-sim/harness -Ilib -Ilib/include -I. \
 		$(SIM_TEST_SRCS) $(LIB) $(SIM_LIB) -lgtest_main -lgtest -lpthread -lm \
