@@ -4,6 +4,7 @@
 #   make run        set up, build, run the demo on the default device
 #   make test       set up, build, run every test
 #   make asan       the tests under AddressSanitizer + UndefinedBehaviorSanitizer
+#   make tsan       the concurrency tests under ThreadSanitizer
 #   make lint       Verilator lint of all RTL (and generated files up to date)
 #   make synth      yosys synthesis of the RTL, LUT/FF/DSP/BRAM report
 #   make format     clang-format the C/C++ sources in place
@@ -254,6 +255,20 @@ $(BUILD)/bin/$(1): $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard examples/$(1)/*.c)
 endef
 $(foreach e,$(EXAMPLES),$(eval $(call EXAMPLE_RULE,$(e))))
 
+# ---- ThreadSanitizer: the concurrency tests ---------------------------
+#
+# `make tsan`: libnpu and the tests under ThreadSanitizer in build-tsan/,
+# then the suites that share one device between threads (tests/threads,
+# tests/sim/overlap_test.cc). Any report fails the run (halt_on_error).
+TSAN_FILTER ?= Devices/Threads.*:SimOverlap.*
+.PHONY: tsan tsan-after-deps
+tsan:
+	$(SETUP_DEPS) && $(MAKE) --no-print-directory $@-after-deps
+tsan-after-deps:
+	$(MAKE) BUILD=build-tsan SAN="-fsanitize=thread" OPT=-O1 tests
+	TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" NPU_BUILD=build-tsan \
+		build-tsan/bin/npu-tests --gtest_filter='$(TSAN_FILTER)'
+
 FORMAT_SRCS = $(shell git ls-files '*.c' '*.h' '*.cc')
 format:
 	clang-format -i $(FORMAT_SRCS)
@@ -261,7 +276,7 @@ format-check:
 	clang-format --dry-run -Werror $(FORMAT_SRCS)
 
 clean:
-	rm -rf build build-asan
+	rm -rf build build-asan build-tsan
 
 include rtl-sim/rtl.mk
 include rtl-sim/harness.mk
