@@ -22,6 +22,25 @@ GraphPtr meta_graph()
 	return g;
 }
 
+/* input 4x4xC -> FC, with grey stretch metadata: mean 0.5, std 0.25 on
+ * the first min(C, 4) channels. */
+GraphPtr grey_fc(int c)
+{
+	GraphBuilder b("grey");
+	int in = b.tensor("input", 4, 4, c);
+	int out = b.fc("fc", in, 3);
+	GraphPtr g = b.build(in, out);
+	g->has_meta = 1;
+	g->meta.color = NPUI_COLOR_GRAY;
+	g->meta.resize = NPUI_RESIZE_STRETCH;
+	g->meta.layout = NPUI_LAYOUT_NHWC;
+	for (int k = 0; k < c && k < NPUI_META_CHANNELS; k++) {
+		g->meta.mean[k] = 0.5f;
+		g->meta.std[k] = 0.25f;
+	}
+	return g;
+}
+
 TEST(ModelMeta, WrittenAsVersion2WithAFifthSection)
 {
 	GraphPtr g = meta_graph();
@@ -85,16 +104,7 @@ TEST(ModelMeta, GreyOnThreeChannelsAndOnOne)
 	g->meta.crop = 0.0f;
 	EXPECT_EQ(NPU_OK, ModelFile(g.get()).parse());
 
-	GraphBuilder b("grey1");
-	int in = b.tensor("input", 4, 4, 1);
-	int out = b.fc("fc", in, 3);
-	GraphPtr g1 = b.build(in, out);
-	g1->has_meta = 1;
-	g1->meta.color = NPUI_COLOR_GRAY;
-	g1->meta.resize = NPUI_RESIZE_STRETCH;
-	g1->meta.layout = NPUI_LAYOUT_NHWC;
-	g1->meta.mean[0] = 0.5f;
-	g1->meta.std[0] = 0.25f;
+	GraphPtr g1 = grey_fc(1);
 	EXPECT_EQ(NPU_OK, npui_graph_validate(g1.get(), nullptr, 0));
 	EXPECT_EQ(NPU_OK, ModelFile(g1.get()).parse());
 }
@@ -169,26 +179,14 @@ TEST(ModelMeta, BadFieldsAreRefusedByValidationAndParser)
 TEST(ModelMeta, ChannelRulesFollowTheInput)
 {
 	/* RGB needs 3 channels; metadata describes at most 4. */
-	GraphBuilder b("grey1");
-	int in = b.tensor("input", 4, 4, 1);
-	int out = b.fc("fc", in, 3);
-	GraphPtr g = b.build(in, out);
+	GraphPtr g = grey_fc(1);
 	set_rgb_meta(g.get());
 	g->meta.mean[1] = g->meta.mean[2] = g->meta.std[1] = g->meta.std[2] = 0.0f;
 	EXPECT_EQ(NPU_ERR_MODEL_METADATA, npui_graph_validate(g.get(), nullptr, 0));
 	g->meta.color = NPUI_COLOR_GRAY;
 	EXPECT_EQ(NPU_OK, npui_graph_validate(g.get(), nullptr, 0));
 
-	GraphBuilder b5("five");
-	int in5 = b5.tensor("input", 2, 2, 5);
-	int out5 = b5.fc("fc", in5, 3);
-	GraphPtr g5 = b5.build(in5, out5);
-	g5->has_meta = 1;
-	g5->meta.color = NPUI_COLOR_GRAY;
-	g5->meta.resize = NPUI_RESIZE_STRETCH;
-	g5->meta.layout = NPUI_LAYOUT_NHWC;
-	for (int k = 0; k < 4; k++)
-		g5->meta.std[k] = 1.0f;
+	GraphPtr g5 = grey_fc(5);
 	EXPECT_EQ(NPU_ERR_MODEL_METADATA, npui_graph_validate(g5.get(), nullptr, 0));
 }
 
