@@ -329,6 +329,43 @@ TEST_F(Classify, CorruptImagesAreOneLineErrors)
 	EXPECT_NE(r.out.find("No such file"), std::string::npos) << r.out;
 }
 
+// python/examples/classify.py: the same preprocessing in numpy float32, so
+// the same output, line for line, as the C example. libnpu.so is
+// preloaded: numpy and torch leave too little static TLS for dlopen() of it
+// (its Verilator harness), "cannot allocate memory in static TLS block".
+TEST_F(Classify, PythonExamplePrintsWhatTheCExamplePrints)
+{
+	const std::string so = npu_test::bin_dir() + "../libnpu.so.1";
+	if (!exists(so) || !exists(kModel))
+		GTEST_SKIP() << "needs " << so << " (make shared) and " << kModel;
+	if (run("/usr/bin/python3 -c 'import numpy, torchvision' 2>&1").status != 0)
+		GTEST_SKIP() << "needs /usr/bin/python3 with numpy and torchvision";
+	const std::string py = "LD_PRELOAD=" + so + " LWNPU_LIBRARY=" + so +
+	                       " /usr/bin/python3 python/examples/classify.py ";
+	std::vector<uint8_t> px(kSide * kSide), rgb;
+	for (size_t i = 0; i < px.size(); i++)
+		px[i] = static_cast<uint8_t>((i * 37) % 256);
+	for (uint8_t p : px)
+		rgb.insert(rgb.end(),
+		           {p, static_cast<uint8_t>(255 - p), static_cast<uint8_t>(p / 2)});
+	const std::string png = dir_ + "/g.png", rgbpng = dir_ + "/rgb.png";
+	ASSERT_TRUE(write_png(png, kSide, kSide, 1, px));
+	ASSERT_TRUE(write_png(rgbpng, kSide, kSide, 3, rgb));
+	for (const std::string &img : {png, rgbpng}) {
+		Result c = classify(std::string("-d cpu ") + kModel + " " + img);
+		Result p = run(py + "-d cpu " + kModel + " " + img);
+		ASSERT_EQ(c.status, 0) << c.out;
+		ASSERT_EQ(p.status, 0) << p.out;
+		EXPECT_EQ(p.out, c.out);
+	}
+	const std::string bad = dir_ + "/bad.png";
+	std::ofstream(bad) << "hello\n";
+	Result p = run(py + "-d cpu " + kModel + " " + bad);
+	EXPECT_EQ(p.status, 1) << p.out;
+	EXPECT_EQ(std::count(p.out.begin(), p.out.end(), '\n'), 1) << p.out;
+	EXPECT_NE(p.out.find("not a PNG or JPEG image"), std::string::npos) << p.out;
+}
+
 TEST_F(Classify, ModelWithoutMetadataAndBadUsage)
 {
 	// A version 1 file: no metadata, so no preprocessing to follow.
