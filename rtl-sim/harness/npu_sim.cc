@@ -102,6 +102,11 @@ struct npu_sim {
 	uint64_t bursts = 0, bus_error_at = 0, hang_at = 0;
 	uint64_t desc_fetches = 0, corrupt_at = 0;
 	uint64_t irq_edges = 0, lose_irq_at = 0;
+	// Engine hang: descriptors of the engines in hold_mask fetched since
+	// the call; at hold_at the hold (npu_top dbg_engine_hold_i) is set.
+	unsigned hold_mask = 0;
+	uint64_t hold_fetches = 0, hold_at = 0;
+	uint8_t engine_hold = 0; // driven on dbg_engine_hold_i
 	bool irq_prev = false;
 	bool irq_hidden = false; // the line is high, but its edge was lost
 
@@ -154,10 +159,33 @@ struct npu_sim {
 		if (addr < ring_base || off >= uint64_t{NPU_HW_DESC_BYTES} * ring_size ||
 		    off % NPU_HW_DESC_BYTES)
 			return false;
+		hold_check(addr);
 		if (++desc_fetches != corrupt_at)
 			return false;
 		corrupt_at = 0;
 		return true;
+	}
+	// A descriptor fetch at addr: the engine hang armed for its engine?
+	// The opcode is read from memory as the fetch is issued.
+	void hold_check(uint64_t addr)
+	{
+		if (!hold_at)
+			return;
+		const uint8_t *p = resolve(addr, 1);
+		if (!p)
+			return;
+		unsigned eng = 0;
+		if (*p == NPU_HW_OP_PW_CONV)
+			eng = NPU_SIM_ENGINE_PW;
+		else if (*p == NPU_HW_OP_DW_CONV)
+			eng = NPU_SIM_ENGINE_DW;
+		else if (*p == NPU_HW_OP_PPU_REQUANT || *p == NPU_HW_OP_PPU_ADD ||
+		         *p == NPU_HW_OP_PPU_POOL)
+			eng = NPU_SIM_ENGINE_PPU;
+		if (!(eng & hold_mask) || ++hold_fetches != hold_at)
+			return;
+		hold_at = 0;
+		engine_hold |= static_cast<uint8_t>(hold_mask);
 	}
 	// The interrupt line after a clock edge, as the host sees it.
 	bool irq_seen(bool irq)
@@ -180,6 +208,8 @@ struct npu_sim {
 			ring_base = (ring_base & 0xffffffffull) | uint64_t{v} << 32;
 		else if (off == NPU_REG_RING_SIZE)
 			ring_size = v & NPU_REG_RING_SIZE_ENTRIES_MASK;
+		else if (off == NPU_REG_CTRL && (v & NPU_REG_CTRL_SOFT_RESET_MASK))
+			engine_hold = 0;
 		if (off < NPU_REG_WIN_BASE_LO(0) || off >= NPU_REG_WIN_BASE_LO(num_windows))
 			return;
 		const unsigned i = (off - NPU_REG_WIN_BASE_LO(0)) / NPU_REG_WIN_BASE_LO_STRIDE;
@@ -240,6 +270,7 @@ template <class V, unsigned DmaBytes> class Sim final : public npu_sim
 		t.mem_w_ready_i = 0;
 		t.mem_b_valid_i = 0;
 		t.mem_b_err_i = 0;
+		t.dbg_engine_hold_i = 0;
 		t.eval();
 		for (int i = 0; i < 4; ++i)
 			cycle();
@@ -334,6 +365,7 @@ template <class V, unsigned DmaBytes> class Sim final : public npu_sim
 		bool b_valid = !hang && !bq_.empty() && bq_.front().ready <= now;
 		t.mem_b_valid_i = b_valid;
 		t.mem_b_err_i = b_valid && bq_.front().err;
+		t.dbg_engine_hold_i = engine_hold;
 		t.clk_i = 0;
 		t.eval();
 
@@ -508,6 +540,16 @@ void npu_sim_inject_bus_error_after(struct npu_sim *sim, uint64_t n)
 void npu_sim_inject_hang_after(struct npu_sim *sim, uint64_t n)
 {
 	sim->hang_at = sim->bursts + n + 1;
+}
+
+void npu_sim_inject_engine_hang(struct npu_sim *sim, unsigned engine_mask, uint64_t n)
+{
+	engine_mask &= NPU_SIM_ENGINE_PW | NPU_SIM_ENGINE_DW | NPU_SIM_ENGINE_PPU;
+	sim->hold_mask = engine_mask;
+	sim->hold_fetches = 0;
+	sim->hold_at = engine_mask ? n : 0;
+	if (engine_mask && !n)
+		sim->engine_hold |= static_cast<uint8_t>(engine_mask);
 }
 
 void npu_sim_inject_corrupt_desc(struct npu_sim *sim, uint64_t n)

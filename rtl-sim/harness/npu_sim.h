@@ -103,6 +103,21 @@ int npu_sim_drain(struct npu_sim *sim, uint64_t max_cycles);
  * landing after the driver moved the windows). */
 uint64_t npu_sim_stray_write_bytes(const struct npu_sim *sim);
 
+/* Engine hang (npu_top's dbg_engine_hold_i, docs/HARDWARE.md §14): while an
+ * engine is held the command processor never sees it finish, so the
+ * descriptor running on it does not complete and the watchdog reports
+ * ERR_WATCHDOG. engine_mask: NPU_SIM_ENGINE_* bits (other bits ignored).
+ * n == 0 holds them at once; n >= 1 holds them when the nth descriptor
+ * (counted from the call) for one of them is fetched -- a descriptor is
+ * fetched before it starts, so an earlier one of that engine still running
+ * then hangs instead. A CTRL.SOFT_RESET write through npu_sim_reg_write
+ * releases the hold (an armed, not yet fired hang stays armed). Arming
+ * again replaces a pending one; mask 0 disarms. */
+#define NPU_SIM_ENGINE_PW  0x1u
+#define NPU_SIM_ENGINE_DW  0x2u
+#define NPU_SIM_ENGINE_PPU 0x4u
+void npu_sim_inject_engine_hang(struct npu_sim *sim, unsigned engine_mask, uint64_t n);
+
 #ifdef __cplusplus
 }
 #endif

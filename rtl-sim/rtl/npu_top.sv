@@ -19,6 +19,12 @@
 //
 // irq_o: level interrupt, |(IRQ_STATUS & IRQ_MASK), registered.
 //
+// dbg_engine_hold_i: test hook (docs/HARDWARE.md §14), one bit per engine
+// (0 PW, 1 DW, 2 PPU). While a bit is set the compute sequencer does not
+// see that engine's done: a descriptor running on it never completes (the
+// watchdog reports ERR_WATCHDOG). A board ties it to 0 (then it is three
+// AND gates that pass done through).
+//
 // Inside: npu_csr, npu_cmdproc (ring fetch, decode, LOAD/COMPUTE/STORE
 // queues with tokens, retirement), npu_dma (fetch, load, store, windows),
 // the compute engines (npu_pw, npu_dw) and four npu_sram (ACT, WGT, ACC,
@@ -68,7 +74,9 @@ module npu_top #(
   input  logic                  mem_b_valid_i,
   input  logic                  mem_b_err_i,
 
-  output logic                  irq_o
+  output logic                  irq_o,
+
+  input  logic [2:0]            dbg_engine_hold_i
 );
 
   // ---- geometry ----------------------------------------------------------------
@@ -378,6 +386,7 @@ module npu_top #(
   cstate_e     cs_d, cs_q;
   logic        dw_start, pw_start, ppu_start, dw_busy, pw_busy, ppu_busy;
   logic        dw_done, pw_done, ppu_done, epi_busy;
+  logic        dw_done_s, pw_done_s, ppu_done_s;   // as the sequencer sees them
   logic        c_dw, c_ppu, c_epi, c_acc;
   logic [15:0] grp_d, grp_q;
   logic [AW-1:0] pw_in_d, pw_in_q, pw_w_d, pw_w_q, pw_bias_d, pw_bias_q, pw_out_d, pw_out_q;
@@ -385,6 +394,10 @@ module npu_top #(
   logic [AW-1:0] icgs, ocgs, dwgs, out_base, out_rs, out_ps;
   logic [31:0]   wstep;    // WGT rows per group: ocgs * kh * kw * icgs
   logic [31:0]   epi_n;    // channel groups of the descriptor (PARAM table)
+
+  assign pw_done_s  = pw_done && !dbg_engine_hold_i[0];
+  assign dw_done_s  = dw_done && !dbg_engine_hold_i[1];
+  assign ppu_done_s = ppu_done && !dbg_engine_hold_i[2];
 
   assign c_dw  = (cw[0][7:0] == 8'(npu_regs_pkg::NPU_HW_OP_DW_CONV));
   assign c_ppu = (cw[0][7:0] == 8'(npu_regs_pkg::NPU_HW_OP_PPU_REQUANT)) ||
@@ -437,7 +450,7 @@ module npu_top #(
         end
       end
       CDw: begin
-        if (dw_done) begin
+        if (dw_done_s) begin
           cs_d = CEpiDrain;
         end
       end
@@ -446,7 +459,7 @@ module npu_top #(
         cs_d     = CPwRun;
       end
       CPwRun: begin
-        if (pw_done) begin
+        if (pw_done_s) begin
           if (grp_q == cw[10][15:0] - 16'd1) begin
             cs_d = CEpiDrain;
           end else begin
@@ -462,7 +475,7 @@ module npu_top #(
         end
       end
       CPpu: begin
-        if (ppu_done) begin
+        if (ppu_done_s) begin
           cs_d = CDone;
         end
       end

@@ -7,6 +7,7 @@
 // Environment: NPU_SIM_CASES (random jobs per engine and configuration,
 // default 130), NPU_TB_SEED (default 1). A failure names the case and the
 // first differing element.
+#include <gtest/gtest-spi.h>
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -666,6 +667,45 @@ TEST_P(SimTest, WatchdogAndRecovery)
 	d.setup();
 	d.wr(NPU_REG_WDOG_BUDGET, 0);
 	EXPECT_TRUE(run_conv(d, random_case(d, true, rng), rng));
+}
+
+// npu_top's engine hold (dbg_engine_hold_i, npu_sim_inject_engine_hang):
+// a conv whose engine is held when its descriptor is fetched never
+// completes and the watchdog reports it; a soft reset releases the engine.
+// A hold on the other engine does not touch a conv.
+TEST_P(SimTest, EngineHoldWatchdogAndRecovery)
+{
+	Dev d(GetParam());
+	ASSERT_TRUE(d.ok);
+	TbRng rng(11);
+	for (bool dw : {false, true}) {
+		SCOPED_TRACE(dw ? "dw" : "pw");
+		d.wr(NPU_REG_WDOG_BUDGET, 20000);
+		npu_sim_inject_engine_hang(d.sim, dw ? NPU_SIM_ENGINE_DW : NPU_SIM_ENGINE_PW, 1);
+		::testing::TestPartResultArray failures;
+		bool ok;
+		{
+			::testing::ScopedFakeTestPartResultReporter rep(
+			        ::testing::ScopedFakeTestPartResultReporter::
+			                INTERCEPT_ONLY_CURRENT_THREAD,
+			        &failures);
+			ok = run_conv(d, random_case(d, dw, rng), rng);
+		}
+		EXPECT_FALSE(ok);
+		ASSERT_EQ(failures.size(), 1);
+		const std::string msg = failures.GetTestPartResult(0).message();
+		EXPECT_NE(msg.find("ERR_CODE " + std::to_string(NPU_HW_ERR_WATCHDOG) + " "),
+		          std::string::npos)
+		        << msg;
+		d.wr(NPU_REG_CTRL, NPU_REG_CTRL_SOFT_RESET_MASK);
+		ASSERT_EQ(npu_sim_drain(d.sim, 100000), 0);
+		d.setup();
+		d.wr(NPU_REG_WDOG_BUDGET, 0);
+		npu_sim_inject_engine_hang(d.sim, dw ? NPU_SIM_ENGINE_PW : NPU_SIM_ENGINE_DW, 0);
+		EXPECT_TRUE(run_conv(d, random_case(d, dw, rng), rng));
+		d.wr(NPU_REG_CTRL, NPU_REG_CTRL_SOFT_RESET_MASK);
+		d.setup();
+	}
 }
 
 TEST_P(SimTest, BusError)
