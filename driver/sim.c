@@ -36,6 +36,12 @@
  *                          its timeout, NPU_ERR_TIMEOUT (use with
  *                          max_cycles=N; else the host timeout, 60 s a
  *                          layer); the reset that follows clears it
+ *   hang_engine=E[:N]      E = pw, dw or ppu: when the Nth descriptor for
+ *                          that engine is fetched (N >= 1, default 1) the
+ *                          engine is held (npu_top dbg_engine_hold_i): the
+ *                          descriptor running on it never completes, the
+ *                          watchdog reports ERR_WATCHDOG at it (use with
+ *                          watchdog=N); the driver's reset releases it
  *
  * DMA buffers are host memory mapped into the simulated device's address
  * space at addresses this backend hands out; the RTL can reach nothing
@@ -114,12 +120,35 @@ static int parse_range(const char *v, size_t len, uint64_t *addr, uint64_t *n)
 	return *n ? 0 : -1;
 }
 
+/* E[:N] of hang_engine=: E = pw|dw|ppu (an NPU_SIM_ENGINE_* bit), N >= 1
+ * (default 1). */
+static int parse_engine(const char *v, size_t len, unsigned *mask, uint32_t *n)
+{
+	const char *colon = memchr(v, ':', len);
+	size_t elen = colon ? (size_t)(colon - v) : len;
+
+	*n = 1;
+	if (elen == 2 && !memcmp(v, "pw", 2))
+		*mask = NPU_SIM_ENGINE_PW;
+	else if (elen == 2 && !memcmp(v, "dw", 2))
+		*mask = NPU_SIM_ENGINE_DW;
+	else if (elen == 3 && !memcmp(v, "ppu", 3))
+		*mask = NPU_SIM_ENGINE_PPU;
+	else
+		return -1;
+	if (colon && parse_u32(colon + 1, len - elen - 1, n))
+		return -1;
+	return *n ? 0 : -1;
+}
+
 /* The faults of one open, armed once the device exists. */
 struct sim_faults {
 	int bus_error;
 	uint64_t bus_addr, bus_len;
 	uint32_t bus_error_after, hang_after, corrupt_desc, lose_irq;
 	int has_bus_error_after, has_hang_after;
+	unsigned hang_engine; /* NPU_SIM_ENGINE_* bit, 0: none */
+	uint32_t hang_engine_n;
 };
 
 static void sim_arm(struct npu_sim *sim, const struct sim_faults *f)
@@ -132,6 +161,8 @@ static void sim_arm(struct npu_sim *sim, const struct sim_faults *f)
 		npu_sim_inject_hang_after(sim, f->hang_after);
 	npu_sim_inject_corrupt_desc(sim, f->corrupt_desc);
 	npu_sim_inject_lose_irq(sim, f->lose_irq);
+	if (f->hang_engine)
+		npu_sim_inject_engine_hang(sim, f->hang_engine, f->hang_engine_n);
 }
 
 #define KEY(k) (klen == sizeof(k) - 1 && !memcmp(s, k, sizeof(k) - 1))
@@ -154,6 +185,7 @@ static int sim_open(struct npu_hw *hw, const char *args)
 		const char *v = eq ? eq + 1 : s + len;
 		size_t vlen = len - klen - (eq ? 1 : 0);
 		uint32_t x;
+		unsigned m;
 
 		if (KEY("config") && vlen && vlen < sizeof(config)) {
 			memcpy(config, v, vlen);
@@ -176,6 +208,9 @@ static int sim_open(struct npu_hw *hw, const char *args)
 			f.corrupt_desc = x;
 		} else if (KEY("lose_irq") && !parse_u32(v, vlen, &x) && x) {
 			f.lose_irq = x;
+		} else if (KEY("hang_engine") && !parse_engine(v, vlen, &m, &x)) {
+			f.hang_engine = m;
+			f.hang_engine_n = x;
 		} else {
 			return NPU_ERR_INVALID_ARG;
 		}

@@ -227,7 +227,8 @@ TEST_F(SimFaultInject, OptionsParsedAndMalformedRejected)
 	for (const char *ok :
 	     {"sim:bus_error=0x10000000", "sim:bus_error=268435456:64",
 	      "sim:bus_error_after=0,hang_after=7", "sim:corrupt_desc=3,lose_irq=1",
-	      "sim:watchdog=1000,max_cycles=5000,config=small"}) {
+	      "sim:watchdog=1000,max_cycles=5000,config=small", "sim:hang_engine=pw",
+	      "sim:hang_engine=dw:2", "sim:hang_engine=ppu:0x10,watchdog=100"}) {
 		EXPECT_EQ(npu_open(ok, &d), NPU_OK) << ok << ": " << npu_last_error();
 		npu_close(d);
 	}
@@ -237,6 +238,14 @@ TEST_F(SimFaultInject, OptionsParsedAndMalformedRejected)
 	      "sim:bus_error_after=", "sim:bus_error_after=4294967296", "sim:hang_after=x",
 	      "sim:corrupt_desc=0", "sim:lose_irq=0", "sim:lose_irq=-1", "sim:watchdog=0",
 	      "sim:watchdog=1e6", "sim:fault=bus", "sim:hang=pw"}) {
+		d = nullptr;
+		EXPECT_EQ(npu_open(bad, &d), NPU_ERR_INVALID_ARG) << bad;
+		EXPECT_EQ(d, nullptr) << bad;
+	}
+	for (const char *bad :
+	     {"sim:hang_engine", "sim:hang_engine=", "sim:hang_engine=PW", "sim:hang_engine=dma",
+	      "sim:hang_engine=pw:", "sim:hang_engine=pw:0", "sim:hang_engine=dw:-1",
+	      "sim:hang_engine=ppu:1:2", "sim:hang_engine=pw|dw", "sim:hang_engine=:3"}) {
 		d = nullptr;
 		EXPECT_EQ(npu_open(bad, &d), NPU_ERR_INVALID_ARG) << bad;
 		EXPECT_EQ(d, nullptr) << bad;
@@ -298,6 +307,48 @@ TEST_F(SimFaultInject, MemoryHangWatchdog)
 	EXPECT_EQ(npu_hw_reg_read(npui_device_hw(dev), NPU_REG_WDOG_BUDGET, &v), NPU_OK);
 	EXPECT_EQ(v, 1234u);
 	npu_close(dev);
+}
+
+// An engine that never finishes (npu_top's dbg_engine_hold_i, set by the
+// harness when the engine's Nth descriptor is fetched): the compute queue
+// stops, the watchdog reports it in a layer on that engine, the reset
+// releases the engine and the next run is exact. The net's layers per
+// engine (small_model): the first of each list is the first descriptor of
+// that engine in ring order.
+TEST_F(SimFaultInject, EngineHangWatchdog)
+{
+	const struct {
+		const char *engine;
+		std::vector<std::string> layers;
+	} engines[] = {{"pw", {"stem", "pw1", "pw2", "fc"}},
+	               {"dw", {"dw1", "dw2"}},
+	               {"ppu", {"add", "pool", "gap"}}};
+	std::clock_t t0 = std::clock();
+	int runs = 0;
+	for (const auto &e : engines) {
+		for (int n : {1, 2}) {
+			std::string opt = std::string("hang_engine=") + e.engine + ":" +
+			                  std::to_string(n) +
+			                  ",watchdog=" + std::to_string(kWatchdog);
+			SCOPED_TRACE(opt);
+			std::string d = fault_then_clean(opt, NPU_ERR_TIMEOUT);
+			runs += 2;
+			EXPECT_NE(d.find("device error 8 (watchdog) at address 0x"),
+			          std::string::npos)
+			        << d;
+			std::string l = layer_of(d);
+			EXPECT_TRUE(is_npu_layer(l)) << d;
+			EXPECT_NE(std::find(e.layers.begin(), e.layers.end(), l), e.layers.end())
+			        << "not a " << e.engine << " layer: " << d;
+			if (n == 1) {
+				EXPECT_EQ(l, e.layers[0]) << d;
+			}
+			std::printf("[ hang %s:%d ] %s\n", e.engine, n, d.c_str());
+		}
+	}
+	double s = static_cast<double>(std::clock() - t0) / CLOCKS_PER_SEC;
+	EXPECT_LT(s, 0.5 * runs) << "the watchdog= budget did not reach the device";
+	std::printf("[ engine hangs ] %d runs, %.2f s of CPU\n", runs, s);
 }
 
 // Two frames in flight, so the second runs in the other context's arena
