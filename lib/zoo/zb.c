@@ -1187,7 +1187,7 @@ static int run_layer(struct zb *b, uint32_t li, int nb, int first)
 }
 
 /*
- * Run the nb inputs in x ([nb][h][w][3]) through the graph as one batch,
+ * Run the nb inputs in x ([nb][h][w][c], c the input channels) through the graph as one batch,
  * layer by layer, recording every tensor's range. first: this pass also
  * sets the data-dependent weight scales.
  */
@@ -1382,7 +1382,7 @@ int zb_finish(struct zb *b, int output, int calib, struct npui_graph **out, char
 		goto out_why;
 	set_output(b, output);
 
-	n = (size_t)g->tensors[g->input].h * g->tensors[g->input].w * 3;
+	n = (size_t)g->tensors[g->input].h * g->tensors[g->input].w * g->tensors[g->input].c;
 	if (calib > 0) {
 		x = malloc(n * calib * sizeof(float));
 		if (!x) {
