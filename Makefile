@@ -60,6 +60,9 @@ ONNX_GEN_C := $(BUILD)/gen/onnx/onnx.pb-c.c
 ONNX_GEN_H := $(BUILD)/gen/onnx/onnx.pb-c.h
 ONNX_OBJ := $(BUILD)/obj/gen/onnx.pb-c.o
 
+# Code the tools share (profile rendering, .npy I/O): not part of libnpu.
+TOOLS_COMMON_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard tools/common/*.c))
+
 TOOLS := $(notdir $(wildcard tools/npu-*))
 TOOL_BINS := $(TOOLS:%=$(BUILD)/bin/%)
 
@@ -114,15 +117,15 @@ $(LIB): $(LIB_OBJS)
 
 # Each tools/npu-NAME/*.c links into $(BUILD)/bin/npu-NAME.
 define TOOL_RULE
-$(BUILD)/bin/$(1): $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard tools/$(1)/*.c)) $(LIB) $(ONNX_OBJ) $(NPU_SIM_LIB)
+$(BUILD)/bin/$(1): $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard tools/$(1)/*.c)) $(TOOLS_COMMON_OBJS) $(LIB) $(ONNX_OBJ) $(NPU_SIM_LIB)
 	@mkdir -p $$(@D)
 	$$(CC) $$(LDFLAGS) -o $$@ $$(filter-out $(ONNX_OBJ),$$(filter %.o,$$^)) $(LIB) $(ONNX_OBJ) -lprotobuf-c $(SIM_LDLIBS) $$(LDLIBS)
 endef
 $(foreach t,$(TOOLS),$(eval $(call TOOL_RULE,$(t))))
 
-$(TEST_BIN): $(TEST_OBJS) $(LIB) $(ONNX_OBJ) $(NPU_SIM_LIB)
+$(TEST_BIN): $(TEST_OBJS) $(TOOLS_COMMON_OBJS) $(LIB) $(ONNX_OBJ) $(NPU_SIM_LIB)
 	@mkdir -p $(@D)
-	$(CXX) $(LDFLAGS) -o $@ $(TEST_OBJS) $(LIB) $(ONNX_OBJ) -lprotobuf-c $(SIM_LDLIBS) \
+	$(CXX) $(LDFLAGS) -o $@ $(TEST_OBJS) $(TOOLS_COMMON_OBJS) $(LIB) $(ONNX_OBJ) -lprotobuf-c $(SIM_LDLIBS) \
 		-lgtest_main -lgtest $(LDLIBS)
 
 # ---- shared library, install (docs/API.md, "Shared library and ABI") --
@@ -223,7 +226,6 @@ run-after-deps: all
 # Python package's tests (Debian's python3, which has numpy and pytest).
 test-after-deps: ort all
 	$(MAKE) --no-print-directory rtl-test
-	$(MAKE) --no-print-directory rtl-sim-test
 	NPU_BUILD=$(BUILD) $(TEST_BIN) --gtest_brief=0
 	$(MAKE) --no-print-directory check-exports
 	NPU_BUILD=$(BUILD) PYTHONDONTWRITEBYTECODE=1 /usr/bin/python3 -m pytest -q -p no:cacheprovider python/tests

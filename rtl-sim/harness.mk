@@ -10,8 +10,7 @@
 #                   runtime and rtl-sim/harness/npu_sim.cc (C ABI in
 #                   rtl-sim/harness/npu_sim.h). Link with -lz if
 #                   NPU_SIM_TRACE=1 (FST support).
-#   rtl-sim-test    build and run the device tests (GoogleTest,
-#                   rtl-sim/harness/test/*_test.cc) on both configurations
+#   rtl-sim-test    the device tests (tests/rtl/, in npu-tests) alone
 #   rtl-sim-bench   simulated cycles and MACs per host second (default config)
 #
 # Both models are single-threaded (no --threads) and built one after the
@@ -75,20 +74,11 @@ $(SIM_LIB): $(SIM_OUT)/npu_sim.o $(SIM_RT_SRCS:%.cpp=$(SIM_OUT)/rt/%.o) \
 
 rtl-sim-lib: $(SIM_LIB)
 
-# Device tests: GoogleTest, through the C ABI only, golden model lib/ref.
-# The whole-schedule tests (npu_net_test.cc) also use lib/sched, lib/zoo,
-# lib/ref and the graph code: they link $(BUILD)/libnpu.a ($(LIB), built by
-# the top Makefile, which includes this file).
-SIM_TEST_SRCS := $(wildcard rtl-sim/harness/test/*_test.cc)
-SIM_TEST_BIN := $(SIM_OUT)/npu_sim_test
-$(SIM_TEST_BIN): $(SIM_TEST_SRCS) $(wildcard rtl-sim/harness/test/*.h) $(wildcard tests/common/*.h) \
-		rtl-sim/harness/npu_sim.h $(SIM_LIB) $(LIB)
-	$(CXX) -std=c++17 -O2 -Wall -Wextra -Werror -Irtl-sim/harness -Ilib -Ilib/include -I. \
-		$(SIM_TEST_SRCS) $(LIB) $(SIM_LIB) -lgtest_main -lgtest -lpthread -lm \
-		$(if $(filter 1,$(NPU_SIM_TRACE)),-lz,) -o $@
+# The device tests (GoogleTest through the C ABI, golden model lib/ref)
+# live in tests/rtl/ and are part of $(BUILD)/bin/npu-tests: run them alone
+# with `make rtl-sim-test` (Bench.* with rtl-sim-bench).
+rtl-sim-test: tests
+	$(TEST_BIN) --gtest_filter='*/SimTest.*:*/NetTest.*'
 
-rtl-sim-test: $(SIM_TEST_BIN)
-	$(SIM_TEST_BIN)
-
-rtl-sim-bench: $(SIM_TEST_BIN)
-	$(SIM_TEST_BIN) --gtest_filter='Bench.*' --gtest_also_run_disabled_tests
+rtl-sim-bench: tests
+	$(TEST_BIN) --gtest_filter='Bench.*' --gtest_also_run_disabled_tests

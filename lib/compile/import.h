@@ -11,7 +11,7 @@
 
 #include "compile/compile.h"
 #include "onnx/onnx.pb-c.h"
-#include "zoo/zb.h"
+#include "quant/zb.h"
 
 #define NPUC_MAX_DIMS 8
 /* Elements of one constant: far above any light-weight CNN's largest

@@ -1,6 +1,6 @@
 /*
  * ONNX importer, part 2: lowering an NCHW float ONNX graph onto the zoo
- * builder (lib/zoo/zb.h) as an NHWC lwnpu graph, then calibrating and
+ * builder (lib/quant/zb.h) as an NHWC lwnpu graph, then calibrating and
  * quantizing it. The lowering table is docs/COMPILE.md.
  *
  * Nodes are visited once, in the file's (topological) order. A node whose

@@ -25,7 +25,7 @@
 #include <stdint.h>
 
 #include "npu.h"
-#include "core/graph.h"
+#include "ir/graph.h"
 
 #ifdef __cplusplus
 extern "C" {

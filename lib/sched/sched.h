@@ -20,7 +20,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "core/graph.h"
+#include "ir/graph.h"
 
 #ifdef __cplusplus
 extern "C" {

@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "npu.h"
-#include "zoo/zb.h"
+#include "quant/zb.h"
 #include "zoo/zoo.h"
 
 #define RELU  NPUI_ACT_RELU
@@ -553,4 +553,9 @@ void zoo_graph_cost(const struct npui_graph *g, uint64_t *macs, uint64_t *weight
 		*macs = m;
 	if (weights)
 		*weights = w;
+}
+
+void zoo_calib_input(uint64_t seed, int index, float *x, size_t n)
+{
+	zb_calib_input(seed, index, x, n);
 }

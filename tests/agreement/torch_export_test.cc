@@ -19,7 +19,7 @@
 #include <vector>
 
 #include "npu.h"
-#include "util/npy.h"
+#include "tools/common/npy.h"
 #include "tests/common/shell.h"
 
 using npu_test::bin;

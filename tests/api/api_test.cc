@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "npu.h"
-#include "core/graph.h"
+#include "ir/graph.h"
 #include "ref/ref.h"
 
 namespace

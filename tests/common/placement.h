@@ -6,7 +6,7 @@
 // docs/SCHEDULER.md §1). ExpectPlacement() is what makes it fail.
 //
 // Header-only: the GoogleTest suites (tests/sim, tests/sched) and the
-// harness tests (rtl-sim/harness/test, built from their own sources)
+// harness tests (tests/rtl)
 // include it.
 #ifndef NPU_TESTS_COMMON_PLACEMENT_H
 #define NPU_TESTS_COMMON_PLACEMENT_H

@@ -17,7 +17,7 @@
 
 #include "npu.h"
 #include "compile/compile.h"
-#include "core/graph.h"
+#include "ir/graph.h"
 #include "onnx_builder.h"
 
 using onnxb::af;

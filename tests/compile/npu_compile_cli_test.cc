@@ -13,7 +13,7 @@
 
 #include "npu.h"
 #include "onnx_builder.h"
-#include "util/npy.h"
+#include "tools/common/npy.h"
 #include "tests/common/shell.h"
 
 using onnxb::ai;

@@ -10,8 +10,8 @@
 #include <string.h>
 
 #include "npu.h"
-#include "core/graph.h"
-#include "core/model_format.h"
+#include "ir/graph.h"
+#include "ir/model_format.h"
 
 static void check_accepted(const struct npui_graph *g)
 {

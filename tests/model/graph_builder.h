@@ -20,9 +20,9 @@
 #include <vector>
 
 #include "npu.h"
-#include "core/crc32.h"
-#include "core/graph.h"
-#include "core/model_format.h"
+#include "ir/crc32.h"
+#include "ir/graph.h"
+#include "ir/model_format.h"
 
 namespace modeltest
 {

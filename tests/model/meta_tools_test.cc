@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "npu.h"
-#include "core/model_format.h"
+#include "ir/model_format.h"
 #include "tests/common/shell.h"
 
 using npu_test::bin;

@@ -42,7 +42,7 @@
 #include <limits>
 #include <sstream>
 
-#include "core/graph.h"
+#include "ir/graph.h"
 #include "npu.h"
 #include "onnx/onnx.pb-c.h"
 #include "onnx_lower.h"

@@ -10,7 +10,7 @@
 #include <cstdlib>
 #include <cstring>
 
-#include "core/graph.h"
+#include "ir/graph.h"
 #include "npu.h"
 #include "onnx_lower.h"
 #include "onnx_testdata.h"

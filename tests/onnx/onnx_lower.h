@@ -16,7 +16,7 @@
 #include <string>
 #include <vector>
 
-#include "core/graph.h"
+#include "ir/graph.h"
 #include "onnx_testdata.h"
 
 namespace onnxtd

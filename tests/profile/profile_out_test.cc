@@ -1,4 +1,4 @@
-// Profile outputs (lib/util/profile_out.c): the JSON keeps the format
+// Profile outputs (tools/common/profile_out.c): the JSON keeps the format
 // npu-run always wrote; the SVG is well-formed XML with one <svg> root, a
 // bar per layer and a point per plottable layer; the trace is valid JSON in
 // the Trace Event Format with an "X" event per layer. Hostile names are
@@ -24,7 +24,7 @@
 #include <vector>
 
 #include "driver/npu_regs.h"
-#include "util/profile_out.h"
+#include "tools/common/profile_out.h"
 #include "tests/common/shell.h"
 
 using npu_test::bin_dir;

@@ -17,7 +17,7 @@
 
 #include "isa_model.h"
 #include "npu.h"
-#include "core/graph.h"
+#include "ir/graph.h"
 #include "driver/npu_regs.h"
 #include "ref/ref.h"
 #include "sched/sched.h"

@@ -16,14 +16,14 @@
 #include <vector>
 
 #include "npu.h"
-#include "core/graph.h"
+#include "ir/graph.h"
 #include "core/runtime.h"
 #include "driver/backend.h"
 #include "driver/npu_regs.h"
 #include "driver/sim.h"
 #include "rtl-sim/harness/npu_sim.h"
 extern "C" {
-#include "zoo/zb.h" // no C++ guards of its own
+#include "quant/zb.h" // no C++ guards of its own
 }
 
 namespace

@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "npu.h"
-#include "core/graph.h"
+#include "ir/graph.h"
 #include "core/runtime.h"
 #include "driver/backend.h"
 #include "zoo/zoo.h"

@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "npu.h"
-#include "core/graph.h"
+#include "ir/graph.h"
 #include "core/runtime.h"
 #include "driver/backend.h"
 #include "zoo/zoo.h"

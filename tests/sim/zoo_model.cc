@@ -6,7 +6,7 @@
 #include <memory>
 
 #include "npu.h"
-#include "core/graph.h"
+#include "ir/graph.h"
 #include "ref/ref.h"
 #include "sched/sched.h"
 #include "tests/common/placement.h"

@@ -12,7 +12,7 @@
 #include <time.h>
 
 #include "npu.h"
-#include "util/profile_out.h"
+#include "tools/common/profile_out.h"
 #include "zoo/zoo.h"
 
 #define EXIT_USAGE 2

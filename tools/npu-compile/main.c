@@ -12,9 +12,9 @@
 
 #include "npu.h"
 #include "compile/compile.h"
-#include "core/graph.h"
-#include "core/model_format.h"
-#include "util/npy.h"
+#include "ir/graph.h"
+#include "ir/model_format.h"
+#include "tools/common/npy.h"
 
 /* Exit codes: 0 ok, 1 the compile or a file failed, 2 bad command line. */
 #define EXIT_FAIL       1

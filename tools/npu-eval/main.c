@@ -19,7 +19,7 @@
 #include <unistd.h>
 
 #include "npu.h"
-#include "util/npy.h"
+#include "tools/common/npy.h"
 
 #define EXIT_USAGE 2
 

@@ -1,7 +1,7 @@
 /*
  * npu-run: run one model on one device, print the top-5 classes, and
  * optionally write the logits (.npy) and a per-layer profile (JSON, SVG,
- * trace; lib/util/profile_out.c).
+ * trace; tools/common/profile_out.c).
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -10,8 +10,8 @@
 #include <time.h>
 
 #include "npu.h"
-#include "util/npy.h"
-#include "util/profile_out.h"
+#include "tools/common/npy.h"
+#include "tools/common/profile_out.h"
 
 #define EXIT_USAGE 2
 

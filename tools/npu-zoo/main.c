@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "npu.h"
-#include "core/graph.h"
+#include "ir/graph.h"
 #include "zoo/zoo.h"
 
 /* Exit codes: 0 ok, 1 the build or the write failed, 2 bad command line. */

@@ -15,8 +15,8 @@
 #include <string.h>
 
 #include "npu.h"
-#include "core/graph.h"
-#include "core/model_format.h"
+#include "ir/graph.h"
+#include "ir/model_format.h"
 
 /* Largest h*w*c of a tensor: 256 MiB of int8 keeps every element index and
  * byte count of a tensor comfortably inside int32/size_t arithmetic. */

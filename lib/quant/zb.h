@@ -1,7 +1,8 @@
 /*
- * Zoo builder: an npui_graph under construction with float weights beside
- * it, a float forward pass for calibration, and the quantizer. The net
- * definitions (zoo.c) call only the zb_* layer functions below.
+ * The float graph builder (lib/quant, used by lib/zoo and lib/compile; the
+ * zb_ prefix is its old name, "zoo builder"): an npui_graph under construction with float weights
+ * beside it, a float forward pass for calibration, and the quantizer. The net definitions (zoo.c)
+ * call only the zb_* layer functions below.
  *
  * Tensors are referred to by id. A builder that fails (out of memory, a
  * shape that does not fit) records the first error and every later call is
@@ -14,7 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "core/graph.h"
+#include "ir/graph.h"
 
 /* How a conv/FC layer's float weights are set by the first calibration
  * input (the data-dependent init that stands in for trained BatchNorm). */
@@ -153,5 +154,11 @@ static inline double zb_rng_uniform(uint64_t *s)
 
 /* Standard normal (Box-Muller; one of the pair is dropped for simplicity). */
 double zb_rng_normal(uint64_t *s);
+
+/*
+ * Calibration input `index` of `seed`: n floats uniform in [-1, 1), NHWC.
+ * zb_finish calibrates on exactly these, indexes 0 .. calib-1.
+ */
+void zb_calib_input(uint64_t seed, int index, float *x, size_t n);
 
 #endif /* NPUI_ZB_H */

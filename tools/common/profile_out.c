@@ -13,7 +13,7 @@
 
 #include "npu.h"
 #include "driver/npu_regs.h"
-#include "util/profile_out.h"
+#include "tools/common/profile_out.h"
 
 /* ---- strings ------------------------------------------------------------ */
 

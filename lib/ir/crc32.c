@@ -6,7 +6,7 @@
  * CRC of one byte value: eight steps of the bitwise algorithm. A step
  * mentions its argument twice, so an entry expands to 2^8 copies: cheap.
  */
-#include "core/crc32.h"
+#include "ir/crc32.h"
 
 #define CRC_POLY 0xEDB88320u
 

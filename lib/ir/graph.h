@@ -1,7 +1,7 @@
 /*
  * The in-memory graph: what a model file holds, after parsing and
  * validation. This is the contract between the model loader
- * (lib/core/model_format.c), the model writer used by tools (npu-zoo,
+ * (lib/ir/model_format.c), the model writer used by tools (npu-zoo,
  * npu-compile), the CPU kernels (lib/ref/) and the scheduler.
  *
  * All activations are batch 1, NHWC, int8 asymmetric (scale, zero point).

@@ -22,8 +22,8 @@
 #include <vector>
 
 #include "driver/npu_regs.h"
-#include "npu_sim.h"
-#include "ring_wait.h"
+#include "rtl-sim/harness/npu_sim.h"
+#include "tests/rtl/ring_wait.h"
 #include "ref/quant.h"
 #include "ref/ref.h"
 #include "rtl-sim/tb/tb_util.h"

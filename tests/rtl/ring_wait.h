@@ -16,7 +16,7 @@
 #include <cstdint>
 
 #include "driver/npu_regs.h"
-#include "npu_sim.h"
+#include "rtl-sim/harness/npu_sim.h"
 
 namespace npu_test
 {

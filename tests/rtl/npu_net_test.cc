@@ -28,11 +28,11 @@
 #include <string>
 #include <vector>
 
-#include "core/graph.h"
+#include "ir/graph.h"
 #include "driver/npu_regs.h"
 #include "npu.h"
-#include "npu_sim.h"
-#include "ring_wait.h"
+#include "rtl-sim/harness/npu_sim.h"
+#include "tests/rtl/ring_wait.h"
 #include "tests/common/placement.h"
 #include "tests/common/test_env.h"
 #include "ref/ref.h"

@@ -1,5 +1,5 @@
 /*
- * Zoo builder: graph construction with float weights, the float forward
+ * Float graph builder: graph construction with float weights, the float forward
  * pass used for calibration, and post-training quantization. See zb.h for
  * the interface and docs/ZOO.md for the method.
  */
@@ -11,8 +11,7 @@
 #include <string.h>
 
 #include "npu.h"
-#include "zoo/zb.h"
-#include "zoo/zoo.h"
+#include "quant/zb.h"
 
 struct zb_tensor {
 	float *data;  /* live only during a forward pass */
@@ -1341,7 +1340,7 @@ static int quantize(struct zb *b, int calibrated, int strict)
 	return NPU_OK;
 }
 
-void zoo_calib_input(uint64_t seed, int index, float *x, size_t n)
+void zb_calib_input(uint64_t seed, int index, float *x, size_t n)
 {
 	uint64_t s = seed ^ UINT64_C(0x63616c6962726174) ^
 	             ((uint64_t)(index + 1) * UINT64_C(0xd1b54a32d192ed03));
@@ -1390,7 +1389,7 @@ int zb_finish(struct zb *b, int output, int calib, struct npui_graph **out, char
 			goto out_why;
 		}
 		for (j = 0; j < calib; j++)
-			zoo_calib_input(b->seed, j, x + n * j, n);
+			zb_calib_input(b->seed, j, x + n * j, n);
 		rc = forward(b, x, calib, 1);
 		if (rc) {
 			zb_fail(b, rc, "calibration pass: %s", npu_strerror(rc));

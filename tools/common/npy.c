@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "npu.h"
-#include "util/npy.h"
+#include "tools/common/npy.h"
 
 #define NPY_HEADER_MAX 65536
 

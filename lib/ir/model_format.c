@@ -23,9 +23,9 @@
 #include <string.h>
 
 #include "npu.h"
-#include "core/crc32.h"
-#include "core/graph.h"
-#include "core/model_format.h"
+#include "ir/crc32.h"
+#include "ir/graph.h"
+#include "ir/model_format.h"
 
 struct span {
 	uint64_t off, size;
