@@ -37,14 +37,6 @@ const char *const *npu_backend_names(void)
 	return device_names;
 }
 
-uint64_t npui_now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 /* The URI's scheme names the reference device or a driver backend. */
 static const struct npui_device_ops *device_find(const char *uri, const char **args,
                                                  const struct npu_backend_ops **backend)

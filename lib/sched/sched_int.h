@@ -97,4 +97,10 @@ int sp_plan_tile(const struct sp_ctx *c, uint32_t li, int kind, struct sp_tile *
 void sp_emit_layer(struct sp_ctx *c, uint32_t li);
 void sp_emit_fence(struct sp_ctx *c, uint32_t flags);
 
+/* loc.c: logical channels [c0, c0 + n) of L, renumbered from 0; -1 if
+ * that takes more than SP_MAX_PIECES pieces. */
+int sp_loc_slice(const struct sp_loc *L, int32_t c0, int32_t n, struct sp_loc *out);
+/* loc.c: the location of a SHUFFLE's input given its output's location. */
+int sp_loc_unshuffle(const struct sp_loc *Lo, int32_t C, int32_t groups, struct sp_loc *out);
+
 #endif /* NPUI_SCHED_INT_H */

@@ -1179,11 +1179,6 @@ static void emit_copies(struct sp_ctx *c, uint32_t li, const struct copy_job *jo
 	drain(c, 0);
 }
 
-/* Logical channels [c0, c0 + n) of L, renumbered from 0. */
-int sp_loc_slice(const struct sp_loc *L, int32_t c0, int32_t n, struct sp_loc *out);
-/* The location of a SHUFFLE's input given its output's location. */
-int sp_loc_unshuffle(const struct sp_loc *Lo, int32_t C, int32_t groups, struct sp_loc *out);
-
 static void emit_copy(struct sp_ctx *c, uint32_t li)
 {
 	const struct npui_graph *g = c->g;
