@@ -16,6 +16,7 @@
 #define NPU_HW_VERSION_MINOR 0x1u /* RTL minor version */
 #define NPU_HW_DESC_VERSION 0x1u /* descriptor format version (docs/HARDWARE.md §4) */
 #define NPU_HW_DESC_BYTES 0x40u /* size of one ring descriptor */
+#define NPU_HW_DESC_WORDS 0x10u /* 32-bit words of one ring descriptor (DESC_BYTES / 4) */
 #define NPU_HW_CSR_BYTES 0x1000u /* size of the CSR window */
 #define NPU_HW_MAX_WINDOWS 0x8u /* DMA window slots the map reserves */
 #define NPU_HW_NOMINAL_CLOCK_MHZ 0xc8u /* nominal NPU clock in MHz (200): software turns cycles into time with it, the device does not report a clock */

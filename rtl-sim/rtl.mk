@@ -3,8 +3,9 @@
 # Included from the top-level Makefile (paths are relative to the repo
 # root); also usable alone: make -f rtl-sim/rtl.mk rtl-test
 #
-#   rtl-regs         regenerate npu_regs_pkg.sv, driver/npu_regs.h and the
-#                    register table in docs/HARDWARE.md from npu_regs.def
+#   rtl-regs         regenerate npu_regs_pkg.sv, driver/npu_regs.h,
+#                    driver/npu_desc.h (descriptor layouts) and the register
+#                    and descriptor tables in docs/HARDWARE.md from npu_regs.def
 #   rtl-regs-check   fail if any of those checked-in files is stale
 #   rtl-lint         verilator --lint-only -Wall over every RTL module
 #   rtl-test         build and run every Verilator unit testbench
@@ -27,7 +28,7 @@ RTL_OUT := $(BUILD)/rtl-sim
 RTL_DEF := $(RTL_DIR)/regs/npu_regs.def
 RTL_GEN := $(RTL_DIR)/scripts/gen_regs.py
 RTL_GEN_ARGS := $(RTL_DEF) --sv $(RTL_DIR)/rtl/npu_regs_pkg.sv --h driver/npu_regs.h \
-	--doc docs/HARDWARE.md
+	--desc-h driver/npu_desc.h --doc docs/HARDWARE.md
 
 # Packages first: every module may import them.
 RTL_PKGS := $(RTL_DIR)/rtl/npu_regs_pkg.sv $(filter-out $(RTL_DIR)/rtl/npu_regs_pkg.sv,\
@@ -107,7 +108,7 @@ $(RTL_OUT)/ref/%.o: lib/ref/%.c lib/ref/quant.h lib/ref/ref.h
 # The model is rebuilt when any RTL or testbench changes.
 define RTL_TB_RULE
 $(RTL_OUT)/$(1)/$(1)_tb: $(RTL_SRCS) $(RTL_DIR)/tb/$(2)_tb.cc $(wildcard $(RTL_DIR)/tb/*.h) tests/common/test_env.h \
-		driver/npu_regs.h $(RTL_TB_OBJS_$(1))
+		driver/npu_regs.h driver/npu_desc.h $(RTL_TB_OBJS_$(1))
 	@mkdir -p $$(@D)
 	$(VERILATOR) --cc --exe --build -j 1 $(RTL_VFLAGS) $(RTL_TB_FLAGS_$(1)) \
 		--top-module npu_$(3) --prefix Vnpu_$(3) --Mdir $(RTL_OUT)/$(1) -o $(1)_tb \
@@ -144,7 +145,8 @@ $(RTL_OUT)/gl/$(1)/netlist.v: $(RTL_SRCS)
 		synth -flatten -top npu_$(3); write_verilog -noattr $$@" >/dev/null
 
 $(RTL_OUT)/gl/$(1)/$(1)_gl: $(RTL_OUT)/gl/$(1)/netlist.v $(RTL_DIR)/tb/$(2)_tb.cc \
-		$(wildcard $(RTL_DIR)/tb/*.h) tests/common/test_env.h driver/npu_regs.h $(RTL_TB_OBJS_$(1))
+		$(wildcard $(RTL_DIR)/tb/*.h) tests/common/test_env.h driver/npu_regs.h driver/npu_desc.h \
+		$(RTL_TB_OBJS_$(1))
 	$(VERILATOR) --cc --exe --build -j 1 -Wno-fatal -Wno-lint -Wno-style \
 		--top-module npu_$(3) --prefix Vnpu_$(3) --Mdir $(RTL_OUT)/gl/$(1) -o $(1)_gl \
 		-CFLAGS "$(RTL_TB_CFLAGS) $(RTL_TB_DEFS_$(1))" \

@@ -12,6 +12,7 @@ package npu_regs_pkg;
   localparam logic [31:0] NPU_HW_VERSION_MINOR = 32'h00000001;
   localparam logic [31:0] NPU_HW_DESC_VERSION = 32'h00000001;
   localparam logic [31:0] NPU_HW_DESC_BYTES = 32'h00000040;
+  localparam logic [31:0] NPU_HW_DESC_WORDS = 32'h00000010;
   localparam logic [31:0] NPU_HW_CSR_BYTES = 32'h00001000;
   localparam logic [31:0] NPU_HW_MAX_WINDOWS = 32'h00000008;
   localparam logic [31:0] NPU_HW_NOMINAL_CLOCK_MHZ = 32'h000000C8;
@@ -271,5 +272,721 @@ package npu_regs_pkg;
   localparam logic [7:0] NPU_HW_POOL_MAX = 8'h00;  // max over valid window elements
   localparam logic [7:0] NPU_HW_POOL_AVG = 8'h01;  // average, divisor per count_include_pad
   localparam logic [7:0] NPU_HW_POOL_GLOBAL = 8'h02;  // global average over H x W
+
+  // ---- descriptor layouts (docs/HARDWARE.md §4) ----
+  // A descriptor is a logic [511:0], word i in bits [32*i +: 32].
+  // Per field: _WORD (word of its lsb), _LSB/_MSB (bits counted from that
+  // word), _BIT (first bit in the whole descriptor), _WIDTH; the function
+  // npu_desc_<layout>_<field>(desc) returns its bits (raw, unsigned).
+  // _RSVD: the bits a layout leaves reserved (must be zero).
+  // HDR: Header of every descriptor (words 0 and 1)
+  localparam int unsigned NPU_DESC_HDR_OPCODE_WORD = 0;
+  localparam int unsigned NPU_DESC_HDR_OPCODE_LSB = 0;
+  localparam int unsigned NPU_DESC_HDR_OPCODE_MSB = 7;
+  localparam int unsigned NPU_DESC_HDR_OPCODE_BIT = 0;
+  localparam int unsigned NPU_DESC_HDR_OPCODE_WIDTH = 8;
+  localparam int unsigned NPU_DESC_HDR_VERSION_WORD = 0;
+  localparam int unsigned NPU_DESC_HDR_VERSION_LSB = 8;
+  localparam int unsigned NPU_DESC_HDR_VERSION_MSB = 15;
+  localparam int unsigned NPU_DESC_HDR_VERSION_BIT = 8;
+  localparam int unsigned NPU_DESC_HDR_VERSION_WIDTH = 8;
+  localparam int unsigned NPU_DESC_HDR_FLAGS_WORD = 0;
+  localparam int unsigned NPU_DESC_HDR_FLAGS_LSB = 16;
+  localparam int unsigned NPU_DESC_HDR_FLAGS_MSB = 31;
+  localparam int unsigned NPU_DESC_HDR_FLAGS_BIT = 16;
+  localparam int unsigned NPU_DESC_HDR_FLAGS_WIDTH = 16;
+  localparam int unsigned NPU_DESC_HDR_TAG_WORD = 1;
+  localparam int unsigned NPU_DESC_HDR_TAG_LSB = 0;
+  localparam int unsigned NPU_DESC_HDR_TAG_MSB = 31;
+  localparam int unsigned NPU_DESC_HDR_TAG_BIT = 32;
+  localparam int unsigned NPU_DESC_HDR_TAG_WIDTH = 32;
+  localparam logic [511:0] NPU_DESC_HDR_RSVD = 512'hFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF0000000000000000;
+  // DMA: 3D strided box of int8 between host memory and an SRAM
+  localparam int unsigned NPU_DESC_DMA_HOST_ADDR_WORD = 2;
+  localparam int unsigned NPU_DESC_DMA_HOST_ADDR_LSB = 0;
+  localparam int unsigned NPU_DESC_DMA_HOST_ADDR_MSB = 63;
+  localparam int unsigned NPU_DESC_DMA_HOST_ADDR_BIT = 64;
+  localparam int unsigned NPU_DESC_DMA_HOST_ADDR_WIDTH = 64;
+  localparam int unsigned NPU_DESC_DMA_SRAM_SEL_WORD = 4;
+  localparam int unsigned NPU_DESC_DMA_SRAM_SEL_LSB = 0;
+  localparam int unsigned NPU_DESC_DMA_SRAM_SEL_MSB = 7;
+  localparam int unsigned NPU_DESC_DMA_SRAM_SEL_BIT = 128;
+  localparam int unsigned NPU_DESC_DMA_SRAM_SEL_WIDTH = 8;
+  localparam int unsigned NPU_DESC_DMA_SRAM_ADDR_WORD = 5;
+  localparam int unsigned NPU_DESC_DMA_SRAM_ADDR_LSB = 0;
+  localparam int unsigned NPU_DESC_DMA_SRAM_ADDR_MSB = 31;
+  localparam int unsigned NPU_DESC_DMA_SRAM_ADDR_BIT = 160;
+  localparam int unsigned NPU_DESC_DMA_SRAM_ADDR_WIDTH = 32;
+  localparam int unsigned NPU_DESC_DMA_CHANS_WORD = 6;
+  localparam int unsigned NPU_DESC_DMA_CHANS_LSB = 0;
+  localparam int unsigned NPU_DESC_DMA_CHANS_MSB = 15;
+  localparam int unsigned NPU_DESC_DMA_CHANS_BIT = 192;
+  localparam int unsigned NPU_DESC_DMA_CHANS_WIDTH = 16;
+  localparam int unsigned NPU_DESC_DMA_COLS_WORD = 6;
+  localparam int unsigned NPU_DESC_DMA_COLS_LSB = 16;
+  localparam int unsigned NPU_DESC_DMA_COLS_MSB = 31;
+  localparam int unsigned NPU_DESC_DMA_COLS_BIT = 208;
+  localparam int unsigned NPU_DESC_DMA_COLS_WIDTH = 16;
+  localparam int unsigned NPU_DESC_DMA_ROWS_WORD = 7;
+  localparam int unsigned NPU_DESC_DMA_ROWS_LSB = 0;
+  localparam int unsigned NPU_DESC_DMA_ROWS_MSB = 15;
+  localparam int unsigned NPU_DESC_DMA_ROWS_BIT = 224;
+  localparam int unsigned NPU_DESC_DMA_ROWS_WIDTH = 16;
+  localparam int unsigned NPU_DESC_DMA_HOST_CHAN_STRIDE_WORD = 8;
+  localparam int unsigned NPU_DESC_DMA_HOST_CHAN_STRIDE_LSB = 0;
+  localparam int unsigned NPU_DESC_DMA_HOST_CHAN_STRIDE_MSB = 31;
+  localparam int unsigned NPU_DESC_DMA_HOST_CHAN_STRIDE_BIT = 256;
+  localparam int unsigned NPU_DESC_DMA_HOST_CHAN_STRIDE_WIDTH = 32;
+  localparam int unsigned NPU_DESC_DMA_HOST_PIX_STRIDE_WORD = 9;
+  localparam int unsigned NPU_DESC_DMA_HOST_PIX_STRIDE_LSB = 0;
+  localparam int unsigned NPU_DESC_DMA_HOST_PIX_STRIDE_MSB = 31;
+  localparam int unsigned NPU_DESC_DMA_HOST_PIX_STRIDE_BIT = 288;
+  localparam int unsigned NPU_DESC_DMA_HOST_PIX_STRIDE_WIDTH = 32;
+  localparam int unsigned NPU_DESC_DMA_HOST_ROW_STRIDE_WORD = 10;
+  localparam int unsigned NPU_DESC_DMA_HOST_ROW_STRIDE_LSB = 0;
+  localparam int unsigned NPU_DESC_DMA_HOST_ROW_STRIDE_MSB = 31;
+  localparam int unsigned NPU_DESC_DMA_HOST_ROW_STRIDE_BIT = 320;
+  localparam int unsigned NPU_DESC_DMA_HOST_ROW_STRIDE_WIDTH = 32;
+  localparam int unsigned NPU_DESC_DMA_SRAM_PIX_STRIDE_WORD = 11;
+  localparam int unsigned NPU_DESC_DMA_SRAM_PIX_STRIDE_LSB = 0;
+  localparam int unsigned NPU_DESC_DMA_SRAM_PIX_STRIDE_MSB = 31;
+  localparam int unsigned NPU_DESC_DMA_SRAM_PIX_STRIDE_BIT = 352;
+  localparam int unsigned NPU_DESC_DMA_SRAM_PIX_STRIDE_WIDTH = 32;
+  localparam int unsigned NPU_DESC_DMA_SRAM_ROW_STRIDE_WORD = 12;
+  localparam int unsigned NPU_DESC_DMA_SRAM_ROW_STRIDE_LSB = 0;
+  localparam int unsigned NPU_DESC_DMA_SRAM_ROW_STRIDE_MSB = 31;
+  localparam int unsigned NPU_DESC_DMA_SRAM_ROW_STRIDE_BIT = 384;
+  localparam int unsigned NPU_DESC_DMA_SRAM_ROW_STRIDE_WIDTH = 32;
+  localparam logic [511:0] NPU_DESC_DMA_RSVD = 512'hFFFFFFFFFFFFFFFFFFFFFFFF0000000000000000000000000000000000000000FFFF00000000000000000000FFFFFF0000000000000000000000000000000000;
+  // CONV: PW (1x1, KxK, grouped) and DW (3x3/5x5) convolution
+  localparam int unsigned NPU_DESC_CONV_IN_ADDR_WORD = 2;
+  localparam int unsigned NPU_DESC_CONV_IN_ADDR_LSB = 0;
+  localparam int unsigned NPU_DESC_CONV_IN_ADDR_MSB = 31;
+  localparam int unsigned NPU_DESC_CONV_IN_ADDR_BIT = 64;
+  localparam int unsigned NPU_DESC_CONV_IN_ADDR_WIDTH = 32;
+  localparam int unsigned NPU_DESC_CONV_WGT_ADDR_WORD = 3;
+  localparam int unsigned NPU_DESC_CONV_WGT_ADDR_LSB = 0;
+  localparam int unsigned NPU_DESC_CONV_WGT_ADDR_MSB = 31;
+  localparam int unsigned NPU_DESC_CONV_WGT_ADDR_BIT = 96;
+  localparam int unsigned NPU_DESC_CONV_WGT_ADDR_WIDTH = 32;
+  localparam int unsigned NPU_DESC_CONV_OUT_ADDR_WORD = 4;
+  localparam int unsigned NPU_DESC_CONV_OUT_ADDR_LSB = 0;
+  localparam int unsigned NPU_DESC_CONV_OUT_ADDR_MSB = 31;
+  localparam int unsigned NPU_DESC_CONV_OUT_ADDR_BIT = 128;
+  localparam int unsigned NPU_DESC_CONV_OUT_ADDR_WIDTH = 32;
+  localparam int unsigned NPU_DESC_CONV_PARAM_ENTRY_WORD = 5;
+  localparam int unsigned NPU_DESC_CONV_PARAM_ENTRY_LSB = 0;
+  localparam int unsigned NPU_DESC_CONV_PARAM_ENTRY_MSB = 31;
+  localparam int unsigned NPU_DESC_CONV_PARAM_ENTRY_BIT = 160;
+  localparam int unsigned NPU_DESC_CONV_PARAM_ENTRY_WIDTH = 32;
+  localparam int unsigned NPU_DESC_CONV_IN_H_WORD = 6;
+  localparam int unsigned NPU_DESC_CONV_IN_H_LSB = 0;
+  localparam int unsigned NPU_DESC_CONV_IN_H_MSB = 15;
+  localparam int unsigned NPU_DESC_CONV_IN_H_BIT = 192;
+  localparam int unsigned NPU_DESC_CONV_IN_H_WIDTH = 16;
+  localparam int unsigned NPU_DESC_CONV_IN_W_WORD = 6;
+  localparam int unsigned NPU_DESC_CONV_IN_W_LSB = 16;
+  localparam int unsigned NPU_DESC_CONV_IN_W_MSB = 31;
+  localparam int unsigned NPU_DESC_CONV_IN_W_BIT = 208;
+  localparam int unsigned NPU_DESC_CONV_IN_W_WIDTH = 16;
+  localparam int unsigned NPU_DESC_CONV_IN_C_WORD = 7;
+  localparam int unsigned NPU_DESC_CONV_IN_C_LSB = 0;
+  localparam int unsigned NPU_DESC_CONV_IN_C_MSB = 15;
+  localparam int unsigned NPU_DESC_CONV_IN_C_BIT = 224;
+  localparam int unsigned NPU_DESC_CONV_IN_C_WIDTH = 16;
+  localparam int unsigned NPU_DESC_CONV_OUT_C_WORD = 7;
+  localparam int unsigned NPU_DESC_CONV_OUT_C_LSB = 16;
+  localparam int unsigned NPU_DESC_CONV_OUT_C_MSB = 31;
+  localparam int unsigned NPU_DESC_CONV_OUT_C_BIT = 240;
+  localparam int unsigned NPU_DESC_CONV_OUT_C_WIDTH = 16;
+  localparam int unsigned NPU_DESC_CONV_OUT_H_WORD = 8;
+  localparam int unsigned NPU_DESC_CONV_OUT_H_LSB = 0;
+  localparam int unsigned NPU_DESC_CONV_OUT_H_MSB = 15;
+  localparam int unsigned NPU_DESC_CONV_OUT_H_BIT = 256;
+  localparam int unsigned NPU_DESC_CONV_OUT_H_WIDTH = 16;
+  localparam int unsigned NPU_DESC_CONV_OUT_W_WORD = 8;
+  localparam int unsigned NPU_DESC_CONV_OUT_W_LSB = 16;
+  localparam int unsigned NPU_DESC_CONV_OUT_W_MSB = 31;
+  localparam int unsigned NPU_DESC_CONV_OUT_W_BIT = 272;
+  localparam int unsigned NPU_DESC_CONV_OUT_W_WIDTH = 16;
+  localparam int unsigned NPU_DESC_CONV_KH_WORD = 9;
+  localparam int unsigned NPU_DESC_CONV_KH_LSB = 0;
+  localparam int unsigned NPU_DESC_CONV_KH_MSB = 3;
+  localparam int unsigned NPU_DESC_CONV_KH_BIT = 288;
+  localparam int unsigned NPU_DESC_CONV_KH_WIDTH = 4;
+  localparam int unsigned NPU_DESC_CONV_KW_WORD = 9;
+  localparam int unsigned NPU_DESC_CONV_KW_LSB = 4;
+  localparam int unsigned NPU_DESC_CONV_KW_MSB = 7;
+  localparam int unsigned NPU_DESC_CONV_KW_BIT = 292;
+  localparam int unsigned NPU_DESC_CONV_KW_WIDTH = 4;
+  localparam int unsigned NPU_DESC_CONV_STRIDE_H_WORD = 9;
+  localparam int unsigned NPU_DESC_CONV_STRIDE_H_LSB = 8;
+  localparam int unsigned NPU_DESC_CONV_STRIDE_H_MSB = 11;
+  localparam int unsigned NPU_DESC_CONV_STRIDE_H_BIT = 296;
+  localparam int unsigned NPU_DESC_CONV_STRIDE_H_WIDTH = 4;
+  localparam int unsigned NPU_DESC_CONV_STRIDE_W_WORD = 9;
+  localparam int unsigned NPU_DESC_CONV_STRIDE_W_LSB = 12;
+  localparam int unsigned NPU_DESC_CONV_STRIDE_W_MSB = 15;
+  localparam int unsigned NPU_DESC_CONV_STRIDE_W_BIT = 300;
+  localparam int unsigned NPU_DESC_CONV_STRIDE_W_WIDTH = 4;
+  localparam int unsigned NPU_DESC_CONV_PAD_T_WORD = 9;
+  localparam int unsigned NPU_DESC_CONV_PAD_T_LSB = 16;
+  localparam int unsigned NPU_DESC_CONV_PAD_T_MSB = 19;
+  localparam int unsigned NPU_DESC_CONV_PAD_T_BIT = 304;
+  localparam int unsigned NPU_DESC_CONV_PAD_T_WIDTH = 4;
+  localparam int unsigned NPU_DESC_CONV_PAD_L_WORD = 9;
+  localparam int unsigned NPU_DESC_CONV_PAD_L_LSB = 20;
+  localparam int unsigned NPU_DESC_CONV_PAD_L_MSB = 23;
+  localparam int unsigned NPU_DESC_CONV_PAD_L_BIT = 308;
+  localparam int unsigned NPU_DESC_CONV_PAD_L_WIDTH = 4;
+  localparam int unsigned NPU_DESC_CONV_GROUPS_WORD = 10;
+  localparam int unsigned NPU_DESC_CONV_GROUPS_LSB = 0;
+  localparam int unsigned NPU_DESC_CONV_GROUPS_MSB = 15;
+  localparam int unsigned NPU_DESC_CONV_GROUPS_BIT = 320;
+  localparam int unsigned NPU_DESC_CONV_GROUPS_WIDTH = 16;
+  localparam int unsigned NPU_DESC_CONV_IN_ZP_WORD = 10;
+  localparam int unsigned NPU_DESC_CONV_IN_ZP_LSB = 16;
+  localparam int unsigned NPU_DESC_CONV_IN_ZP_MSB = 23;
+  localparam int unsigned NPU_DESC_CONV_IN_ZP_BIT = 336;
+  localparam int unsigned NPU_DESC_CONV_IN_ZP_WIDTH = 8;
+  localparam int unsigned NPU_DESC_CONV_OUT_ZP_WORD = 10;
+  localparam int unsigned NPU_DESC_CONV_OUT_ZP_LSB = 24;
+  localparam int unsigned NPU_DESC_CONV_OUT_ZP_MSB = 31;
+  localparam int unsigned NPU_DESC_CONV_OUT_ZP_BIT = 344;
+  localparam int unsigned NPU_DESC_CONV_OUT_ZP_WIDTH = 8;
+  localparam int unsigned NPU_DESC_CONV_ACT_MIN_WORD = 11;
+  localparam int unsigned NPU_DESC_CONV_ACT_MIN_LSB = 0;
+  localparam int unsigned NPU_DESC_CONV_ACT_MIN_MSB = 7;
+  localparam int unsigned NPU_DESC_CONV_ACT_MIN_BIT = 352;
+  localparam int unsigned NPU_DESC_CONV_ACT_MIN_WIDTH = 8;
+  localparam int unsigned NPU_DESC_CONV_ACT_MAX_WORD = 11;
+  localparam int unsigned NPU_DESC_CONV_ACT_MAX_LSB = 8;
+  localparam int unsigned NPU_DESC_CONV_ACT_MAX_MSB = 15;
+  localparam int unsigned NPU_DESC_CONV_ACT_MAX_BIT = 360;
+  localparam int unsigned NPU_DESC_CONV_ACT_MAX_WIDTH = 8;
+  localparam int unsigned NPU_DESC_CONV_IN_ROW_STRIDE_WORD = 12;
+  localparam int unsigned NPU_DESC_CONV_IN_ROW_STRIDE_LSB = 0;
+  localparam int unsigned NPU_DESC_CONV_IN_ROW_STRIDE_MSB = 31;
+  localparam int unsigned NPU_DESC_CONV_IN_ROW_STRIDE_BIT = 384;
+  localparam int unsigned NPU_DESC_CONV_IN_ROW_STRIDE_WIDTH = 32;
+  localparam int unsigned NPU_DESC_CONV_IN_PIX_STRIDE_WORD = 13;
+  localparam int unsigned NPU_DESC_CONV_IN_PIX_STRIDE_LSB = 0;
+  localparam int unsigned NPU_DESC_CONV_IN_PIX_STRIDE_MSB = 31;
+  localparam int unsigned NPU_DESC_CONV_IN_PIX_STRIDE_BIT = 416;
+  localparam int unsigned NPU_DESC_CONV_IN_PIX_STRIDE_WIDTH = 32;
+  localparam int unsigned NPU_DESC_CONV_OUT_ROW_STRIDE_WORD = 14;
+  localparam int unsigned NPU_DESC_CONV_OUT_ROW_STRIDE_LSB = 0;
+  localparam int unsigned NPU_DESC_CONV_OUT_ROW_STRIDE_MSB = 31;
+  localparam int unsigned NPU_DESC_CONV_OUT_ROW_STRIDE_BIT = 448;
+  localparam int unsigned NPU_DESC_CONV_OUT_ROW_STRIDE_WIDTH = 32;
+  localparam int unsigned NPU_DESC_CONV_OUT_PIX_STRIDE_WORD = 15;
+  localparam int unsigned NPU_DESC_CONV_OUT_PIX_STRIDE_LSB = 0;
+  localparam int unsigned NPU_DESC_CONV_OUT_PIX_STRIDE_MSB = 31;
+  localparam int unsigned NPU_DESC_CONV_OUT_PIX_STRIDE_BIT = 480;
+  localparam int unsigned NPU_DESC_CONV_OUT_PIX_STRIDE_WIDTH = 32;
+  localparam logic [511:0] NPU_DESC_CONV_RSVD = 512'h00000000000000000000000000000000FFFF000000000000FF000000000000000000000000000000000000000000000000000000000000000000000000000000;
+  // REQUANT: int32 accumulators -> int8
+  localparam int unsigned NPU_DESC_REQUANT_SRC_ADDR_WORD = 2;
+  localparam int unsigned NPU_DESC_REQUANT_SRC_ADDR_LSB = 0;
+  localparam int unsigned NPU_DESC_REQUANT_SRC_ADDR_MSB = 31;
+  localparam int unsigned NPU_DESC_REQUANT_SRC_ADDR_BIT = 64;
+  localparam int unsigned NPU_DESC_REQUANT_SRC_ADDR_WIDTH = 32;
+  localparam int unsigned NPU_DESC_REQUANT_DST_ADDR_WORD = 4;
+  localparam int unsigned NPU_DESC_REQUANT_DST_ADDR_LSB = 0;
+  localparam int unsigned NPU_DESC_REQUANT_DST_ADDR_MSB = 31;
+  localparam int unsigned NPU_DESC_REQUANT_DST_ADDR_BIT = 128;
+  localparam int unsigned NPU_DESC_REQUANT_DST_ADDR_WIDTH = 32;
+  localparam int unsigned NPU_DESC_REQUANT_PARAM_ENTRY_WORD = 5;
+  localparam int unsigned NPU_DESC_REQUANT_PARAM_ENTRY_LSB = 0;
+  localparam int unsigned NPU_DESC_REQUANT_PARAM_ENTRY_MSB = 31;
+  localparam int unsigned NPU_DESC_REQUANT_PARAM_ENTRY_BIT = 160;
+  localparam int unsigned NPU_DESC_REQUANT_PARAM_ENTRY_WIDTH = 32;
+  localparam int unsigned NPU_DESC_REQUANT_PIXELS_WORD = 6;
+  localparam int unsigned NPU_DESC_REQUANT_PIXELS_LSB = 0;
+  localparam int unsigned NPU_DESC_REQUANT_PIXELS_MSB = 15;
+  localparam int unsigned NPU_DESC_REQUANT_PIXELS_BIT = 192;
+  localparam int unsigned NPU_DESC_REQUANT_PIXELS_WIDTH = 16;
+  localparam int unsigned NPU_DESC_REQUANT_CHANNELS_WORD = 6;
+  localparam int unsigned NPU_DESC_REQUANT_CHANNELS_LSB = 16;
+  localparam int unsigned NPU_DESC_REQUANT_CHANNELS_MSB = 31;
+  localparam int unsigned NPU_DESC_REQUANT_CHANNELS_BIT = 208;
+  localparam int unsigned NPU_DESC_REQUANT_CHANNELS_WIDTH = 16;
+  localparam int unsigned NPU_DESC_REQUANT_OUT_ZP_WORD = 10;
+  localparam int unsigned NPU_DESC_REQUANT_OUT_ZP_LSB = 24;
+  localparam int unsigned NPU_DESC_REQUANT_OUT_ZP_MSB = 31;
+  localparam int unsigned NPU_DESC_REQUANT_OUT_ZP_BIT = 344;
+  localparam int unsigned NPU_DESC_REQUANT_OUT_ZP_WIDTH = 8;
+  localparam int unsigned NPU_DESC_REQUANT_ACT_MIN_WORD = 11;
+  localparam int unsigned NPU_DESC_REQUANT_ACT_MIN_LSB = 0;
+  localparam int unsigned NPU_DESC_REQUANT_ACT_MIN_MSB = 7;
+  localparam int unsigned NPU_DESC_REQUANT_ACT_MIN_BIT = 352;
+  localparam int unsigned NPU_DESC_REQUANT_ACT_MIN_WIDTH = 8;
+  localparam int unsigned NPU_DESC_REQUANT_ACT_MAX_WORD = 11;
+  localparam int unsigned NPU_DESC_REQUANT_ACT_MAX_LSB = 8;
+  localparam int unsigned NPU_DESC_REQUANT_ACT_MAX_MSB = 15;
+  localparam int unsigned NPU_DESC_REQUANT_ACT_MAX_BIT = 360;
+  localparam int unsigned NPU_DESC_REQUANT_ACT_MAX_WIDTH = 8;
+  localparam logic [511:0] NPU_DESC_REQUANT_RSVD = 512'hFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF000000FFFFFFFFFFFFFFFFFFFFFFFFFFFFFF000000000000000000000000FFFFFFFF000000000000000000000000;
+  // ADD: residual add, TFLite int8 ADD
+  localparam int unsigned NPU_DESC_ADD_SRC_A_ADDR_WORD = 2;
+  localparam int unsigned NPU_DESC_ADD_SRC_A_ADDR_LSB = 0;
+  localparam int unsigned NPU_DESC_ADD_SRC_A_ADDR_MSB = 31;
+  localparam int unsigned NPU_DESC_ADD_SRC_A_ADDR_BIT = 64;
+  localparam int unsigned NPU_DESC_ADD_SRC_A_ADDR_WIDTH = 32;
+  localparam int unsigned NPU_DESC_ADD_SRC_B_ADDR_WORD = 3;
+  localparam int unsigned NPU_DESC_ADD_SRC_B_ADDR_LSB = 0;
+  localparam int unsigned NPU_DESC_ADD_SRC_B_ADDR_MSB = 31;
+  localparam int unsigned NPU_DESC_ADD_SRC_B_ADDR_BIT = 96;
+  localparam int unsigned NPU_DESC_ADD_SRC_B_ADDR_WIDTH = 32;
+  localparam int unsigned NPU_DESC_ADD_DST_ADDR_WORD = 4;
+  localparam int unsigned NPU_DESC_ADD_DST_ADDR_LSB = 0;
+  localparam int unsigned NPU_DESC_ADD_DST_ADDR_MSB = 31;
+  localparam int unsigned NPU_DESC_ADD_DST_ADDR_BIT = 128;
+  localparam int unsigned NPU_DESC_ADD_DST_ADDR_WIDTH = 32;
+  localparam int unsigned NPU_DESC_ADD_COUNT_WORD = 5;
+  localparam int unsigned NPU_DESC_ADD_COUNT_LSB = 0;
+  localparam int unsigned NPU_DESC_ADD_COUNT_MSB = 31;
+  localparam int unsigned NPU_DESC_ADD_COUNT_BIT = 160;
+  localparam int unsigned NPU_DESC_ADD_COUNT_WIDTH = 32;
+  localparam int unsigned NPU_DESC_ADD_IN0_ZP_WORD = 6;
+  localparam int unsigned NPU_DESC_ADD_IN0_ZP_LSB = 0;
+  localparam int unsigned NPU_DESC_ADD_IN0_ZP_MSB = 7;
+  localparam int unsigned NPU_DESC_ADD_IN0_ZP_BIT = 192;
+  localparam int unsigned NPU_DESC_ADD_IN0_ZP_WIDTH = 8;
+  localparam int unsigned NPU_DESC_ADD_IN1_ZP_WORD = 6;
+  localparam int unsigned NPU_DESC_ADD_IN1_ZP_LSB = 8;
+  localparam int unsigned NPU_DESC_ADD_IN1_ZP_MSB = 15;
+  localparam int unsigned NPU_DESC_ADD_IN1_ZP_BIT = 200;
+  localparam int unsigned NPU_DESC_ADD_IN1_ZP_WIDTH = 8;
+  localparam int unsigned NPU_DESC_ADD_OUT_ZP_WORD = 6;
+  localparam int unsigned NPU_DESC_ADD_OUT_ZP_LSB = 16;
+  localparam int unsigned NPU_DESC_ADD_OUT_ZP_MSB = 23;
+  localparam int unsigned NPU_DESC_ADD_OUT_ZP_BIT = 208;
+  localparam int unsigned NPU_DESC_ADD_OUT_ZP_WIDTH = 8;
+  localparam int unsigned NPU_DESC_ADD_IN0_MULT_WORD = 7;
+  localparam int unsigned NPU_DESC_ADD_IN0_MULT_LSB = 0;
+  localparam int unsigned NPU_DESC_ADD_IN0_MULT_MSB = 31;
+  localparam int unsigned NPU_DESC_ADD_IN0_MULT_BIT = 224;
+  localparam int unsigned NPU_DESC_ADD_IN0_MULT_WIDTH = 32;
+  localparam int unsigned NPU_DESC_ADD_IN1_MULT_WORD = 8;
+  localparam int unsigned NPU_DESC_ADD_IN1_MULT_LSB = 0;
+  localparam int unsigned NPU_DESC_ADD_IN1_MULT_MSB = 31;
+  localparam int unsigned NPU_DESC_ADD_IN1_MULT_BIT = 256;
+  localparam int unsigned NPU_DESC_ADD_IN1_MULT_WIDTH = 32;
+  localparam int unsigned NPU_DESC_ADD_OUT_MULT_WORD = 9;
+  localparam int unsigned NPU_DESC_ADD_OUT_MULT_LSB = 0;
+  localparam int unsigned NPU_DESC_ADD_OUT_MULT_MSB = 31;
+  localparam int unsigned NPU_DESC_ADD_OUT_MULT_BIT = 288;
+  localparam int unsigned NPU_DESC_ADD_OUT_MULT_WIDTH = 32;
+  localparam int unsigned NPU_DESC_ADD_IN0_SHIFT_WORD = 10;
+  localparam int unsigned NPU_DESC_ADD_IN0_SHIFT_LSB = 0;
+  localparam int unsigned NPU_DESC_ADD_IN0_SHIFT_MSB = 7;
+  localparam int unsigned NPU_DESC_ADD_IN0_SHIFT_BIT = 320;
+  localparam int unsigned NPU_DESC_ADD_IN0_SHIFT_WIDTH = 8;
+  localparam int unsigned NPU_DESC_ADD_IN1_SHIFT_WORD = 10;
+  localparam int unsigned NPU_DESC_ADD_IN1_SHIFT_LSB = 8;
+  localparam int unsigned NPU_DESC_ADD_IN1_SHIFT_MSB = 15;
+  localparam int unsigned NPU_DESC_ADD_IN1_SHIFT_BIT = 328;
+  localparam int unsigned NPU_DESC_ADD_IN1_SHIFT_WIDTH = 8;
+  localparam int unsigned NPU_DESC_ADD_OUT_SHIFT_WORD = 10;
+  localparam int unsigned NPU_DESC_ADD_OUT_SHIFT_LSB = 16;
+  localparam int unsigned NPU_DESC_ADD_OUT_SHIFT_MSB = 23;
+  localparam int unsigned NPU_DESC_ADD_OUT_SHIFT_BIT = 336;
+  localparam int unsigned NPU_DESC_ADD_OUT_SHIFT_WIDTH = 8;
+  localparam int unsigned NPU_DESC_ADD_ACT_MIN_WORD = 11;
+  localparam int unsigned NPU_DESC_ADD_ACT_MIN_LSB = 0;
+  localparam int unsigned NPU_DESC_ADD_ACT_MIN_MSB = 7;
+  localparam int unsigned NPU_DESC_ADD_ACT_MIN_BIT = 352;
+  localparam int unsigned NPU_DESC_ADD_ACT_MIN_WIDTH = 8;
+  localparam int unsigned NPU_DESC_ADD_ACT_MAX_WORD = 11;
+  localparam int unsigned NPU_DESC_ADD_ACT_MAX_LSB = 8;
+  localparam int unsigned NPU_DESC_ADD_ACT_MAX_MSB = 15;
+  localparam int unsigned NPU_DESC_ADD_ACT_MAX_BIT = 360;
+  localparam int unsigned NPU_DESC_ADD_ACT_MAX_WIDTH = 8;
+  localparam logic [511:0] NPU_DESC_ADD_RSVD = 512'hFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF0000FF000000000000000000000000000000FF000000000000000000000000000000000000000000000000000000;
+  // POOL: max, average and global average pooling
+  localparam int unsigned NPU_DESC_POOL_SRC_ADDR_WORD = 2;
+  localparam int unsigned NPU_DESC_POOL_SRC_ADDR_LSB = 0;
+  localparam int unsigned NPU_DESC_POOL_SRC_ADDR_MSB = 31;
+  localparam int unsigned NPU_DESC_POOL_SRC_ADDR_BIT = 64;
+  localparam int unsigned NPU_DESC_POOL_SRC_ADDR_WIDTH = 32;
+  localparam int unsigned NPU_DESC_POOL_DST_ADDR_WORD = 4;
+  localparam int unsigned NPU_DESC_POOL_DST_ADDR_LSB = 0;
+  localparam int unsigned NPU_DESC_POOL_DST_ADDR_MSB = 31;
+  localparam int unsigned NPU_DESC_POOL_DST_ADDR_BIT = 128;
+  localparam int unsigned NPU_DESC_POOL_DST_ADDR_WIDTH = 32;
+  localparam int unsigned NPU_DESC_POOL_PARAM_ENTRY_WORD = 5;
+  localparam int unsigned NPU_DESC_POOL_PARAM_ENTRY_LSB = 0;
+  localparam int unsigned NPU_DESC_POOL_PARAM_ENTRY_MSB = 31;
+  localparam int unsigned NPU_DESC_POOL_PARAM_ENTRY_BIT = 160;
+  localparam int unsigned NPU_DESC_POOL_PARAM_ENTRY_WIDTH = 32;
+  localparam int unsigned NPU_DESC_POOL_IN_H_WORD = 6;
+  localparam int unsigned NPU_DESC_POOL_IN_H_LSB = 0;
+  localparam int unsigned NPU_DESC_POOL_IN_H_MSB = 15;
+  localparam int unsigned NPU_DESC_POOL_IN_H_BIT = 192;
+  localparam int unsigned NPU_DESC_POOL_IN_H_WIDTH = 16;
+  localparam int unsigned NPU_DESC_POOL_IN_W_WORD = 6;
+  localparam int unsigned NPU_DESC_POOL_IN_W_LSB = 16;
+  localparam int unsigned NPU_DESC_POOL_IN_W_MSB = 31;
+  localparam int unsigned NPU_DESC_POOL_IN_W_BIT = 208;
+  localparam int unsigned NPU_DESC_POOL_IN_W_WIDTH = 16;
+  localparam int unsigned NPU_DESC_POOL_CHANNELS_WORD = 7;
+  localparam int unsigned NPU_DESC_POOL_CHANNELS_LSB = 0;
+  localparam int unsigned NPU_DESC_POOL_CHANNELS_MSB = 15;
+  localparam int unsigned NPU_DESC_POOL_CHANNELS_BIT = 224;
+  localparam int unsigned NPU_DESC_POOL_CHANNELS_WIDTH = 16;
+  localparam int unsigned NPU_DESC_POOL_OUT_H_WORD = 8;
+  localparam int unsigned NPU_DESC_POOL_OUT_H_LSB = 0;
+  localparam int unsigned NPU_DESC_POOL_OUT_H_MSB = 15;
+  localparam int unsigned NPU_DESC_POOL_OUT_H_BIT = 256;
+  localparam int unsigned NPU_DESC_POOL_OUT_H_WIDTH = 16;
+  localparam int unsigned NPU_DESC_POOL_OUT_W_WORD = 8;
+  localparam int unsigned NPU_DESC_POOL_OUT_W_LSB = 16;
+  localparam int unsigned NPU_DESC_POOL_OUT_W_MSB = 31;
+  localparam int unsigned NPU_DESC_POOL_OUT_W_BIT = 272;
+  localparam int unsigned NPU_DESC_POOL_OUT_W_WIDTH = 16;
+  localparam int unsigned NPU_DESC_POOL_KH_WORD = 9;
+  localparam int unsigned NPU_DESC_POOL_KH_LSB = 0;
+  localparam int unsigned NPU_DESC_POOL_KH_MSB = 3;
+  localparam int unsigned NPU_DESC_POOL_KH_BIT = 288;
+  localparam int unsigned NPU_DESC_POOL_KH_WIDTH = 4;
+  localparam int unsigned NPU_DESC_POOL_KW_WORD = 9;
+  localparam int unsigned NPU_DESC_POOL_KW_LSB = 4;
+  localparam int unsigned NPU_DESC_POOL_KW_MSB = 7;
+  localparam int unsigned NPU_DESC_POOL_KW_BIT = 292;
+  localparam int unsigned NPU_DESC_POOL_KW_WIDTH = 4;
+  localparam int unsigned NPU_DESC_POOL_STRIDE_H_WORD = 9;
+  localparam int unsigned NPU_DESC_POOL_STRIDE_H_LSB = 8;
+  localparam int unsigned NPU_DESC_POOL_STRIDE_H_MSB = 11;
+  localparam int unsigned NPU_DESC_POOL_STRIDE_H_BIT = 296;
+  localparam int unsigned NPU_DESC_POOL_STRIDE_H_WIDTH = 4;
+  localparam int unsigned NPU_DESC_POOL_STRIDE_W_WORD = 9;
+  localparam int unsigned NPU_DESC_POOL_STRIDE_W_LSB = 12;
+  localparam int unsigned NPU_DESC_POOL_STRIDE_W_MSB = 15;
+  localparam int unsigned NPU_DESC_POOL_STRIDE_W_BIT = 300;
+  localparam int unsigned NPU_DESC_POOL_STRIDE_W_WIDTH = 4;
+  localparam int unsigned NPU_DESC_POOL_PAD_T_WORD = 9;
+  localparam int unsigned NPU_DESC_POOL_PAD_T_LSB = 16;
+  localparam int unsigned NPU_DESC_POOL_PAD_T_MSB = 19;
+  localparam int unsigned NPU_DESC_POOL_PAD_T_BIT = 304;
+  localparam int unsigned NPU_DESC_POOL_PAD_T_WIDTH = 4;
+  localparam int unsigned NPU_DESC_POOL_PAD_L_WORD = 9;
+  localparam int unsigned NPU_DESC_POOL_PAD_L_LSB = 20;
+  localparam int unsigned NPU_DESC_POOL_PAD_L_MSB = 23;
+  localparam int unsigned NPU_DESC_POOL_PAD_L_BIT = 308;
+  localparam int unsigned NPU_DESC_POOL_PAD_L_WIDTH = 4;
+  localparam int unsigned NPU_DESC_POOL_MODE_WORD = 10;
+  localparam int unsigned NPU_DESC_POOL_MODE_LSB = 0;
+  localparam int unsigned NPU_DESC_POOL_MODE_MSB = 7;
+  localparam int unsigned NPU_DESC_POOL_MODE_BIT = 320;
+  localparam int unsigned NPU_DESC_POOL_MODE_WIDTH = 8;
+  localparam int unsigned NPU_DESC_POOL_COUNT_INCLUDE_PAD_WORD = 10;
+  localparam int unsigned NPU_DESC_POOL_COUNT_INCLUDE_PAD_LSB = 8;
+  localparam int unsigned NPU_DESC_POOL_COUNT_INCLUDE_PAD_MSB = 8;
+  localparam int unsigned NPU_DESC_POOL_COUNT_INCLUDE_PAD_BIT = 328;
+  localparam int unsigned NPU_DESC_POOL_COUNT_INCLUDE_PAD_WIDTH = 1;
+  localparam int unsigned NPU_DESC_POOL_IN_ZP_WORD = 10;
+  localparam int unsigned NPU_DESC_POOL_IN_ZP_LSB = 16;
+  localparam int unsigned NPU_DESC_POOL_IN_ZP_MSB = 23;
+  localparam int unsigned NPU_DESC_POOL_IN_ZP_BIT = 336;
+  localparam int unsigned NPU_DESC_POOL_IN_ZP_WIDTH = 8;
+  localparam int unsigned NPU_DESC_POOL_OUT_ZP_WORD = 10;
+  localparam int unsigned NPU_DESC_POOL_OUT_ZP_LSB = 24;
+  localparam int unsigned NPU_DESC_POOL_OUT_ZP_MSB = 31;
+  localparam int unsigned NPU_DESC_POOL_OUT_ZP_BIT = 344;
+  localparam int unsigned NPU_DESC_POOL_OUT_ZP_WIDTH = 8;
+  localparam int unsigned NPU_DESC_POOL_ACT_MIN_WORD = 11;
+  localparam int unsigned NPU_DESC_POOL_ACT_MIN_LSB = 0;
+  localparam int unsigned NPU_DESC_POOL_ACT_MIN_MSB = 7;
+  localparam int unsigned NPU_DESC_POOL_ACT_MIN_BIT = 352;
+  localparam int unsigned NPU_DESC_POOL_ACT_MIN_WIDTH = 8;
+  localparam int unsigned NPU_DESC_POOL_ACT_MAX_WORD = 11;
+  localparam int unsigned NPU_DESC_POOL_ACT_MAX_LSB = 8;
+  localparam int unsigned NPU_DESC_POOL_ACT_MAX_MSB = 15;
+  localparam int unsigned NPU_DESC_POOL_ACT_MAX_BIT = 360;
+  localparam int unsigned NPU_DESC_POOL_ACT_MAX_WIDTH = 8;
+  localparam int unsigned NPU_DESC_POOL_GLOBAL_MULT_WORD = 12;
+  localparam int unsigned NPU_DESC_POOL_GLOBAL_MULT_LSB = 0;
+  localparam int unsigned NPU_DESC_POOL_GLOBAL_MULT_MSB = 31;
+  localparam int unsigned NPU_DESC_POOL_GLOBAL_MULT_BIT = 384;
+  localparam int unsigned NPU_DESC_POOL_GLOBAL_MULT_WIDTH = 32;
+  localparam int unsigned NPU_DESC_POOL_GLOBAL_SHIFT_WORD = 13;
+  localparam int unsigned NPU_DESC_POOL_GLOBAL_SHIFT_LSB = 0;
+  localparam int unsigned NPU_DESC_POOL_GLOBAL_SHIFT_MSB = 7;
+  localparam int unsigned NPU_DESC_POOL_GLOBAL_SHIFT_BIT = 416;
+  localparam int unsigned NPU_DESC_POOL_GLOBAL_SHIFT_WIDTH = 8;
+  localparam logic [511:0] NPU_DESC_POOL_RSVD = 512'hFFFFFFFFFFFFFFFFFFFFFF0000000000FFFF00000000FE00FF00000000000000FFFF0000000000000000000000000000FFFFFFFF000000000000000000000000;
+  // SYNC: no work: only the token flags act
+  localparam int unsigned NPU_DESC_SYNC_QUEUE_WORD = 2;
+  localparam int unsigned NPU_DESC_SYNC_QUEUE_LSB = 0;
+  localparam int unsigned NPU_DESC_SYNC_QUEUE_MSB = 1;
+  localparam int unsigned NPU_DESC_SYNC_QUEUE_BIT = 64;
+  localparam int unsigned NPU_DESC_SYNC_QUEUE_WIDTH = 2;
+  localparam logic [511:0] NPU_DESC_SYNC_RSVD = 512'hFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFC0000000000000000;
+  // FENCE: dispatch stops until every queue is idle; no fields
+  localparam logic [511:0] NPU_DESC_FENCE_RSVD = 512'hFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF0000000000000000;
+
+  // Each extractor reads one slice of the descriptor; the other bits of
+  // its argument are unused by design.
+  // verilator lint_off UNUSEDSIGNAL
+  function automatic logic [7:0] npu_desc_hdr_opcode(input logic [511:0] d);
+    npu_desc_hdr_opcode = d[7:0];
+  endfunction
+  function automatic logic [7:0] npu_desc_hdr_version(input logic [511:0] d);
+    npu_desc_hdr_version = d[15:8];
+  endfunction
+  function automatic logic [15:0] npu_desc_hdr_flags(input logic [511:0] d);
+    npu_desc_hdr_flags = d[31:16];
+  endfunction
+  function automatic logic [31:0] npu_desc_hdr_tag(input logic [511:0] d);
+    npu_desc_hdr_tag = d[63:32];
+  endfunction
+  function automatic logic [63:0] npu_desc_dma_host_addr(input logic [511:0] d);
+    npu_desc_dma_host_addr = d[127:64];
+  endfunction
+  function automatic logic [7:0] npu_desc_dma_sram_sel(input logic [511:0] d);
+    npu_desc_dma_sram_sel = d[135:128];
+  endfunction
+  function automatic logic [31:0] npu_desc_dma_sram_addr(input logic [511:0] d);
+    npu_desc_dma_sram_addr = d[191:160];
+  endfunction
+  function automatic logic [15:0] npu_desc_dma_chans(input logic [511:0] d);
+    npu_desc_dma_chans = d[207:192];
+  endfunction
+  function automatic logic [15:0] npu_desc_dma_cols(input logic [511:0] d);
+    npu_desc_dma_cols = d[223:208];
+  endfunction
+  function automatic logic [15:0] npu_desc_dma_rows(input logic [511:0] d);
+    npu_desc_dma_rows = d[239:224];
+  endfunction
+  function automatic logic [31:0] npu_desc_dma_host_chan_stride(input logic [511:0] d);
+    npu_desc_dma_host_chan_stride = d[287:256];
+  endfunction
+  function automatic logic [31:0] npu_desc_dma_host_pix_stride(input logic [511:0] d);
+    npu_desc_dma_host_pix_stride = d[319:288];
+  endfunction
+  function automatic logic [31:0] npu_desc_dma_host_row_stride(input logic [511:0] d);
+    npu_desc_dma_host_row_stride = d[351:320];
+  endfunction
+  function automatic logic [31:0] npu_desc_dma_sram_pix_stride(input logic [511:0] d);
+    npu_desc_dma_sram_pix_stride = d[383:352];
+  endfunction
+  function automatic logic [31:0] npu_desc_dma_sram_row_stride(input logic [511:0] d);
+    npu_desc_dma_sram_row_stride = d[415:384];
+  endfunction
+  function automatic logic [31:0] npu_desc_conv_in_addr(input logic [511:0] d);
+    npu_desc_conv_in_addr = d[95:64];
+  endfunction
+  function automatic logic [31:0] npu_desc_conv_wgt_addr(input logic [511:0] d);
+    npu_desc_conv_wgt_addr = d[127:96];
+  endfunction
+  function automatic logic [31:0] npu_desc_conv_out_addr(input logic [511:0] d);
+    npu_desc_conv_out_addr = d[159:128];
+  endfunction
+  function automatic logic [31:0] npu_desc_conv_param_entry(input logic [511:0] d);
+    npu_desc_conv_param_entry = d[191:160];
+  endfunction
+  function automatic logic [15:0] npu_desc_conv_in_h(input logic [511:0] d);
+    npu_desc_conv_in_h = d[207:192];
+  endfunction
+  function automatic logic [15:0] npu_desc_conv_in_w(input logic [511:0] d);
+    npu_desc_conv_in_w = d[223:208];
+  endfunction
+  function automatic logic [15:0] npu_desc_conv_in_c(input logic [511:0] d);
+    npu_desc_conv_in_c = d[239:224];
+  endfunction
+  function automatic logic [15:0] npu_desc_conv_out_c(input logic [511:0] d);
+    npu_desc_conv_out_c = d[255:240];
+  endfunction
+  function automatic logic [15:0] npu_desc_conv_out_h(input logic [511:0] d);
+    npu_desc_conv_out_h = d[271:256];
+  endfunction
+  function automatic logic [15:0] npu_desc_conv_out_w(input logic [511:0] d);
+    npu_desc_conv_out_w = d[287:272];
+  endfunction
+  function automatic logic [3:0] npu_desc_conv_kh(input logic [511:0] d);
+    npu_desc_conv_kh = d[291:288];
+  endfunction
+  function automatic logic [3:0] npu_desc_conv_kw(input logic [511:0] d);
+    npu_desc_conv_kw = d[295:292];
+  endfunction
+  function automatic logic [3:0] npu_desc_conv_stride_h(input logic [511:0] d);
+    npu_desc_conv_stride_h = d[299:296];
+  endfunction
+  function automatic logic [3:0] npu_desc_conv_stride_w(input logic [511:0] d);
+    npu_desc_conv_stride_w = d[303:300];
+  endfunction
+  function automatic logic [3:0] npu_desc_conv_pad_t(input logic [511:0] d);
+    npu_desc_conv_pad_t = d[307:304];
+  endfunction
+  function automatic logic [3:0] npu_desc_conv_pad_l(input logic [511:0] d);
+    npu_desc_conv_pad_l = d[311:308];
+  endfunction
+  function automatic logic [15:0] npu_desc_conv_groups(input logic [511:0] d);
+    npu_desc_conv_groups = d[335:320];
+  endfunction
+  function automatic logic [7:0] npu_desc_conv_in_zp(input logic [511:0] d);
+    npu_desc_conv_in_zp = d[343:336];
+  endfunction
+  function automatic logic [7:0] npu_desc_conv_out_zp(input logic [511:0] d);
+    npu_desc_conv_out_zp = d[351:344];
+  endfunction
+  function automatic logic [7:0] npu_desc_conv_act_min(input logic [511:0] d);
+    npu_desc_conv_act_min = d[359:352];
+  endfunction
+  function automatic logic [7:0] npu_desc_conv_act_max(input logic [511:0] d);
+    npu_desc_conv_act_max = d[367:360];
+  endfunction
+  function automatic logic [31:0] npu_desc_conv_in_row_stride(input logic [511:0] d);
+    npu_desc_conv_in_row_stride = d[415:384];
+  endfunction
+  function automatic logic [31:0] npu_desc_conv_in_pix_stride(input logic [511:0] d);
+    npu_desc_conv_in_pix_stride = d[447:416];
+  endfunction
+  function automatic logic [31:0] npu_desc_conv_out_row_stride(input logic [511:0] d);
+    npu_desc_conv_out_row_stride = d[479:448];
+  endfunction
+  function automatic logic [31:0] npu_desc_conv_out_pix_stride(input logic [511:0] d);
+    npu_desc_conv_out_pix_stride = d[511:480];
+  endfunction
+  function automatic logic [31:0] npu_desc_requant_src_addr(input logic [511:0] d);
+    npu_desc_requant_src_addr = d[95:64];
+  endfunction
+  function automatic logic [31:0] npu_desc_requant_dst_addr(input logic [511:0] d);
+    npu_desc_requant_dst_addr = d[159:128];
+  endfunction
+  function automatic logic [31:0] npu_desc_requant_param_entry(input logic [511:0] d);
+    npu_desc_requant_param_entry = d[191:160];
+  endfunction
+  function automatic logic [15:0] npu_desc_requant_pixels(input logic [511:0] d);
+    npu_desc_requant_pixels = d[207:192];
+  endfunction
+  function automatic logic [15:0] npu_desc_requant_channels(input logic [511:0] d);
+    npu_desc_requant_channels = d[223:208];
+  endfunction
+  function automatic logic [7:0] npu_desc_requant_out_zp(input logic [511:0] d);
+    npu_desc_requant_out_zp = d[351:344];
+  endfunction
+  function automatic logic [7:0] npu_desc_requant_act_min(input logic [511:0] d);
+    npu_desc_requant_act_min = d[359:352];
+  endfunction
+  function automatic logic [7:0] npu_desc_requant_act_max(input logic [511:0] d);
+    npu_desc_requant_act_max = d[367:360];
+  endfunction
+  function automatic logic [31:0] npu_desc_add_src_a_addr(input logic [511:0] d);
+    npu_desc_add_src_a_addr = d[95:64];
+  endfunction
+  function automatic logic [31:0] npu_desc_add_src_b_addr(input logic [511:0] d);
+    npu_desc_add_src_b_addr = d[127:96];
+  endfunction
+  function automatic logic [31:0] npu_desc_add_dst_addr(input logic [511:0] d);
+    npu_desc_add_dst_addr = d[159:128];
+  endfunction
+  function automatic logic [31:0] npu_desc_add_count(input logic [511:0] d);
+    npu_desc_add_count = d[191:160];
+  endfunction
+  function automatic logic [7:0] npu_desc_add_in0_zp(input logic [511:0] d);
+    npu_desc_add_in0_zp = d[199:192];
+  endfunction
+  function automatic logic [7:0] npu_desc_add_in1_zp(input logic [511:0] d);
+    npu_desc_add_in1_zp = d[207:200];
+  endfunction
+  function automatic logic [7:0] npu_desc_add_out_zp(input logic [511:0] d);
+    npu_desc_add_out_zp = d[215:208];
+  endfunction
+  function automatic logic [31:0] npu_desc_add_in0_mult(input logic [511:0] d);
+    npu_desc_add_in0_mult = d[255:224];
+  endfunction
+  function automatic logic [31:0] npu_desc_add_in1_mult(input logic [511:0] d);
+    npu_desc_add_in1_mult = d[287:256];
+  endfunction
+  function automatic logic [31:0] npu_desc_add_out_mult(input logic [511:0] d);
+    npu_desc_add_out_mult = d[319:288];
+  endfunction
+  function automatic logic [7:0] npu_desc_add_in0_shift(input logic [511:0] d);
+    npu_desc_add_in0_shift = d[327:320];
+  endfunction
+  function automatic logic [7:0] npu_desc_add_in1_shift(input logic [511:0] d);
+    npu_desc_add_in1_shift = d[335:328];
+  endfunction
+  function automatic logic [7:0] npu_desc_add_out_shift(input logic [511:0] d);
+    npu_desc_add_out_shift = d[343:336];
+  endfunction
+  function automatic logic [7:0] npu_desc_add_act_min(input logic [511:0] d);
+    npu_desc_add_act_min = d[359:352];
+  endfunction
+  function automatic logic [7:0] npu_desc_add_act_max(input logic [511:0] d);
+    npu_desc_add_act_max = d[367:360];
+  endfunction
+  function automatic logic [31:0] npu_desc_pool_src_addr(input logic [511:0] d);
+    npu_desc_pool_src_addr = d[95:64];
+  endfunction
+  function automatic logic [31:0] npu_desc_pool_dst_addr(input logic [511:0] d);
+    npu_desc_pool_dst_addr = d[159:128];
+  endfunction
+  function automatic logic [31:0] npu_desc_pool_param_entry(input logic [511:0] d);
+    npu_desc_pool_param_entry = d[191:160];
+  endfunction
+  function automatic logic [15:0] npu_desc_pool_in_h(input logic [511:0] d);
+    npu_desc_pool_in_h = d[207:192];
+  endfunction
+  function automatic logic [15:0] npu_desc_pool_in_w(input logic [511:0] d);
+    npu_desc_pool_in_w = d[223:208];
+  endfunction
+  function automatic logic [15:0] npu_desc_pool_channels(input logic [511:0] d);
+    npu_desc_pool_channels = d[239:224];
+  endfunction
+  function automatic logic [15:0] npu_desc_pool_out_h(input logic [511:0] d);
+    npu_desc_pool_out_h = d[271:256];
+  endfunction
+  function automatic logic [15:0] npu_desc_pool_out_w(input logic [511:0] d);
+    npu_desc_pool_out_w = d[287:272];
+  endfunction
+  function automatic logic [3:0] npu_desc_pool_kh(input logic [511:0] d);
+    npu_desc_pool_kh = d[291:288];
+  endfunction
+  function automatic logic [3:0] npu_desc_pool_kw(input logic [511:0] d);
+    npu_desc_pool_kw = d[295:292];
+  endfunction
+  function automatic logic [3:0] npu_desc_pool_stride_h(input logic [511:0] d);
+    npu_desc_pool_stride_h = d[299:296];
+  endfunction
+  function automatic logic [3:0] npu_desc_pool_stride_w(input logic [511:0] d);
+    npu_desc_pool_stride_w = d[303:300];
+  endfunction
+  function automatic logic [3:0] npu_desc_pool_pad_t(input logic [511:0] d);
+    npu_desc_pool_pad_t = d[307:304];
+  endfunction
+  function automatic logic [3:0] npu_desc_pool_pad_l(input logic [511:0] d);
+    npu_desc_pool_pad_l = d[311:308];
+  endfunction
+  function automatic logic [7:0] npu_desc_pool_mode(input logic [511:0] d);
+    npu_desc_pool_mode = d[327:320];
+  endfunction
+  function automatic logic [0:0] npu_desc_pool_count_include_pad(input logic [511:0] d);
+    npu_desc_pool_count_include_pad = d[328:328];
+  endfunction
+  function automatic logic [7:0] npu_desc_pool_in_zp(input logic [511:0] d);
+    npu_desc_pool_in_zp = d[343:336];
+  endfunction
+  function automatic logic [7:0] npu_desc_pool_out_zp(input logic [511:0] d);
+    npu_desc_pool_out_zp = d[351:344];
+  endfunction
+  function automatic logic [7:0] npu_desc_pool_act_min(input logic [511:0] d);
+    npu_desc_pool_act_min = d[359:352];
+  endfunction
+  function automatic logic [7:0] npu_desc_pool_act_max(input logic [511:0] d);
+    npu_desc_pool_act_max = d[367:360];
+  endfunction
+  function automatic logic [31:0] npu_desc_pool_global_mult(input logic [511:0] d);
+    npu_desc_pool_global_mult = d[415:384];
+  endfunction
+  function automatic logic [7:0] npu_desc_pool_global_shift(input logic [511:0] d);
+    npu_desc_pool_global_shift = d[423:416];
+  endfunction
+  function automatic logic [1:0] npu_desc_sync_queue(input logic [511:0] d);
+    npu_desc_sync_queue = d[65:64];
+  endfunction
+  // verilator lint_on UNUSEDSIGNAL
 
 endpackage
