@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "npu.h"
+#include "driver/npu_desc.h"
 #include "driver/npu_regs.h"
 #include "ref/quant.h"
 #include "ref/ref.h"
@@ -396,21 +397,31 @@ static int grow(void **p, uint32_t *cap, uint32_t need, size_t elem)
 	return 0;
 }
 
-/* Append a descriptor; returns its index (or UINT32_MAX on no memory). */
-static uint32_t emit(struct sp_ctx *c, uint32_t op, uint32_t flags)
+/*
+ * Append descriptor w, which npu_desc_<layout>_pack() filled with return
+ * code rc; returns its index (or UINT32_MAX after an error). A field value
+ * that does not fit (rc != 0) is a tiling bug: NPU_ERR_INTERNAL rather
+ * than a silently truncated descriptor. Each emitter sets the tag to
+ * c->layer, for attribution.
+ */
+static uint32_t emit(struct sp_ctx *c, int rc, const uint32_t w[NPU_HW_DESC_WORDS])
 {
 	uint32_t i = c->ndesc;
 	uint32_t cap = c->desc_cap;
 
 	if (c->err)
 		return UINT32_MAX;
-	if (grow((void **)&c->desc, &cap, (i + 1) * 16, sizeof(uint32_t))) {
+	if (rc) {
+		c->err = NPU_ERR_INTERNAL;
+		return UINT32_MAX;
+	}
+	if (grow((void **)&c->desc, &cap, (i + 1) * NPU_HW_DESC_WORDS, sizeof(uint32_t))) {
 		c->err = NPU_ERR_NO_MEM;
 		return UINT32_MAX;
 	}
 	/* lod grows in step with desc (desc_cap counts words) */
 	if (cap != c->desc_cap || !c->lod) {
-		uint32_t *q = realloc(c->lod, (size_t)cap / 16 * sizeof(uint32_t));
+		uint32_t *q = realloc(c->lod, (size_t)cap / NPU_HW_DESC_WORDS * sizeof(uint32_t));
 		if (!q) {
 			c->err = NPU_ERR_NO_MEM;
 			return UINT32_MAX;
@@ -418,25 +429,19 @@ static uint32_t emit(struct sp_ctx *c, uint32_t op, uint32_t flags)
 		c->lod = q;
 	}
 	c->desc_cap = cap;
-	memset(&c->desc[i * 16], 0, 16 * sizeof(uint32_t));
-	c->desc[i * 16] = op | (NPU_HW_DESC_VERSION << 8) | (flags << 16);
-	c->desc[i * 16 + 1] = c->layer; /* tag: the layer, for attribution */
+	memcpy(&c->desc[i * NPU_HW_DESC_WORDS], w, NPU_HW_DESC_WORDS * sizeof(uint32_t));
 	c->lod[i] = c->layer;
 	c->ndesc++;
 	return i;
 }
 
-static uint32_t *dw_(struct sp_ctx *c, uint32_t i)
-{
-	static uint32_t sink[16];
-
-	return i == UINT32_MAX ? sink : &c->desc[i * 16];
-}
-
+/* Set token flags on an emitted descriptor (mark() knows them only once
+ * the transfers around a compute step are emitted). */
 static void add_flags(struct sp_ctx *c, uint32_t i, uint32_t flags)
 {
 	if (i != UINT32_MAX && !c->err)
-		c->desc[i * 16] |= flags << 16;
+		c->desc[i * NPU_HW_DESC_WORDS + NPU_DESC_HDR_FLAGS_WORD] |=
+		        flags << NPU_DESC_HDR_FLAGS_SHIFT;
 }
 
 static void reloc(struct sp_ctx *c, uint32_t desc, uint8_t kind, uint64_t off)
@@ -451,7 +456,7 @@ static void reloc(struct sp_ctx *c, uint32_t desc, uint8_t kind, uint64_t off)
 	}
 	c->rel_cap = cap;
 	c->rel[c->nrel].desc = desc;
-	c->rel[c->nrel].word = 2;
+	c->rel[c->nrel].word = NPU_DESC_DMA_HOST_ADDR_WORD;
 	c->rel[c->nrel].kind = kind;
 	c->rel[c->nrel].offset = off;
 	c->nrel++;
@@ -494,18 +499,24 @@ struct dma_box {
 static uint32_t emit_dma(struct sp_ctx *c, int store, uint8_t rk, uint64_t host, uint32_t sram_sel,
                          uint32_t sram, const struct dma_box *b)
 {
-	uint32_t i = emit(c, store ? NPU_HW_OP_DMA_STORE : NPU_HW_OP_DMA_LOAD, 0);
-	uint32_t *d = dw_(c, i);
+	/* host_addr stays 0: the runtime relocates it (reloc below) */
+	struct npu_desc_dma s = {
+	        .opcode = store ? NPU_HW_OP_DMA_STORE : NPU_HW_OP_DMA_LOAD,
+	        .tag = c->layer,
+	        .sram_sel = sram_sel,
+	        .sram_addr = sram,
+	        .chans = b->chans,
+	        .cols = b->cols,
+	        .rows = b->rows,
+	        .host_chan_stride = b->h_cs,
+	        .host_pix_stride = b->h_ps,
+	        .host_row_stride = b->h_rs,
+	        .sram_pix_stride = b->s_ps,
+	        .sram_row_stride = b->s_rs,
+	};
+	uint32_t w[NPU_HW_DESC_WORDS];
+	uint32_t i = emit(c, npu_desc_dma_pack(&s, w), w);
 
-	d[4] = sram_sel;
-	d[5] = sram;
-	d[6] = b->chans | (b->cols << 16);
-	d[7] = b->rows;
-	d[8] = b->h_cs;
-	d[9] = b->h_ps;
-	d[10] = b->h_rs;
-	d[11] = b->s_ps;
-	d[12] = b->s_rs;
 	reloc(c, i, rk, host);
 	return i;
 }
@@ -567,14 +578,18 @@ static void xfer(struct sp_ctx *c, int store, const struct sp_loc *L, int32_t y0
 
 static void emit_sync(struct sp_ctx *c, uint32_t queue, uint32_t flags)
 {
-	uint32_t i = emit(c, NPU_HW_OP_SYNC, flags);
+	struct npu_desc_sync s = {.flags = flags, .tag = c->layer, .queue = queue};
+	uint32_t w[NPU_HW_DESC_WORDS];
 
-	dw_(c, i)[2] = queue;
+	emit(c, npu_desc_sync_pack(&s, w), w);
 }
 
 void sp_emit_fence(struct sp_ctx *c, uint32_t flags)
 {
-	emit(c, NPU_HW_OP_FENCE, flags);
+	struct npu_desc_fence s = {.flags = flags, .tag = c->layer};
+	uint32_t w[NPU_HW_DESC_WORDS];
+
+	emit(c, npu_desc_fence_pack(&s, w), w);
 }
 
 static void prime(struct sp_ctx *c)
@@ -599,11 +614,6 @@ static void mark(struct sp_ctx *c, uint32_t first, uint32_t last, uint32_t ff, u
 {
 	add_flags(c, first, ff);
 	add_flags(c, last, lf);
-}
-
-static uint32_t s8(int32_t v)
-{
-	return (uint32_t)(uint8_t)(int8_t)v;
 }
 
 static void act_bounds(const struct npui_graph *g, const struct npui_layer *l, int32_t *lo,
@@ -769,7 +779,7 @@ static void emit_pw(struct sp_ctx *c, uint32_t li)
 						        2 * t->in_sz + (ot & 1) * t->out_sz;
 						uint32_t whalf = 0, phalf = 0, lf = UINT32_MAX,
 						         ll = UINT32_MAX;
-						uint32_t cf, cl, *d;
+						uint32_t cf, cl, w[NPU_HW_DESC_WORDS];
 						int last = kc + 1 == nkc;
 
 						in_range(oy, th, v.sh, v.pt, v.kh, v.H, &iy, &ih,
@@ -799,40 +809,58 @@ static void emit_pw(struct sp_ctx *c, uint32_t li)
 						mark(c, lf, ll, NPU_HW_FLAG_POP_NEXT,
 						     NPU_HW_FLAG_PUSH_NEXT);
 
-						cf = emit(
-						        c, NPU_HW_OP_PW_CONV,
-						        (nkc == 1 ? NPU_HW_FLAG_EPILOGUE : 0) |
-						                (kc ? NPU_HW_FLAG_ACCUMULATE : 0));
-						d = dw_(c, cf);
-						d[2] = in_b;
-						d[3] = whalf;
-						d[4] = nkc == 1 ? out_b : 0;
-						d[5] = phalf;
-						d[6] = (uint32_t)ih | (uint32_t)iw << 16;
-						d[7] = (uint32_t)icn | (uint32_t)ocn << 16;
-						d[8] = (uint32_t)th | (uint32_t)tw << 16;
-						d[9] = (uint32_t)v.kh | (uint32_t)v.kw << 4 |
-						       (uint32_t)v.sh << 8 | (uint32_t)v.sw << 12 |
-						       (uint32_t)pt << 16 | (uint32_t)pl << 20;
-						d[10] = 1 | s8(ti->q.zero_point) << 16 |
-						        s8(to->q.zero_point) << 24;
-						d[11] = s8(lo) | s8(hi) << 8;
-						d[12] = (uint32_t)iw * cpi;
-						d[13] = cpi;
-						d[14] = nkc == 1 ? (uint32_t)tw * opad
-						                 : (uint32_t)tw * ocgs;
-						d[15] = nkc == 1 ? opad : ocgs;
+						struct npu_desc_conv cd = {
+						        .opcode = NPU_HW_OP_PW_CONV,
+						        .flags = (nkc == 1 ? NPU_HW_FLAG_EPILOGUE
+						                           : 0) |
+						                 (kc ? NPU_HW_FLAG_ACCUMULATE : 0),
+						        .tag = c->layer,
+						        .in_addr = in_b,
+						        .wgt_addr = whalf,
+						        .out_addr = nkc == 1 ? out_b : 0,
+						        .param_entry = phalf,
+						        .in_h = (uint32_t)ih,
+						        .in_w = (uint32_t)iw,
+						        .in_c = (uint32_t)icn,
+						        .out_c = (uint32_t)ocn,
+						        .out_h = (uint32_t)th,
+						        .out_w = (uint32_t)tw,
+						        .kh = (uint32_t)v.kh,
+						        .kw = (uint32_t)v.kw,
+						        .stride_h = (uint32_t)v.sh,
+						        .stride_w = (uint32_t)v.sw,
+						        .pad_t = (uint32_t)pt,
+						        .pad_l = (uint32_t)pl,
+						        .groups = 1,
+						        .in_zp = ti->q.zero_point,
+						        .out_zp = to->q.zero_point,
+						        .act_min = lo,
+						        .act_max = hi,
+						        .in_row_stride = (uint32_t)iw * cpi,
+						        .in_pix_stride = cpi,
+						        .out_row_stride =
+						                nkc == 1 ? (uint32_t)tw * opad
+						                         : (uint32_t)tw * ocgs,
+						        .out_pix_stride = nkc == 1 ? opad : ocgs,
+						};
+
+						cf = emit(c, npu_desc_conv_pack(&cd, w), w);
 						cl = cf;
 						if (nkc > 1 && last) {
-							cl = emit(c, NPU_HW_OP_PPU_REQUANT, 0);
-							d = dw_(c, cl);
-							d[2] = 0;
-							d[4] = out_b;
-							d[5] = phalf;
-							d[6] = (uint32_t)(th * tw) | (uint32_t)ocn
-							                                     << 16;
-							d[10] = s8(to->q.zero_point) << 24;
-							d[11] = s8(lo) | s8(hi) << 8;
+							struct npu_desc_requant rd = {
+							        .tag = c->layer,
+							        .src_addr = 0,
+							        .dst_addr = out_b,
+							        .param_entry = phalf,
+							        .pixels = (uint32_t)(th * tw),
+							        .channels = (uint32_t)ocn,
+							        .out_zp = to->q.zero_point,
+							        .act_min = lo,
+							        .act_max = hi,
+							};
+
+							cl = emit(c, npu_desc_requant_pack(&rd, w),
+							          w);
 						}
 						mark(c, cf, cl,
 						     NPU_HW_FLAG_POP_PREV |
@@ -916,7 +944,7 @@ static void emit_dw(struct sp_ctx *c, uint32_t li)
 				uint32_t out_b = 2 * t->in_sz + (step & 1) * t->out_sz;
 				uint32_t lf = UINT32_MAX, ll = UINT32_MAX, sf = UINT32_MAX,
 				         sl = UINT32_MAX;
-				uint32_t cf, *d;
+				uint32_t w[NPU_HW_DESC_WORDS];
 
 				in_range(oy, th, v.sh, v.pt, v.kh, v.H, &iy, &ih, &pt);
 				in_range(ox, tw, v.sw, v.pl, v.kw, v.W, &ix, &iw, &pl);
@@ -930,27 +958,40 @@ static void emit_dw(struct sp_ctx *c, uint32_t li)
 				xfer(c, 0, &c->loc[l->inputs[0]], iy, ix, ih, iw, c0, cn, in_b, cp,
 				     (uint32_t)iw * cp, &lf, &ll);
 				mark(c, lf, ll, NPU_HW_FLAG_POP_NEXT, NPU_HW_FLAG_PUSH_NEXT);
-				cf = emit(c, NPU_HW_OP_DW_CONV,
-				          NPU_HW_FLAG_EPILOGUE | NPU_HW_FLAG_POP_PREV |
-				                  NPU_HW_FLAG_POP_NEXT | NPU_HW_FLAG_PUSH_PREV |
-				                  NPU_HW_FLAG_PUSH_NEXT);
-				d = dw_(c, cf);
-				d[2] = in_b;
-				d[3] = h * geo->wgt_half;
-				d[4] = out_b;
-				d[5] = h * geo->par_half;
-				d[6] = (uint32_t)ih | (uint32_t)iw << 16;
-				d[7] = (uint32_t)cn | (uint32_t)cn << 16;
-				d[8] = (uint32_t)th | (uint32_t)tw << 16;
-				d[9] = (uint32_t)v.kh | (uint32_t)v.kw << 4 | (uint32_t)v.sh << 8 |
-				       (uint32_t)v.sw << 12 | (uint32_t)pt << 16 |
-				       (uint32_t)pl << 20;
-				d[10] = s8(ti->q.zero_point) << 16 | s8(to->q.zero_point) << 24;
-				d[11] = s8(lo) | s8(hi) << 8;
-				d[12] = (uint32_t)iw * cp;
-				d[13] = cp;
-				d[14] = (uint32_t)tw * cp;
-				d[15] = cp;
+				struct npu_desc_conv cd = {
+				        .opcode = NPU_HW_OP_DW_CONV,
+				        .flags = NPU_HW_FLAG_EPILOGUE | NPU_HW_FLAG_POP_PREV |
+				                 NPU_HW_FLAG_POP_NEXT | NPU_HW_FLAG_PUSH_PREV |
+				                 NPU_HW_FLAG_PUSH_NEXT,
+				        .tag = c->layer,
+				        .in_addr = in_b,
+				        .wgt_addr = h * geo->wgt_half,
+				        .out_addr = out_b,
+				        .param_entry = h * geo->par_half,
+				        .in_h = (uint32_t)ih,
+				        .in_w = (uint32_t)iw,
+				        .in_c = (uint32_t)cn,
+				        .out_c = (uint32_t)cn,
+				        .out_h = (uint32_t)th,
+				        .out_w = (uint32_t)tw,
+				        .kh = (uint32_t)v.kh,
+				        .kw = (uint32_t)v.kw,
+				        .stride_h = (uint32_t)v.sh,
+				        .stride_w = (uint32_t)v.sw,
+				        .pad_t = (uint32_t)pt,
+				        .pad_l = (uint32_t)pl,
+				        .groups = 0, /* DW */
+				        .in_zp = ti->q.zero_point,
+				        .out_zp = to->q.zero_point,
+				        .act_min = lo,
+				        .act_max = hi,
+				        .in_row_stride = (uint32_t)iw * cp,
+				        .in_pix_stride = cp,
+				        .out_row_stride = (uint32_t)tw * cp,
+				        .out_pix_stride = cp,
+				};
+
+				emit(c, npu_desc_conv_pack(&cd, w), w);
 				xfer(c, 1, &c->loc[l->output], oy, ox, th, tw, c0, cn, out_b, cp,
 				     (uint32_t)tw * cp, &sf, &sl);
 				mark(c, sf, sl, NPU_HW_FLAG_POP_PREV, NPU_HW_FLAG_PUSH_PREV);
@@ -1022,7 +1063,7 @@ static void emit_pool(struct sp_ctx *c, uint32_t li)
 				uint32_t out_b = 2 * t->in_sz + (step & 1) * t->out_sz;
 				uint32_t lf = UINT32_MAX, ll = UINT32_MAX, sf = UINT32_MAX,
 				         sl = UINT32_MAX;
-				uint32_t cf, *d;
+				uint32_t w[NPU_HW_DESC_WORDS];
 
 				if (gap) {
 					iy = ix = pt = pl = 0;
@@ -1038,28 +1079,38 @@ static void emit_pool(struct sp_ctx *c, uint32_t li)
 				xfer(c, 0, &c->loc[l->inputs[0]], iy, ix, ih, iw, c0, cn, in_b, cp,
 				     (uint32_t)iw * cp, &lf, &ll);
 				mark(c, lf, ll, NPU_HW_FLAG_POP_NEXT, NPU_HW_FLAG_PUSH_NEXT);
-				cf = emit(c, NPU_HW_OP_PPU_POOL,
-				          NPU_HW_FLAG_POP_PREV | NPU_HW_FLAG_POP_NEXT |
-				                  NPU_HW_FLAG_PUSH_PREV | NPU_HW_FLAG_PUSH_NEXT);
-				d = dw_(c, cf);
-				d[2] = in_b;
-				d[4] = out_b;
-				d[5] = 0;
-				d[6] = (uint32_t)ih | (uint32_t)iw << 16;
-				d[7] = (uint32_t)cn;
-				d[8] = (uint32_t)th | (uint32_t)tw << 16;
-				if (!gap)
-					d[9] = (uint32_t)v.kh | (uint32_t)v.kw << 4 |
-					       (uint32_t)v.sh << 8 | (uint32_t)v.sw << 12 |
-					       (uint32_t)pt << 16 | (uint32_t)pl << 20;
-				d[10] = (gap   ? NPU_HW_POOL_GLOBAL
-				         : avg ? NPU_HW_POOL_AVG
-				               : NPU_HW_POOL_MAX) |
-				        (uint32_t)(l->count_include_pad ? 1 : 0) << 8 |
-				        s8(ti->q.zero_point) << 16 | s8(to->q.zero_point) << 24;
-				d[11] = s8(lo) | s8(hi) << 8;
-				d[12] = gap ? (uint32_t)gmult : 0;
-				d[13] = gap ? s8(gshift) : 0;
+				/* GLOBAL: no kernel fields (the decoder requires them 0) */
+				struct npu_desc_pool pd = {
+				        .flags = NPU_HW_FLAG_POP_PREV | NPU_HW_FLAG_POP_NEXT |
+				                 NPU_HW_FLAG_PUSH_PREV | NPU_HW_FLAG_PUSH_NEXT,
+				        .tag = c->layer,
+				        .src_addr = in_b,
+				        .dst_addr = out_b,
+				        .param_entry = 0,
+				        .in_h = (uint32_t)ih,
+				        .in_w = (uint32_t)iw,
+				        .channels = (uint32_t)cn,
+				        .out_h = (uint32_t)th,
+				        .out_w = (uint32_t)tw,
+				        .kh = gap ? 0 : (uint32_t)v.kh,
+				        .kw = gap ? 0 : (uint32_t)v.kw,
+				        .stride_h = gap ? 0 : (uint32_t)v.sh,
+				        .stride_w = gap ? 0 : (uint32_t)v.sw,
+				        .pad_t = gap ? 0 : (uint32_t)pt,
+				        .pad_l = gap ? 0 : (uint32_t)pl,
+				        .mode = gap   ? NPU_HW_POOL_GLOBAL
+				                : avg ? NPU_HW_POOL_AVG
+				                      : NPU_HW_POOL_MAX,
+				        .count_include_pad = l->count_include_pad ? 1 : 0,
+				        .in_zp = ti->q.zero_point,
+				        .out_zp = to->q.zero_point,
+				        .act_min = lo,
+				        .act_max = hi,
+				        .global_mult = gap ? gmult : 0,
+				        .global_shift = gap ? gshift : 0,
+				};
+
+				emit(c, npu_desc_pool_pack(&pd, w), w);
 				xfer(c, 1, &c->loc[l->output], oy, ox, th, tw, c0, cn, out_b, cp,
 				     (uint32_t)tw * cp, &sf, &sl);
 				mark(c, sf, sl, NPU_HW_FLAG_POP_PREV, NPU_HW_FLAG_PUSH_PREV);
@@ -1093,7 +1144,7 @@ static void emit_add(struct sp_ctx *c, uint32_t li)
 				uint32_t out_b = 2 * t->in_sz + (step & 1) * t->out_sz;
 				uint32_t lf = UINT32_MAX, ll = UINT32_MAX, sf = UINT32_MAX,
 				         sl = UINT32_MAX;
-				uint32_t cf, *d;
+				uint32_t w[NPU_HW_DESC_WORDS];
 
 				half = half / c->geo.aw * c->geo.aw;
 				xfer(c, 0, &c->loc[l->inputs[0]], oy, ox, th, tw, c0, cn, in_b, cp,
@@ -1101,21 +1152,28 @@ static void emit_add(struct sp_ctx *c, uint32_t li)
 				xfer(c, 0, &c->loc[l->inputs[1]], oy, ox, th, tw, c0, cn,
 				     in_b + half, cp, (uint32_t)tw * cp, &lf, &ll);
 				mark(c, lf, ll, NPU_HW_FLAG_POP_NEXT, NPU_HW_FLAG_PUSH_NEXT);
-				cf = emit(c, NPU_HW_OP_PPU_ADD,
-				          NPU_HW_FLAG_POP_PREV | NPU_HW_FLAG_POP_NEXT |
-				                  NPU_HW_FLAG_PUSH_PREV | NPU_HW_FLAG_PUSH_NEXT);
-				d = dw_(c, cf);
-				d[2] = in_b;
-				d[3] = in_b + half;
-				d[4] = out_b;
-				d[5] = box;
-				d[6] = s8(ap.in0_zp) | s8(ap.in1_zp) << 8 | s8(ap.out_zp) << 16;
-				d[7] = (uint32_t)ap.in0_mult;
-				d[8] = (uint32_t)ap.in1_mult;
-				d[9] = (uint32_t)ap.out_mult;
-				d[10] = s8(ap.in0_shift) | s8(ap.in1_shift) << 8 |
-				        s8(ap.out_shift) << 16;
-				d[11] = s8(ap.act_min) | s8(ap.act_max) << 8;
+				struct npu_desc_add ad = {
+				        .flags = NPU_HW_FLAG_POP_PREV | NPU_HW_FLAG_POP_NEXT |
+				                 NPU_HW_FLAG_PUSH_PREV | NPU_HW_FLAG_PUSH_NEXT,
+				        .tag = c->layer,
+				        .src_a_addr = in_b,
+				        .src_b_addr = in_b + half,
+				        .dst_addr = out_b,
+				        .count = box,
+				        .in0_zp = ap.in0_zp,
+				        .in1_zp = ap.in1_zp,
+				        .out_zp = ap.out_zp,
+				        .in0_mult = ap.in0_mult,
+				        .in1_mult = ap.in1_mult,
+				        .out_mult = ap.out_mult,
+				        .in0_shift = ap.in0_shift,
+				        .in1_shift = ap.in1_shift,
+				        .out_shift = ap.out_shift,
+				        .act_min = ap.act_min,
+				        .act_max = ap.act_max,
+				};
+
+				emit(c, npu_desc_add_pack(&ad, w), w);
 				xfer(c, 1, &c->loc[l->output], oy, ox, th, tw, c0, cn, out_b, cp,
 				     (uint32_t)tw * cp, &sf, &sl);
 				mark(c, sf, sl, NPU_HW_FLAG_POP_PREV, NPU_HW_FLAG_PUSH_PREV);

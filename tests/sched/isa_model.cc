@@ -5,6 +5,7 @@
 #include <cstring>
 #include <sstream>
 
+#include "driver/npu_desc.h"
 #include "driver/npu_regs.h"
 #include "ref/quant.h"
 
@@ -24,9 +25,21 @@ uint32_t Cdiv(uint32_t v, uint32_t a)
 	return (v + a - 1) / a;
 }
 
-int32_t S8(uint32_t v)
+// Any bit the descriptor's layout leaves reserved is set.
+bool Reserved(npu_desc_layout layout, const uint32_t *d)
 {
-	return (int8_t)(uint8_t)v;
+	for (unsigned i = 0; i < NPU_HW_DESC_WORDS; i++)
+		if (d[i] & npu_desc_reserved(layout, i))
+			return true;
+	return false;
+}
+
+npu_desc_hdr Hdr(const uint32_t *d)
+{
+	npu_desc_hdr h{};
+
+	npu_desc_hdr_unpack(d, &h);
+	return h;
 }
 
 std::string Err(const char *what, uint64_t a = 0, uint64_t b = 0)
@@ -74,13 +87,16 @@ uint8_t *Model::Host(uint64_t addr, bool write)
 
 std::string Model::Dma(const uint32_t *d, bool store)
 {
-	uint64_t host = d[2] | (uint64_t)d[3] << 32;
-	uint32_t sel = d[4], sram = d[5];
-	uint32_t chans = d[6] & 0xffff, cols = d[6] >> 16, rows = d[7] & 0xffff;
-	uint32_t hcs = d[8], hps = d[9], hrs = d[10], sps = d[11], srs = d[12];
+	npu_desc_dma s{};
+	npu_desc_dma_unpack(d, &s);
+	uint64_t host = s.host_addr;
+	uint32_t sel = s.sram_sel, sram = s.sram_addr;
+	uint32_t chans = s.chans, cols = s.cols, rows = s.rows;
+	uint32_t hcs = s.host_chan_stride, hps = s.host_pix_stride, hrs = s.host_row_stride,
+	         sps = s.sram_pix_stride, srs = s.sram_row_stride;
 	uint32_t word;
 
-	if (d[4] >> 8 || d[7] >> 16 || d[13] || d[14] || d[15])
+	if (Reserved(NPU_DESC_LAYOUT_DMA, d))
 		return Err("DMA: reserved field not zero");
 	if (!chans || !cols || !rows)
 		return Err("DMA: empty box", chans, cols);
@@ -142,20 +158,22 @@ std::string Model::Dma(const uint32_t *d, bool store)
 
 std::string Model::Conv(const uint32_t *d, bool dw)
 {
-	uint32_t flags = d[0] >> 16;
+	npu_desc_conv s{};
+	npu_desc_conv_unpack(d, &s);
+	uint32_t flags = s.flags;
 	bool epi = flags & NPU_HW_FLAG_EPILOGUE, accum = flags & NPU_HW_FLAG_ACCUMULATE;
-	uint32_t ib = d[2], wb = d[3], ob = d[4], pe = d[5];
-	int32_t in_h = d[6] & 0xffff, in_w = d[6] >> 16, in_c = d[7] & 0xffff, out_c = d[7] >> 16;
-	int32_t oh = d[8] & 0xffff, ow = d[8] >> 16;
-	int32_t kh = d[9] & 15, kw = (d[9] >> 4) & 15, sh = (d[9] >> 8) & 15,
-	        sw = (d[9] >> 12) & 15;
-	int32_t pt = (d[9] >> 16) & 15, pl = (d[9] >> 20) & 15;
-	int32_t groups = d[10] & 0xffff, in_zp = S8(d[10] >> 16), out_zp = S8(d[10] >> 24);
-	int32_t amin = S8(d[11]), amax = S8(d[11] >> 8);
-	uint32_t irs = d[12], ips = d[13], ors = d[14], ops = d[15];
+	uint32_t ib = s.in_addr, wb = s.wgt_addr, ob = s.out_addr, pe = s.param_entry;
+	int32_t in_h = s.in_h, in_w = s.in_w, in_c = s.in_c, out_c = s.out_c;
+	int32_t oh = s.out_h, ow = s.out_w;
+	int32_t kh = s.kh, kw = s.kw, sh = s.stride_h, sw = s.stride_w;
+	int32_t pt = s.pad_t, pl = s.pad_l;
+	int32_t groups = s.groups, in_zp = s.in_zp, out_zp = s.out_zp;
+	int32_t amin = s.act_min, amax = s.act_max;
+	uint32_t irs = s.in_row_stride, ips = s.in_pix_stride, ors = s.out_row_stride,
+	         ops = s.out_pix_stride;
 	const uint32_t aw = Cc_;
 
-	if (d[9] >> 24 || d[11] >> 16 || (d[10] >> 16 & 0) || (groups >> 16))
+	if (Reserved(NPU_DESC_LAYOUT_CONV, d))
 		return Err("CONV: reserved field not zero");
 	if (!in_h || !in_w || !in_c || !out_c || !oh || !ow || !kh || !kw || !sh || !sw ||
 	    pt >= kh || pl >= kw)
@@ -309,13 +327,14 @@ std::string Model::Conv(const uint32_t *d, bool dw)
 
 std::string Model::Requant(const uint32_t *d)
 {
-	uint32_t src = d[2], dst = d[4], pe = d[5];
-	uint32_t P = d[6] & 0xffff, C = d[6] >> 16;
-	int32_t out_zp = S8(d[10] >> 24), amin = S8(d[11]), amax = S8(d[11] >> 8);
+	npu_desc_requant s{};
+	npu_desc_requant_unpack(d, &s);
+	uint32_t src = s.src_addr, dst = s.dst_addr, pe = s.param_entry;
+	uint32_t P = s.pixels, C = s.channels;
+	int32_t out_zp = s.out_zp, amin = s.act_min, amax = s.act_max;
 	uint32_t ocgs = Cdiv(C, R_), opad = Rup(C, Cc_);
 
-	if (d[3] || d[7] || d[8] || d[9] || (d[10] & 0xffffff) || d[11] >> 16 || d[12] || d[13] ||
-	    d[14] || d[15])
+	if (Reserved(NPU_DESC_LAYOUT_REQUANT, d))
 		return Err("PPU_REQUANT: reserved field not zero");
 	if (dst % Cc_)
 		return Err("PPU_REQUANT: destination not word aligned", dst);
@@ -336,13 +355,15 @@ std::string Model::Requant(const uint32_t *d)
 
 std::string Model::Add(const uint32_t *d)
 {
-	uint32_t a = d[2], b = d[3], o = d[4], n = d[5];
-	int32_t z0 = S8(d[6]), z1 = S8(d[6] >> 8), zo = S8(d[6] >> 16);
-	int32_t m0 = (int32_t)d[7], m1 = (int32_t)d[8], mo = (int32_t)d[9];
-	int32_t s0 = S8(d[10]), s1 = S8(d[10] >> 8), so = S8(d[10] >> 16);
-	int32_t amin = S8(d[11]), amax = S8(d[11] >> 8);
+	npu_desc_add s{};
+	npu_desc_add_unpack(d, &s);
+	uint32_t a = s.src_a_addr, b = s.src_b_addr, o = s.dst_addr, n = s.count;
+	int32_t z0 = s.in0_zp, z1 = s.in1_zp, zo = s.out_zp;
+	int32_t m0 = s.in0_mult, m1 = s.in1_mult, mo = s.out_mult;
+	int32_t s0 = s.in0_shift, s1 = s.in1_shift, so = s.out_shift;
+	int32_t amin = s.act_min, amax = s.act_max;
 
-	if (d[6] >> 24 || d[10] >> 24 || d[11] >> 16 || d[12] || d[13] || d[14] || d[15])
+	if (Reserved(NPU_DESC_LAYOUT_ADD, d))
 		return Err("PPU_ADD: reserved field not zero");
 	if (a % Cc_ || b % Cc_ || o % Cc_)
 		return Err("PPU_ADD: address not word aligned");
@@ -361,19 +382,21 @@ std::string Model::Add(const uint32_t *d)
 
 std::string Model::Pool(const uint32_t *d)
 {
-	uint32_t src = d[2], dst = d[4], pe = d[5];
-	int32_t ih = d[6] & 0xffff, iw = d[6] >> 16, C = d[7] & 0xffff;
-	int32_t oh = d[8] & 0xffff, ow = d[8] >> 16;
-	int32_t kh = d[9] & 15, kw = (d[9] >> 4) & 15, sh = (d[9] >> 8) & 15,
-	        sw = (d[9] >> 12) & 15;
-	int32_t pt = (d[9] >> 16) & 15, pl = (d[9] >> 20) & 15;
-	uint32_t mode = d[10] & 0xff, cip = (d[10] >> 8) & 1;
-	int32_t in_zp = S8(d[10] >> 16), out_zp = S8(d[10] >> 24);
-	int32_t amin = S8(d[11]), amax = S8(d[11] >> 8);
+	npu_desc_pool s{};
+	npu_desc_pool_unpack(d, &s);
+	uint32_t src = s.src_addr, dst = s.dst_addr, pe = s.param_entry;
+	int32_t ih = s.in_h, iw = s.in_w, C = s.channels;
+	int32_t oh = s.out_h, ow = s.out_w;
+	int32_t kh = s.kh, kw = s.kw, sh = s.stride_h, sw = s.stride_w;
+	int32_t pt = s.pad_t, pl = s.pad_l;
+	uint32_t mode = s.mode, cip = s.count_include_pad;
+	int32_t in_zp = s.in_zp, out_zp = s.out_zp;
+	int32_t amin = s.act_min, amax = s.act_max;
 	uint32_t cp = Rup((uint32_t)C, Cc_);
+	// GLOBAL has no kernel: every kernel field is zero
+	bool kernel = kh || kw || sh || sw || pt || pl;
 
-	if (d[3] || d[7] >> 16 || d[9] >> 24 || (d[10] >> 9 & 0x7f) || d[11] >> 16 || d[14] ||
-	    d[15])
+	if (Reserved(NPU_DESC_LAYOUT_POOL, d))
 		return Err("PPU_POOL: reserved field not zero");
 	if (src % Cc_ || dst % Cc_)
 		return Err("PPU_POOL: address not word aligned");
@@ -381,20 +404,21 @@ std::string Model::Pool(const uint32_t *d)
 	    (uint64_t)dst + (uint64_t)oh * ow * cp > act_.size())
 		return Err("PPU_POOL: ACT range");
 	if (mode == NPU_HW_POOL_GLOBAL) {
-		if (oh != 1 || ow != 1 || d[9])
+		if (oh != 1 || ow != 1 || kernel)
 			return Err("PPU_POOL GLOBAL: bad shape");
 		for (int32_t c = 0; c < C; c++) {
 			int64_t sum = 0;
 			for (int32_t p = 0; p < ih * iw; p++)
 				sum += act_[src + (uint64_t)p * cp + c] - in_zp;
-			int64_t v = (int64_t)npui_mbqm(npui_sat32(sum), (int32_t)d[12], S8(d[13])) +
-			            out_zp;
+			int64_t v =
+			        (int64_t)npui_mbqm(npui_sat32(sum), s.global_mult, s.global_shift) +
+			        out_zp;
 			act_[dst + c] = (int8_t)(v < amin ? amin : (v > amax ? amax : v));
 		}
 		stats_.ppu++;
 		return "";
 	}
-	if (d[12] || d[13])
+	if (s.global_mult || s.global_shift)
 		return Err("PPU_POOL: reserved field not zero");
 	if (mode > NPU_HW_POOL_AVG || kh != 3 || kw != 3 || sh != 2 || sw != 2)
 		return Err("PPU_POOL: only 3x3 s2 and global", kh, sh);
@@ -436,7 +460,9 @@ std::string Model::Pool(const uint32_t *d)
 
 std::string Model::Exec(const uint32_t *d)
 {
-	switch (d[0] & 0xff) {
+	uint32_t op = Hdr(d).opcode;
+
+	switch (op) {
 	case NPU_HW_OP_DMA_LOAD:
 		return Dma(d, false);
 	case NPU_HW_OP_DMA_STORE:
@@ -455,7 +481,7 @@ std::string Model::Exec(const uint32_t *d)
 		stats_.syncs++;
 		return "";
 	default:
-		return Err("unknown opcode", d[0] & 0xff);
+		return Err("unknown opcode", op);
 	}
 }
 
@@ -469,7 +495,8 @@ std::string Model::Run(const uint32_t *desc, uint32_t n)
 	uint32_t next = 0;
 
 	auto queue_of = [&](const uint32_t *d, int *qi) -> std::string {
-		uint32_t op = d[0] & 0xff;
+		uint32_t op = Hdr(d).opcode;
+		npu_desc_sync sy{};
 		switch (op) {
 		case NPU_HW_OP_DMA_LOAD:
 			*qi = LOAD;
@@ -478,12 +505,12 @@ std::string Model::Run(const uint32_t *desc, uint32_t n)
 			*qi = STORE;
 			return "";
 		case NPU_HW_OP_SYNC:
-			if (d[2] > 2)
-				return Err("SYNC: bad queue", d[2]);
-			for (int w = 3; w < 16; w++)
-				if (d[w])
-					return Err("SYNC: reserved word not zero", w);
-			*qi = (int)d[2];
+			npu_desc_sync_unpack(d, &sy);
+			if (Reserved(NPU_DESC_LAYOUT_SYNC, d))
+				return Err("SYNC: reserved field not zero");
+			if (sy.queue > 2)
+				return Err("SYNC: bad queue", sy.queue);
+			*qi = (int)sy.queue;
 			return "";
 		case NPU_HW_OP_PW_CONV:
 		case NPU_HW_OP_DW_CONV:
@@ -511,8 +538,8 @@ std::string Model::Run(const uint32_t *desc, uint32_t n)
 			if (head[qi] == q[qi].size())
 				continue;
 			idle = false;
-			const uint32_t *d = &desc[q[qi][head[qi]] * 16];
-			uint32_t f = d[0] >> 16;
+			const uint32_t *d = &desc[q[qi][head[qi]] * NPU_HW_DESC_WORDS];
+			uint32_t f = Hdr(d).flags;
 			uint32_t *pp, *pn, *up, *un;
 			counters(qi, &pp, &pn, &up, &un);
 			if ((f & NPU_HW_FLAG_POP_PREV) && !*pp)
@@ -522,8 +549,8 @@ std::string Model::Run(const uint32_t *desc, uint32_t n)
 			ready[nr++] = qi;
 		}
 		if (next < n) {
-			const uint32_t *d = &desc[next * 16];
-			if ((d[0] & 0xff) != NPU_HW_OP_FENCE || idle)
+			const uint32_t *d = &desc[next * NPU_HW_DESC_WORDS];
+			if (Hdr(d).opcode != NPU_HW_OP_FENCE || idle)
 				ready[nr++] = 3;
 		}
 		if (!nr) {
@@ -534,19 +561,20 @@ std::string Model::Run(const uint32_t *desc, uint32_t n)
 		}
 		int pick = ready[rng_() % nr];
 		if (pick == 3) {
-			const uint32_t *d = &desc[next * 16];
-			uint32_t op = d[0] & 0xff, ver = (d[0] >> 8) & 0xff, f = d[0] >> 16;
+			const uint32_t *d = &desc[next * NPU_HW_DESC_WORDS];
+			npu_desc_hdr h = Hdr(d);
+			uint32_t op = h.opcode, ver = h.version, f = h.flags;
 			if (ver != NPU_HW_DESC_VERSION)
 				return Err("descriptor version", next, ver);
 			if (f & 0xfce0)
 				return Err("reserved flag", next, f);
-			if ((f & 0x300) && op != NPU_HW_OP_PW_CONV && op != NPU_HW_OP_DW_CONV)
+			if ((f & (NPU_HW_FLAG_ACCUMULATE | NPU_HW_FLAG_EPILOGUE)) &&
+			    op != NPU_HW_OP_PW_CONV && op != NPU_HW_OP_DW_CONV)
 				return Err("ACCUMULATE/EPILOGUE on a non-conv", next, op);
 			stats_.descs++;
 			if (op == NPU_HW_OP_FENCE) {
-				for (int w = 2; w < 16; w++)
-					if (d[w])
-						return Err("FENCE: reserved word not zero", next);
+				if (Reserved(NPU_DESC_LAYOUT_FENCE, d))
+					return Err("FENCE: reserved word not zero", next);
 				if (f & ~NPU_HW_FLAG_IRQ)
 					return Err("FENCE: token flags", next, f);
 				// The scheduler's convention (docs/SCHEDULER.md): every
@@ -569,8 +597,9 @@ std::string Model::Run(const uint32_t *desc, uint32_t n)
 			continue;
 		}
 		uint32_t idx = q[pick][head[pick]++];
-		const uint32_t *d = &desc[idx * 16];
-		uint32_t f = d[0] >> 16;
+		const uint32_t *d = &desc[idx * NPU_HW_DESC_WORDS];
+		npu_desc_hdr h = Hdr(d);
+		uint32_t f = h.flags;
 		uint32_t *pp, *pn, *up, *un;
 		counters(pick, &pp, &pn, &up, &un);
 		if (f & NPU_HW_FLAG_POP_PREV)
@@ -581,8 +610,8 @@ std::string Model::Run(const uint32_t *desc, uint32_t n)
 		std::string e = Exec(d);
 		if (!e.empty())
 			return e + " at descriptor " + std::to_string(idx);
-		if ((d[0] & 0xff) != NPU_HW_OP_SYNC) {
-			LayerWork &w = stats_.by_layer[d[1]];
+		if (h.opcode != NPU_HW_OP_SYNC) {
+			LayerWork &w = stats_.by_layer[h.tag];
 			w.ops++;
 			w.macs += stats_.pw_macs + stats_.dw_macs - macs0;
 		}

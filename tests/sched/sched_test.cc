@@ -18,6 +18,7 @@
 #include "isa_model.h"
 #include "npu.h"
 #include "ir/graph.h"
+#include "driver/npu_desc.h"
 #include "driver/npu_regs.h"
 #include "ref/ref.h"
 #include "sched/sched.h"
@@ -337,36 +338,42 @@ Result RunBoth(const npui_graph *g, const npui_caps &caps, ArenaMode mode, uint3
 				npui_ref_run_layer(plan.get(), g, i, bufs.data());
 			continue;
 		}
-		std::vector<uint32_t> d(sg.desc, sg.desc + (size_t)sg.num_desc * 16);
+		const uint32_t W = NPU_HW_DESC_WORDS;
+		std::vector<uint32_t> d(sg.desc, sg.desc + (size_t)sg.num_desc * W);
 		for (uint32_t r = 0; r < sg.num_relocs; r++) {
 			const npui_reloc &rl = sg.relocs[r];
 			uint64_t a =
 			        (rl.kind == NPUI_RELOC_ARENA ? kArenaBase : kConstBase) + rl.offset;
-			d[rl.desc * 16 + rl.word] = (uint32_t)a;
-			d[rl.desc * 16 + rl.word + 1] = (uint32_t)(a >> 32);
+			EXPECT_EQ(rl.word, NPU_DESC_DMA_HOST_ADDR_WORD);
+			d[rl.desc * W + rl.word] = (uint32_t)a;
+			d[rl.desc * W + rl.word + 1] = (uint32_t)(a >> 32);
 		}
 		// the segment ends with FENCE | IRQ; tags name the layer
-		uint32_t last = d[(sg.num_desc - 1) * 16];
-		EXPECT_EQ(last & 0xff, NPU_HW_OP_FENCE);
-		EXPECT_TRUE((last >> 16) & NPU_HW_FLAG_IRQ);
+		auto hdr = [&](uint32_t i) {
+			npu_desc_hdr h{};
+			npu_desc_hdr_unpack(&d[i * W], &h);
+			return h;
+		};
+		EXPECT_EQ(hdr(sg.num_desc - 1).opcode, NPU_HW_OP_FENCE);
+		EXPECT_TRUE(hdr(sg.num_desc - 1).flags & NPU_HW_FLAG_IRQ);
 		for (uint32_t i = 0; i < sg.num_desc; i++) {
-			EXPECT_EQ(d[i * 16 + 1], sg.layer_of_desc[i]);
+			EXPECT_EQ(hdr(i).tag, sg.layer_of_desc[i]);
 			EXPECT_GE(sg.layer_of_desc[i], sg.first_layer);
 			EXPECT_LT(sg.layer_of_desc[i], sg.first_layer + sg.num_layers);
 		}
 		if (getenv("SCHED_STEP")) {
 			uint32_t start = 0;
 			for (uint32_t i = 0; i < sg.num_desc; i++) {
-				if ((d[i * 16] & 0xff) != NPU_HW_OP_FENCE)
+				if (hdr(i).opcode != NPU_HW_OP_FENCE)
 					continue;
 				std::string e;
 				if (getenv("SCHED_FRESH")) {
 					isa::Model fm(caps, i);
 					fm.AddRegion(kArenaBase, arena.data(), arena.size(), true);
 					fm.AddRegion(kConstBase, blob.data(), blob.size(), false);
-					e = fm.Run(d.data() + start * 16, i + 1 - start);
+					e = fm.Run(d.data() + start * W, i + 1 - start);
 				} else {
-					e = m.Run(d.data() + start * 16, i + 1 - start);
+					e = m.Run(d.data() + start * W, i + 1 - start);
 				}
 				EXPECT_EQ(e, "") << "layer " << sg.layer_of_desc[i];
 				int32_t t = g->layers[sg.layer_of_desc[i]].output;
