@@ -1,10 +1,13 @@
 /*
- * The hardware device: any driver backend (driver/backend.c: sim, null)
- * behind the same core. Open checks the device's identity and reads its
- * CAPS; model load runs the scheduler for exactly those CAPS and places
- * the model's constants in one DMA buffer and one DMA arena per execution
- * context (descriptors relocated against each); every schedule segment is
- * one step of a job: NPU segments run on the device's NPU lane, on the ring
+ * The hardware device: "a model as steps on a device", for any driver
+ * backend (driver/backend.c: sim, null). Everything that talks to the
+ * device itself -- identity and CAPS, the ring, the DMA windows, faults,
+ * recovery, the patching of device addresses -- is the driver core's
+ * (driver/npu_dev.h); this file decides what to ask of it. Model load
+ * runs the scheduler for the device's CAPS and places the model's
+ * constants in one DMA buffer and one DMA arena per execution context
+ * (descriptors relocated against each); every schedule segment is one
+ * step of a job: NPU segments run on the device's NPU lane, on the ring
  * layer by layer, CPU segments on its CPU lane with the reference kernels,
  * so one frame's CPU fallback overlaps the next frame's NPU work.
  *
@@ -12,7 +15,7 @@
  * (DMA buffers) take the same io_lock, so backend calls never race.
  *
  * Every device access goes through the npu_hw_* wrappers (driver/backend.h),
- * so fault injection reaches every path here.
+ * so fault injection reaches every path here and in the core.
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -21,6 +24,7 @@
 
 #include "core/runtime.h"
 #include "driver/backend.h"
+#include "driver/npu_dev.h"
 #include "driver/npu_regs.h"
 #include "ref/ref.h"
 #include "sched/sched.h"
@@ -28,7 +32,7 @@
 extern const struct npui_device_ops npui_hw_device_ops;
 
 #define RING_ENTRIES 1024u
-#define DESC_WORDS   (NPU_HW_DESC_BYTES / 4)
+#define DESC_WORDS   NPU_HW_DESC_WORDS
 /* Host memory model / DDR3 board: bytes per NPU cycle for the bound. */
 #define DRAM_BYTES_PER_CYCLE 8.0
 /* Device time limit for one layer's descriptors, host milliseconds. */
@@ -45,18 +49,10 @@ struct hw_dev {
 	struct npui_caps caps;
 	struct npu_hw_buf ring;
 	/* Serializes every backend call: the NPU lane holds it for a whole
-	 * NPU segment, model load/free for their buffer work. Everything
-	 * below is guarded by it. */
+	 * NPU segment, model load/free for their buffer work. core is
+	 * guarded by it. */
 	pthread_mutex_t io_lock;
-	uint32_t tail; /* next ring slot the host fills */
-	/* The (base, size) the constant and arena windows are programmed
-	 * with, valid when win_valid: a segment of the same context skips
-	 * reprogramming. Reset and recovery invalidate it. */
-	int win_valid;
-	uint64_t win_base[WIN_USED];
-	size_t win_size[WIN_USED];
-	/* A recovery after an error failed: retry before the next segment. */
-	int need_recover;
+	struct npu_dev core; /* ring, windows, faults, recovery */
 };
 
 /* One execution context's device memory. */
@@ -75,96 +71,40 @@ struct hw_model {
 	struct hw_ctx ctx[NPUI_MODEL_CONTEXTS];
 };
 
-static int rd(struct hw_dev *d, uint32_t off, uint32_t *v)
-{
-	return npu_hw_reg_read(d->hw, off, v);
-}
-
-static int wr(struct hw_dev *d, uint32_t off, uint32_t v)
-{
-	return npu_hw_reg_write(d->hw, off, v);
-}
-
-static int rd64(struct hw_dev *d, uint32_t lo_off, uint64_t *v)
-{
-	uint32_t lo, hi;
-	int rc = rd(d, lo_off, &lo);
-
-	if (rc == NPU_OK)
-		rc = rd(d, lo_off + 4, &hi);
-	if (rc == NPU_OK)
-		*v = (uint64_t)hi << 32 | lo;
-	return rc;
-}
-
-/* Put the device in its post-open state: ring programmed, IRQs unmasked,
- * watchdog armed, fetching enabled. Also the recovery path after a fault. */
-static int hw_init_ring(struct hw_dev *d)
-{
-	int rc;
-
-	d->tail = 0;
-	d->win_valid = 0;
-	if ((rc = wr(d, NPU_REG_CTRL, 0)) ||
-	    (rc = wr(d, NPU_REG_RING_BASE_LO, (uint32_t)d->ring.dev_addr)) ||
-	    (rc = wr(d, NPU_REG_RING_BASE_HI, (uint32_t)(d->ring.dev_addr >> 32))) ||
-	    (rc = wr(d, NPU_REG_RING_SIZE, RING_ENTRIES)) || (rc = wr(d, NPU_REG_RING_TAIL, 0)) ||
-	    (rc = wr(d, NPU_REG_IRQ_ACK,
-	             NPU_REG_IRQ_STATUS_DONE_MASK | NPU_REG_IRQ_STATUS_ERROR_MASK)) ||
-	    (rc = wr(d, NPU_REG_IRQ_MASK,
-	             NPU_REG_IRQ_STATUS_DONE_MASK | NPU_REG_IRQ_STATUS_ERROR_MASK)) ||
-	    (rc = wr(d, NPU_REG_WDOG_BUDGET, WDOG_BUDGET_CYCLES)) ||
-	    (rc = wr(d, NPU_REG_CTRL, NPU_REG_CTRL_ENABLE_MASK)))
-		return rc;
-	return NPU_OK;
-}
-
+/* The driver core's CAPS in the scheduler's terms; why a device was
+ * refused in npu_last_error(). */
 static int hw_read_caps(struct hw_dev *d)
 {
-	uint32_t id, ver, c0, c1, c2, c3, eng;
-	int rc;
-
-	if ((rc = rd(d, NPU_REG_ID, &id)))
-		return rc;
-	if (id != NPU_HW_ID_MAGIC) {
-		npui_set_detail("device ID 0x%08x is not an lwnpu (0x%08x)", id, NPU_HW_ID_MAGIC);
-		return NPU_ERR_NOT_SUPPORTED;
-	}
-	if ((rc = rd(d, NPU_REG_VERSION, &ver)) || (rc = rd(d, NPU_REG_CAPS0, &c0)) ||
-	    (rc = rd(d, NPU_REG_CAPS1, &c1)) || (rc = rd(d, NPU_REG_CAPS2, &c2)) ||
-	    (rc = rd(d, NPU_REG_CAPS3, &c3)) || (rc = rd(d, NPU_REG_CAPS_ENGINES, &eng)))
-		return rc;
-	if ((ver & NPU_REG_VERSION_MAJOR_MASK) >> NPU_REG_VERSION_MAJOR_SHIFT !=
-	            NPU_HW_VERSION_MAJOR ||
-	    (ver & NPU_REG_VERSION_DESC_MASK) >> NPU_REG_VERSION_DESC_SHIFT < NPU_HW_DESC_VERSION) {
-		npui_set_detail("device version 0x%08x: need major %u, descriptors >= %u", ver,
-		                NPU_HW_VERSION_MAJOR, NPU_HW_DESC_VERSION);
-		return NPU_ERR_NOT_SUPPORTED;
-	}
+	const struct npu_dev_caps *dc = &d->core.caps;
 	struct npui_caps *c = &d->caps;
-	memset(c, 0, sizeof(*c));
-	c->pw_rows = (c0 & NPU_REG_CAPS0_PW_ROWS_MASK) >> NPU_REG_CAPS0_PW_ROWS_SHIFT;
-	c->pw_cols = (c0 & NPU_REG_CAPS0_PW_COLS_MASK) >> NPU_REG_CAPS0_PW_COLS_SHIFT;
-	c->dw_lanes = (c0 & NPU_REG_CAPS0_DW_LANES_MASK) >> NPU_REG_CAPS0_DW_LANES_SHIFT;
-	c->ppu_lanes = (c0 & NPU_REG_CAPS0_PPU_LANES_MASK) >> NPU_REG_CAPS0_PPU_LANES_SHIFT;
-	c->act_bytes = ((c1 & NPU_REG_CAPS1_ACT_KB_MASK) >> NPU_REG_CAPS1_ACT_KB_SHIFT) * 1024u;
-	c->wgt_bytes = ((c1 & NPU_REG_CAPS1_WGT_KB_MASK) >> NPU_REG_CAPS1_WGT_KB_SHIFT) * 1024u;
-	c->acc_bytes = ((c2 & NPU_REG_CAPS2_ACC_KB_MASK) >> NPU_REG_CAPS2_ACC_KB_SHIFT) * 1024u;
-	c->param_bytes =
-	        ((c2 & NPU_REG_CAPS2_PARAM_KB_MASK) >> NPU_REG_CAPS2_PARAM_KB_SHIFT) * 1024u;
-	c->dma_bytes = (c3 & NPU_REG_CAPS3_DMA_BYTES_MASK) >> NPU_REG_CAPS3_DMA_BYTES_SHIFT;
-	c->num_windows = (c3 & NPU_REG_CAPS3_NUM_WINDOWS_MASK) >> NPU_REG_CAPS3_NUM_WINDOWS_SHIFT;
-	c->engines = eng;
-	c->clock_mhz = NPU_HW_NOMINAL_CLOCK_MHZ; /* the device reports none */
-	c->dram_bytes_per_cycle = DRAM_BYTES_PER_CYCLE;
-	if ((eng & (NPU_REG_CAPS_ENGINES_CP_MASK | NPU_REG_CAPS_ENGINES_DMA_MASK)) !=
-	            (NPU_REG_CAPS_ENGINES_CP_MASK | NPU_REG_CAPS_ENGINES_DMA_MASK) ||
-	    c->num_windows < WIN_USED) {
+	int rc = npu_dev_open(&d->core, d->hw, WIN_USED);
+
+	if (rc == NPU_ERR_NOT_SUPPORTED && d->core.refusal == NPU_DEV_REFUSE_ID)
+		npui_set_detail("device ID 0x%08x is not an lwnpu (0x%08x)", dc->id,
+		                NPU_HW_ID_MAGIC);
+	else if (rc == NPU_ERR_NOT_SUPPORTED && d->core.refusal == NPU_DEV_REFUSE_VERSION)
+		npui_set_detail("device version 0x%08x: need major %u, descriptors >= %u",
+		                dc->version, NPU_HW_VERSION_MAJOR, NPU_HW_DESC_VERSION);
+	else if (rc == NPU_ERR_NOT_SUPPORTED)
 		npui_set_detail("device has no command processor/DMA or fewer than %d DMA windows "
 		                "(CAPS_ENGINES 0x%x, %u windows)",
-		                WIN_USED, eng, c->num_windows);
-		return NPU_ERR_NOT_SUPPORTED;
-	}
+		                WIN_USED, dc->engines, dc->num_windows);
+	if (rc != NPU_OK)
+		return rc;
+	memset(c, 0, sizeof(*c));
+	c->pw_rows = dc->pw_rows;
+	c->pw_cols = dc->pw_cols;
+	c->dw_lanes = dc->dw_lanes;
+	c->ppu_lanes = dc->ppu_lanes;
+	c->act_bytes = dc->act_kb * 1024u;
+	c->wgt_bytes = dc->wgt_kb * 1024u;
+	c->acc_bytes = dc->acc_kb * 1024u;
+	c->param_bytes = dc->param_kb * 1024u;
+	c->dma_bytes = dc->dma_bytes;
+	c->num_windows = dc->num_windows;
+	c->engines = dc->engines;
+	c->clock_mhz = NPU_HW_NOMINAL_CLOCK_MHZ; /* the device reports none */
+	c->dram_bytes_per_cycle = DRAM_BYTES_PER_CYCLE;
 	return NPU_OK;
 }
 
@@ -190,7 +130,7 @@ static int hw_open(npu_device *dev, const char *args)
 	                      &d->ring);
 	if (rc != NPU_OK)
 		goto err_close;
-	rc = hw_init_ring(d);
+	rc = npu_dev_ring_init(&d->core, &d->ring, RING_ENTRIES, WDOG_BUDGET_CYCLES);
 	if (rc != NPU_OK)
 		goto err_free_ring;
 	dev->priv = d;
@@ -210,7 +150,7 @@ static void hw_close(npu_device *dev)
 {
 	struct hw_dev *d = dev->priv;
 
-	wr(d, NPU_REG_CTRL, 0);
+	npu_dev_close(&d->core);
 	npu_hw_buf_free(d->hw, &d->ring);
 	npu_hw_close(d->hw);
 	pthread_mutex_destroy(&d->io_lock);
@@ -232,6 +172,23 @@ static void hw_model_free(struct hw_dev *d, struct hw_model *hm)
 	free(hm);
 }
 
+int npui_relocate_segment(const struct npui_segment *seg, uint64_t arena_addr, uint64_t const_addr,
+                          uint32_t *out)
+{
+	memcpy(out, seg->desc, (size_t)seg->num_desc * NPU_HW_DESC_BYTES);
+	for (uint32_t r = 0; r < seg->num_relocs; r++) {
+		const struct npui_reloc *rl = &seg->relocs[r];
+		uint64_t base = rl->kind == NPUI_RELOC_ARENA ? arena_addr : const_addr;
+
+		if (npu_dev_reloc_patch(out, seg->num_desc, rl->desc, rl->word,
+		                        base + rl->offset)) {
+			npui_set_detail("scheduler: relocation %u out of range", r);
+			return NPU_ERR_INTERNAL;
+		}
+	}
+	return NPU_OK;
+}
+
 /* Copy every NPU segment's descriptors into hc->desc, patching addresses
  * against hc's arena and the shared constants. */
 static int hw_relocate(struct hw_model *hm, struct hw_ctx *hc)
@@ -243,25 +200,14 @@ static int hw_relocate(struct hw_model *hm, struct hw_ctx *hc)
 		return NPU_ERR_NO_MEM;
 	for (uint32_t si = 0; si < s->num_segments; si++) {
 		const struct npui_segment *seg = &s->segments[si];
-		uint32_t *base = hc->desc + (size_t)hm->seg_first[si] * DESC_WORDS;
+		int rc;
 
 		if (seg->kind != NPUI_SEG_NPU)
 			continue;
-		memcpy(base, seg->desc, (size_t)seg->num_desc * NPU_HW_DESC_BYTES);
-		for (uint32_t r = 0; r < seg->num_relocs; r++) {
-			const struct npui_reloc *rl = &seg->relocs[r];
-			uint64_t a;
-
-			if (rl->desc >= seg->num_desc || rl->word + 1u >= DESC_WORDS) {
-				npui_set_detail("scheduler: relocation %u out of range", r);
-				return NPU_ERR_INTERNAL;
-			}
-			a = (rl->kind == NPUI_RELOC_ARENA ? hc->arena.dev_addr
-			                                  : hm->consts.dev_addr) +
-			    rl->offset;
-			base[(size_t)rl->desc * DESC_WORDS + rl->word] = (uint32_t)a;
-			base[(size_t)rl->desc * DESC_WORDS + rl->word + 1] = (uint32_t)(a >> 32);
-		}
+		rc = npui_relocate_segment(seg, hc->arena.dev_addr, hm->consts.dev_addr,
+		                           hc->desc + (size_t)hm->seg_first[si] * DESC_WORDS);
+		if (rc != NPU_OK)
+			return rc;
 	}
 	return NPU_OK;
 }
@@ -391,223 +337,50 @@ static void hw_model_release(npu_device *dev, npu_model *m)
 }
 
 /* Program the DMA windows for exactly this model's constants and this
- * context's arena (and the ring). Skipped when they already are. */
+ * context's arena (and the ring); npu_dev skips what already is. */
 static int hw_set_windows(struct hw_dev *d, const struct hw_model *hm, const struct hw_ctx *hc)
 {
-	const struct npu_hw_buf *b[WIN_USED] = {&d->ring, &hm->consts, &hc->arena};
-	const uint32_t perm[WIN_USED] = {
-	        NPU_REG_WIN_CTRL_READ_MASK,
-	        NPU_REG_WIN_CTRL_READ_MASK,
-	        NPU_REG_WIN_CTRL_READ_MASK | NPU_REG_WIN_CTRL_WRITE_MASK,
+	const uint32_t r = NPU_REG_WIN_CTRL_READ_MASK, w = NPU_REG_WIN_CTRL_WRITE_MASK;
+	const struct npu_dev_window win[WIN_USED] = {
+	        [WIN_RING] = npu_dev_window_of(&d->ring, r),
+	        [WIN_CONST] = npu_dev_window_of(&hm->consts, r),
+	        [WIN_ARENA] = npu_dev_window_of(&hc->arena, r | w),
 	};
-	int same = d->win_valid, rc;
 
-	for (unsigned i = 0; i < WIN_USED; i++) {
-		uint64_t base = b[i]->host ? b[i]->dev_addr : 0;
-		size_t size = b[i]->host ? b[i]->size : 0;
+	return npu_dev_set_windows(&d->core, win, WIN_USED);
+}
 
-		same = same && d->win_base[i] == base && d->win_size[i] == size;
+/* Word what the driver core saw when a wait failed (a backend error that
+ * set none is named by its status later). */
+static void hw_wait_detail(const struct npu_dev *core)
+{
+	const struct npu_dev_error *e = &core->err;
+
+	switch (e->kind) {
+	case NPU_DEV_ERR_FAULT:
+		npui_set_detail("device error %u (%s) at address 0x%llx, ring index %u", e->code,
+		                npu_dev_err_name(e->code), (unsigned long long)e->addr, e->index);
+		break;
+	case NPU_DEV_ERR_STALL:
+		/* A cause latched without an interrupt reaching the host (lost),
+		 * a device still busy (hung with the watchdog off, or slow), or
+		 * an idle device. */
+		npui_set_detail(
+		        "no interrupt within %d ms or the backend's limit: %s (STATUS 0x%x, "
+		        "IRQ_STATUS 0x%x, ring head %u, tail %u)",
+		        LAYER_TIMEOUT_MS,
+		        e->irq_status ? "interrupt lost, its cause is latched"
+		        : e->status & NPU_REG_STATUS_BUSY_MASK ? "device still busy"
+		                                               : "device idle",
+		        e->status, e->irq_status, e->head, e->tail);
+		break;
+	case NPU_DEV_ERR_HEAD:
+		npui_set_detail("device reports ring head %u of a %u-entry ring", e->head,
+		                core->ring_entries);
+		break;
+	case NPU_DEV_ERR_NONE:
+		break;
 	}
-	if (same)
-		return NPU_OK;
-	d->win_valid = 0;
-	for (unsigned i = 0; i < d->caps.num_windows; i++) {
-		int used = i < WIN_USED && b[i]->host;
-
-		if ((rc = wr(d, NPU_REG_WIN_CTRL(i), 0)) ||
-		    (rc = wr(d, NPU_REG_WIN_BASE_LO(i), used ? (uint32_t)b[i]->dev_addr : 0)) ||
-		    (rc = wr(d, NPU_REG_WIN_BASE_HI(i),
-		             used ? (uint32_t)(b[i]->dev_addr >> 32) : 0)) ||
-		    (rc = wr(d, NPU_REG_WIN_SIZE(i), used ? (uint32_t)b[i]->size : 0)) ||
-		    (rc = wr(d, NPU_REG_WIN_CTRL(i), used ? perm[i] : 0)))
-			return rc;
-		if (i < WIN_USED) {
-			d->win_base[i] = used ? b[i]->dev_addr : 0;
-			d->win_size[i] = used ? b[i]->size : 0;
-		}
-	}
-	d->win_valid = 1;
-	return NPU_OK;
-}
-
-/* After an error, a fault or a hang: soft reset, then the post-open state
- * again (windows are reprogrammed by the next segment). When that fails
- * too, the next NPU segment tries again before it runs. */
-static int hw_recover(struct hw_dev *d)
-{
-	int rc = npu_hw_reset(d->hw);
-
-	d->win_valid = 0;
-	if (rc == NPU_OK)
-		rc = hw_init_ring(d);
-	d->need_recover = rc != NPU_OK;
-	return rc;
-}
-
-static const char *hw_err_name(uint32_t code)
-{
-	static const char *const names[] = {
-	        "none",
-	        "descriptor version",
-	        "descriptor opcode",
-	        "descriptor flags/reserved",
-	        "descriptor parameter",
-	        "SRAM range",
-	        "DMA window",
-	        "DMA bus error",
-	        "watchdog",
-	        "ring config",
-	        "token overflow",
-	};
-	return code < sizeof(names) / sizeof(names[0]) ? names[code] : "unknown";
-}
-
-/* Copy one descriptor into the ring slot at the tail and advance it. */
-static int ring_put(struct hw_dev *d, const uint32_t *src, uint32_t or_flags)
-{
-	uint32_t *slot = (uint32_t *)d->ring.host + (size_t)d->tail * DESC_WORDS;
-
-	if (src) {
-		memcpy(slot, src, NPU_HW_DESC_BYTES);
-	} else {
-		memset(slot, 0, NPU_HW_DESC_BYTES);
-		slot[0] = NPU_HW_OP_FENCE | NPU_HW_DESC_VERSION << 8;
-	}
-	slot[0] |= or_flags << 16;
-	d->tail = (d->tail + 1) % RING_ENTRIES;
-	return npu_hw_buf_sync(d->hw, &d->ring,
-	                       (size_t)((d->tail + RING_ENTRIES - 1) % RING_ENTRIES) *
-	                               NPU_HW_DESC_BYTES,
-	                       NPU_HW_DESC_BYTES, NPU_HW_SYNC_TO_DEVICE);
-}
-
-/* Decode a latched device error and name it (the caller recovers). */
-static int hw_fault(struct hw_dev *d)
-{
-	uint32_t code = 0, idx = 0;
-	uint64_t addr = 0;
-
-	rd(d, NPU_REG_ERR_CODE, &code);
-	rd64(d, NPU_REG_ERR_ADDR_LO, &addr);
-	rd(d, NPU_REG_ERR_INDEX, &idx);
-	code &= NPU_REG_ERR_CODE_CODE_MASK;
-	npui_set_detail("device error %u (%s) at address 0x%llx, ring index %u", code,
-	                hw_err_name(code), (unsigned long long)addr, idx);
-	return code == NPU_HW_ERR_WATCHDOG ? NPU_ERR_TIMEOUT : NPU_ERR_DEVICE_FAULT;
-}
-
-/* Why a wait for the interrupt timed out: a cause latched without an
- * interrupt reaching the host (lost), a device still busy (hung with the
- * watchdog off, or slow), or an idle device. */
-static void hw_timeout_detail(struct hw_dev *d)
-{
-	uint32_t st = 0, irq = 0, head = 0;
-
-	rd(d, NPU_REG_STATUS, &st);
-	rd(d, NPU_REG_IRQ_STATUS, &irq);
-	rd(d, NPU_REG_RING_HEAD, &head);
-	npui_set_detail("no interrupt within %d ms or the backend's limit: %s (STATUS 0x%x, "
-	                "IRQ_STATUS 0x%x, ring head %u, tail %u)",
-	                LAYER_TIMEOUT_MS,
-	                irq                             ? "interrupt lost, its cause is latched"
-	                : st & NPU_REG_STATUS_BUSY_MASK ? "device still busy"
-	                                                : "device idle",
-	                st, irq, head & NPU_REG_RING_HEAD_INDEX_MASK, d->tail);
-}
-
-/*
- * Run n descriptors plus a closing FENCE|IRQ and wait for all of them.
- * A layer may need more descriptors than the ring holds: they are streamed,
- * refilling the slots the device has retired (RING_HEAD). Every
- * STREAM_IRQ_EVERY-th descriptor carries FLAG_IRQ so that a full ring
- * always has an interrupt in flight to wake the refill. Returns NPU_OK,
- * NPU_ERR_DEVICE_FAULT (detail names the error code, address and ring
- * index), NPU_ERR_TIMEOUT (the watchdog's device error, or no interrupt in
- * time: detail says whether the device was busy or its interrupt lost),
- * or a backend error; on any error the device may
- * still hold descriptors: the caller recovers it before the ring is reused.
- */
-#define STREAM_IRQ_EVERY 256u
-static int hw_run_desc(struct hw_dev *d, const uint32_t *desc, uint32_t n, uint64_t *cycles,
-                       uint64_t *dram_bytes)
-{
-	uint64_t c0, c1, r0, r1, w0, w1;
-	uint32_t sent = 0, head = d->tail;
-	int rc;
-
-	if ((rc = rd64(d, NPU_REG_PERF_CYCLES_LO, &c0)) ||
-	    (rc = rd64(d, NPU_REG_PERF_RD_BYTES_LO, &r0)) ||
-	    (rc = rd64(d, NPU_REG_PERF_WR_BYTES_LO, &w0)))
-		return rc;
-	for (;;) {
-		uint32_t in_flight = (d->tail + RING_ENTRIES - head) % RING_ENTRIES;
-		uint32_t st, put = 0;
-
-		/* Fill what is free (one slot stays empty: head == tail is
-		 * "empty"), then publish: entries synced, tail, doorbell. */
-		while (sent <= n && in_flight + put < RING_ENTRIES - 1) {
-			int last = sent == n;
-			uint32_t fl = last || (n > RING_ENTRIES / 2 &&
-			                       sent % STREAM_IRQ_EVERY == STREAM_IRQ_EVERY - 1)
-			                      ? NPU_HW_FLAG_IRQ
-			                      : 0;
-			rc = ring_put(d, last ? NULL : desc + (size_t)sent * DESC_WORDS, fl);
-			if (rc)
-				return rc;
-			sent++;
-			put++;
-		}
-		if (put && (rc = npu_hw_submit(d->hw, d->tail)))
-			return rc;
-
-		rc = npu_hw_wait_irq(d->hw, LAYER_TIMEOUT_MS);
-		if (rc == NPU_ERR_TIMEOUT) {
-			hw_timeout_detail(d);
-			return rc;
-		}
-		if (rc)
-			return rc;
-		if ((rc = rd(d, NPU_REG_IRQ_STATUS, &st)))
-			return rc;
-		if (st & NPU_REG_IRQ_STATUS_ERROR_MASK)
-			return hw_fault(d);
-		if ((rc = wr(d, NPU_REG_IRQ_ACK, st)) || (rc = rd(d, NPU_REG_RING_HEAD, &head)))
-			return rc;
-		head &= NPU_REG_RING_HEAD_INDEX_MASK;
-		if (head >= RING_ENTRIES) {
-			npui_set_detail("device reports ring head %u of a %u-entry ring", head,
-			                RING_ENTRIES);
-			return NPU_ERR_DEVICE_FAULT;
-		}
-		if (sent > n && head == d->tail)
-			break;
-	}
-	if ((rc = rd64(d, NPU_REG_PERF_CYCLES_LO, &c1)) ||
-	    (rc = rd64(d, NPU_REG_PERF_RD_BYTES_LO, &r1)) ||
-	    (rc = rd64(d, NPU_REG_PERF_WR_BYTES_LO, &w1)))
-		return rc;
-	*cycles = c1 - c0;
-	/* Measured traffic, descriptor fetches included. */
-	*dram_bytes = (r1 - r0) + (w1 - w0);
-	return NPU_OK;
-}
-
-static void prof_fill(npu_model *m, struct npui_ctx *c, uint32_t i, const struct npui_placement *pl)
-{
-	const struct npui_layer *l = &m->g->layers[i];
-	struct npu_layer_profile *p = &c->run_prof[i];
-
-	memset(p, 0, sizeof(*p));
-	memcpy(p->name, l->name, sizeof(p->name));
-	p->name[sizeof(p->name) - 1] = 0;
-	strncpy(p->op, npui_op_name(l), sizeof(p->op) - 1);
-	memcpy(p->engine, pl->engine, sizeof(p->engine));
-	p->engine[sizeof(p->engine) - 1] = 0;
-	p->macs = npui_layer_macs(m->g, l);
-	/* NPU layers: measured by the DMA counters during the run. */
-	p->dram_bytes = 0;
-	p->bound_cycles = pl->bound_cycles;
-	p->folded = pl->folded;
 }
 
 /* Put the layer a failed batch ran in front of its detail (a backend error
@@ -633,7 +406,7 @@ static int hw_run_npu(struct hw_dev *d, npu_model *m, struct npui_ctx *c, uint32
 	uint32_t k = 0;
 	int rc;
 
-	if (d->need_recover && (rc = hw_recover(d)) != NPU_OK) {
+	if (d->core.need_recover && (rc = npu_dev_recover(&d->core)) != NPU_OK) {
 		npui_set_detail("device could not be reset after an earlier error");
 		return rc;
 	}
@@ -645,19 +418,22 @@ static int hw_run_npu(struct hw_dev *d, npu_model *m, struct npui_ctx *c, uint32
 	/* One ring batch per layer, so cycles are attributed exactly. */
 	while (k < seg->num_desc) {
 		uint32_t layer = seg->layer_of_desc[k], n = 0;
-		uint64_t cyc = 0, bytes = 0;
+		struct npu_dev_perf perf;
 
 		while (k + n < seg->num_desc && seg->layer_of_desc[k + n] == layer)
 			n++;
 		npui_set_detail("%s", "");
-		rc = hw_run_desc(d, desc + (size_t)k * DESC_WORDS, n, &cyc, &bytes);
+		rc = npu_dev_stream(&d->core, desc + (size_t)k * DESC_WORDS, n, LAYER_TIMEOUT_MS,
+		                    &perf);
 		if (rc != NPU_OK) {
+			hw_wait_detail(&d->core);
 			hw_layer_detail(m, layer, rc);
 			goto err_recover;
 		}
 		if (layer < m->g->num_layers) {
-			c->run_prof[layer].cycles += cyc;
-			c->run_prof[layer].dram_bytes += bytes;
+			c->run_prof[layer].cycles += perf.cycles;
+			/* Measured traffic, descriptor fetches included. */
+			c->run_prof[layer].dram_bytes += perf.rd_bytes + perf.wr_bytes;
 		}
 		k += n;
 	}
@@ -669,7 +445,7 @@ err_recover:
 	/* Descriptors may still be on the ring: the next segment (another
 	 * context's, maybe) needs the post-open state. The job keeps its
 	 * error whatever recovery says. */
-	hw_recover(d);
+	npu_dev_recover(&d->core);
 	return rc;
 }
 
@@ -683,16 +459,17 @@ static int hw_run_step(npu_device *dev, npu_model *m, struct npui_ctx *c, uint32
 	const struct npui_segment *seg = &s->segments[si];
 	int rc;
 
-	for (uint32_t i = seg->first_layer; i < seg->first_layer + seg->num_layers; i++)
-		prof_fill(m, c, i, &s->placement[i]);
-	if (seg->kind == NPUI_SEG_CPU) {
-		for (uint32_t i = seg->first_layer; i < seg->first_layer + seg->num_layers; i++) {
-			uint64_t t0 = npui_now_ns();
-			npui_ref_run_layer(m->plan, m->g, i, c->bufs);
-			c->run_prof[i].cpu_ns = npui_now_ns() - t0;
-		}
-		return NPU_OK;
+	for (uint32_t i = seg->first_layer; i < seg->first_layer + seg->num_layers; i++) {
+		const struct npui_placement *pl = &s->placement[i];
+		struct npu_layer_profile *p = &c->run_prof[i];
+
+		/* NPU layers: cycles and DMA bytes measured during the run. */
+		npui_prof_init(m, p, i, pl->engine);
+		p->bound_cycles = pl->bound_cycles;
+		p->folded = pl->folded;
 	}
+	if (seg->kind == NPUI_SEG_CPU)
+		return npui_run_cpu_layers(m, c, seg->first_layer, seg->num_layers);
 	pthread_mutex_lock(&d->io_lock);
 	rc = hw_run_npu(d, m, c, si);
 	pthread_mutex_unlock(&d->io_lock);

@@ -195,9 +195,28 @@ struct npu_hw *npui_device_hw(npu_device *dev);
  * may release the device: the caller must not touch dev afterwards. */
 void npui_device_put(npu_device *dev);
 
-/* Run every layer of m with the CPU kernels in context c, recording
- * per-layer time in c->run_prof. */
+/* The cpu device's one step: every layer of m with the CPU kernels in
+ * context c, each profiled on engine "cpu". */
 int npui_run_cpu(npu_device *dev, npu_model *m, struct npui_ctx *c);
+
+/* Start layer i's profile record *p: zeroed, then its name, op, MACs and
+ * the engine it runs on. */
+void npui_prof_init(const npu_model *m, struct npu_layer_profile *p, uint32_t i,
+                    const char *engine);
+
+/* Layers [first, first + n) of m on the CPU kernels in context c, each
+ * layer's run time recorded in its c->run_prof record (npui_prof_init'd by
+ * the caller): the CPU step of every device. Returns NPU_OK. */
+int npui_run_cpu_layers(npu_model *m, struct npui_ctx *c, uint32_t first, uint32_t n);
+
+struct npui_segment;
+/* Copy NPU segment seg's descriptors to out (seg->num_desc descriptors)
+ * with every address its relocation records name patched to arena_addr or
+ * const_addr plus the record's offset (npu_dev_reloc_patch). Returns
+ * NPU_OK or NPU_ERR_INTERNAL (a record outside the segment: a scheduler
+ * bug, named in npu_last_error()). */
+int npui_relocate_segment(const struct npui_segment *seg, uint64_t arena_addr, uint64_t const_addr,
+                          uint32_t *out);
 
 /* Copy the model's overlap counters (for tests). Returns NPU_OK or
  * NPU_ERR_INVALID_ARG. */
