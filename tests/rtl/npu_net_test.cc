@@ -1,10 +1,11 @@
 // Whole schedules on the simulated device: a zoo net is scheduled by
 // lib/sched (npui_sched_build with the configuration's npui_caps_preset and
 // an arena from npui_sched_arena_plan); its NPU segments run on npu_top
-// through the harness C ABI (descriptors relocated as lib/core/hw_device.c
-// does, one layer's descriptors + FENCE|IRQ per ring batch, waited for
-// until RING_HEAD reaches the tail: ring_wait.h), its CPU
-// segments on npui_ref_run_layer; every output byte must equal the whole
+// through the sim backend and the driver core (driver/npu_dev.h), as
+// lib/core/hw_device.c runs them but without the runtime around it:
+// descriptors relocated by npui_relocate_segment, one layer's descriptors
+// + FENCE|IRQ per npu_dev_stream batch; its CPU segments on
+// npui_ref_run_layer; every output byte must equal the whole
 // graph run layer by layer on the CPU kernels (npui_ref_run_layer), and
 // the layers must have run where the schedule and the expected table put
 // them, each engine layer with device cycles, all MACs on the engines
@@ -28,11 +29,14 @@
 #include <string>
 #include <vector>
 
-#include "ir/graph.h"
+#include "core/runtime.h"
+#include "driver/backend.h"
+#include "driver/npu_dev.h"
 #include "driver/npu_regs.h"
+#include "driver/sim.h"
+#include "ir/graph.h"
 #include "npu.h"
 #include "rtl-sim/harness/npu_sim.h"
-#include "tests/rtl/ring_wait.h"
 #include "tests/common/placement.h"
 #include "tests/common/test_env.h"
 #include "ref/ref.h"
@@ -42,10 +46,26 @@
 namespace
 {
 
-constexpr uint64_t kArenaBase = 0x10000000ull;
-constexpr uint64_t kConstBase = 0x40000000ull;
-constexpr uint64_t kRingBase = 0x70000000ull;
 constexpr uint32_t kRingEntries = 1024;
+constexpr uint32_t kWatchdogCycles = 20000000;
+constexpr int kLayerTimeoutMs = 60000;
+
+// A DMA buffer of the sim backend, freed before the device closes.
+struct DmaBuf {
+	npu_hw *hw;
+	npu_hw_buf b = {};
+	explicit DmaBuf(npu_hw *h) : hw(h)
+	{
+	}
+	~DmaBuf()
+	{
+		npu_hw_buf_free(hw, &b);
+	}
+	uint8_t *host() const
+	{
+		return static_cast<uint8_t *>(b.host);
+	}
+};
 
 struct NetCase {
 	std::string net;
@@ -118,51 +138,42 @@ std::string RunNet(const NetCase &nc, int size, uint64_t *cycles, uint32_t *npu_
 		placed->model_macs += macs;
 	}
 
-	npu_sim_config cfg = {nc.small ? "small" : "default", 0, 0, nullptr};
-	npu_sim *sim = nullptr;
-	if (npu_sim_create(&cfg, &sim) != 0)
-		return "npu_sim_create";
-	std::unique_ptr<npu_sim, void (*)(npu_sim *)> simp(sim, npu_sim_destroy);
-	auto wr = [&](uint32_t a, uint32_t v) { npu_sim_reg_write(sim, a, v); };
-	auto rd = [&](uint32_t a) {
-		uint32_t v = 0;
-		npu_sim_reg_read(sim, a, &v);
-		return v;
-	};
+	const npu_backend_ops *sim_ops = npu_backend_find("sim", 3);
+	if (!sim_ops)
+		return "this build has no sim backend";
+	npu_hw *hwp = nullptr;
+	if (npu_hw_open(sim_ops, nc.small ? "config=small" : "config=default", &hwp) != NPU_OK)
+		return "npu_hw_open(sim)";
+	std::unique_ptr<npu_hw, void (*)(npu_hw *)> hw(hwp, npu_hw_close);
+	npu_dev dev;
+	if (npu_dev_open(&dev, hw.get(), 3) != NPU_OK)
+		return "npu_dev_open: refused (" + std::to_string(dev.refusal) + ")";
 
-	// Host buffers, page-sized, noise everywhere the schedule does not write.
-	const size_t arena_sz = (asize + 4095) & ~size_t(4095);
-	const size_t const_sz = (s->const_size + 4095) & ~size_t(4095);
-	std::vector<uint8_t> arena(arena_sz), blob(const_sz ? const_sz : 4096),
-	        ring(kRingEntries * 64);
-	for (auto &v : arena)
-		v = static_cast<uint8_t>(rng());
-	std::memcpy(blob.data(), s->const_blob, s->const_size);
+	// Ring, constants and arena in DMA buffers; noise everywhere in the
+	// arena the schedule does not write.
+	DmaBuf ring(hw.get()), consts(hw.get()), arena(hw.get());
+	if (npu_hw_buf_alloc(hw.get(), kRingEntries * NPU_HW_DESC_BYTES, NPU_HW_BUF_DEV_READ,
+	                     &ring.b) ||
+	    (s->const_size &&
+	     npu_hw_buf_alloc(hw.get(), s->const_size, NPU_HW_BUF_DEV_READ, &consts.b)) ||
+	    npu_hw_buf_alloc(hw.get(), asize ? asize : 64,
+	                     NPU_HW_BUF_DEV_READ | NPU_HW_BUF_DEV_WRITE, &arena.b))
+		return "npu_hw_buf_alloc";
+	for (size_t b = 0; b < arena.b.size; b++)
+		arena.host()[b] = static_cast<uint8_t>(rng());
+	if (s->const_size)
+		std::memcpy(consts.host(), s->const_blob, s->const_size);
 	std::vector<int8_t *> bufs(g->num_tensors);
 	for (uint32_t t = 0; t < g->num_tensors; t++)
-		bufs[t] = reinterpret_cast<int8_t *>(arena.data()) + off[t];
+		bufs[t] = reinterpret_cast<int8_t *>(arena.host()) + off[t];
 	std::memcpy(bufs[g->input], gold[g->input].data(), gold[g->input].size());
-	if (npu_sim_map(sim, kArenaBase, arena.data(), arena.size()) ||
-	    npu_sim_map(sim, kConstBase, blob.data(), blob.size()) ||
-	    npu_sim_map(sim, kRingBase, ring.data(), ring.size()))
-		return "npu_sim_map";
-	const uint64_t wb[3] = {kRingBase, kConstBase, kArenaBase};
-	const uint64_t ws[3] = {ring.size(), blob.size(), arena.size()};
-	const uint32_t wc[3] = {NPU_REG_WIN_CTRL_READ_MASK, NPU_REG_WIN_CTRL_READ_MASK,
-	                        NPU_REG_WIN_CTRL_READ_MASK | NPU_REG_WIN_CTRL_WRITE_MASK};
-	for (int i = 0; i < 3; i++) {
-		wr(NPU_REG_WIN_BASE_LO(i), static_cast<uint32_t>(wb[i]));
-		wr(NPU_REG_WIN_BASE_HI(i), static_cast<uint32_t>(wb[i] >> 32));
-		wr(NPU_REG_WIN_SIZE(i), static_cast<uint32_t>(ws[i]));
-		wr(NPU_REG_WIN_CTRL(i), wc[i]);
-	}
-	wr(NPU_REG_RING_BASE_LO, static_cast<uint32_t>(kRingBase));
-	wr(NPU_REG_RING_BASE_HI, static_cast<uint32_t>(kRingBase >> 32));
-	wr(NPU_REG_RING_SIZE, kRingEntries);
-	wr(NPU_REG_IRQ_MASK, NPU_REG_IRQ_STATUS_DONE_MASK | NPU_REG_IRQ_STATUS_ERROR_MASK);
-	wr(NPU_REG_WDOG_BUDGET, 20000000);
-	wr(NPU_REG_CTRL, NPU_REG_CTRL_ENABLE_MASK);
-	uint32_t tail = 0;
+	const uint32_t rd = NPU_REG_WIN_CTRL_READ_MASK, wr = NPU_REG_WIN_CTRL_WRITE_MASK;
+	const npu_dev_window win[3] = {npu_dev_window_of(&ring.b, rd),
+	                               npu_dev_window_of(&consts.b, rd),
+	                               npu_dev_window_of(&arena.b, rd | wr)};
+	if (npu_dev_ring_init(&dev, &ring.b, kRingEntries, kWatchdogCycles) != NPU_OK ||
+	    npu_dev_set_windows(&dev, win, 3) != NPU_OK)
+		return "ring or windows";
 	const bool step = std::getenv("NPU_NET_STEP") != nullptr;
 
 	*npu_layers = *cpu_layers = 0;
@@ -176,14 +187,10 @@ std::string RunNet(const NetCase &nc, int size, uint64_t *cycles, uint32_t *npu_
 		}
 		for (uint32_t i = sg.first_layer; i < sg.first_layer + sg.num_layers; i++)
 			placed->ran[i].engine = s->placement[i].engine;
-		std::vector<uint32_t> d(sg.desc, sg.desc + static_cast<size_t>(sg.num_desc) * 16);
-		for (uint32_t r = 0; r < sg.num_relocs; r++) {
-			const npui_reloc &rl = sg.relocs[r];
-			uint64_t a =
-			        (rl.kind == NPUI_RELOC_ARENA ? kArenaBase : kConstBase) + rl.offset;
-			d[rl.desc * 16 + rl.word] = static_cast<uint32_t>(a);
-			d[rl.desc * 16 + rl.word + 1] = static_cast<uint32_t>(a >> 32);
-		}
+		std::vector<uint32_t> d(static_cast<size_t>(sg.num_desc) * NPU_HW_DESC_WORDS);
+		if (npui_relocate_segment(&sg, arena.b.dev_addr, consts.b.dev_addr, d.data()) !=
+		    NPU_OK)
+			return npu_last_error();
 		uint32_t i = 0;
 		while (i < sg.num_desc) {
 			uint32_t layer = sg.layer_of_desc[i], n = 0;
@@ -198,58 +205,25 @@ std::string RunNet(const NetCase &nc, int size, uint64_t *cycles, uint32_t *npu_
 						            "before it runs\n",
 						            layer, q, t);
 				}
-			// Stream the batch: a layer may hold more descriptors than the
-			// ring; refill the slots the device has retired (RING_HEAD). Done
-			// is RING_HEAD == tail, not the first IRQ (ring_wait.h: a
-			// segment's last layer carries the scheduler's FENCE | IRQ before
-			// ours).
-			const uint64_t cyc0 = npu_sim_cycles(sim);
-			uint32_t j = 0, head = npu_test::RingHead(sim), st = 0;
-			uint64_t spent = 0;
-			for (;;) {
-				bool pushed = false;
-				while (j <= n && (tail + 1) % kRingEntries != head) {
-					uint32_t *slot =
-					        reinterpret_cast<uint32_t *>(&ring[tail * 64]);
-					if (j < n) {
-						std::memcpy(slot, &d[(i + j) * 16], 64);
-					} else {
-						std::memset(slot, 0, 64);
-						slot[0] = NPU_HW_OP_FENCE |
-						          NPU_HW_DESC_VERSION << 8 |
-						          NPU_HW_FLAG_IRQ << 16;
-					}
-					tail = (tail + 1) % kRingEntries;
-					j++;
-					pushed = true;
-				}
-				if (pushed) {
-					wr(NPU_REG_RING_TAIL, tail);
-					wr(NPU_REG_DOORBELL, 1);
-				}
-				if (j > n) {
-					st = npu_test::Drain(sim, tail, 200000000);
-					break;
-				}
-				st = npu_test::RunAck(sim, 20000, &spent);
-				if ((st & NPU_REG_IRQ_STATUS_ERROR_MASK) || spent >= 200000000) {
-					st &= NPU_REG_IRQ_STATUS_ERROR_MASK;
-					break;
-				}
-				head = npu_test::RingHead(sim);
-			}
-			if (st != NPU_REG_IRQ_STATUS_DONE_MASK) {
+			// One layer per batch, streamed through the ring and waited for
+			// until RING_HEAD reaches the tail (a segment's last layer
+			// carries the scheduler's FENCE | IRQ before the closing one).
+			npu_dev_perf perf = {};
+			const int rc =
+			        npu_dev_stream(&dev, &d[static_cast<size_t>(i) * NPU_HW_DESC_WORDS],
+			                       n, kLayerTimeoutMs, &perf);
+			if (rc != NPU_OK) {
 				std::ostringstream os;
-				os << "layer " << layer << " (" << g->layers[layer].name << "): "
-				   << (st ? "IRQ_STATUS " + std::to_string(st)
-				          : std::string("not done"))
-				   << " ERR_CODE " << rd(NPU_REG_ERR_CODE) << " ERR_INDEX "
-				   << rd(NPU_REG_ERR_INDEX) << " ERR_ADDR 0x" << std::hex
-				   << rd(NPU_REG_ERR_ADDR_LO);
+				os << "layer " << layer << " (" << g->layers[layer].name
+				   << "): " << npu_status_name(rc) << ", error kind "
+				   << dev.err.kind << " IRQ_STATUS " << dev.err.irq_status
+				   << " ERR_CODE " << dev.err.code << " ("
+				   << npu_dev_err_name(dev.err.code) << ") ERR_INDEX "
+				   << dev.err.index << " ERR_ADDR 0x" << std::hex << dev.err.addr;
 				return os.str();
 			}
 			if (layer < g->num_layers)
-				placed->ran[layer].work += npu_sim_cycles(sim) - cyc0;
+				placed->ran[layer].work += perf.cycles;
 			if (step && layer < g->num_layers) {
 				int32_t t = g->layers[layer].output;
 				if (std::memcmp(bufs[t], gold[t].data(), gold[t].size())) {
@@ -262,15 +236,15 @@ std::string RunNet(const NetCase &nc, int size, uint64_t *cycles, uint32_t *npu_
 							const uint32_t *dq = &d[q * 16];
 							if ((dq[0] & 0xff) == NPU_HW_OP_DMA_LOAD &&
 							    dq[4] == 3 &&
-							    dq[3] == (kConstBase >> 32) &&
+							    dq[3] == (consts.b.dev_addr >> 32) &&
 							    dq[2] >= static_cast<uint32_t>(
-							                     kConstBase)) {
+							                     consts.b.dev_addr)) {
 								const int32_t *pv = reinterpret_cast<
 								        const int32_t *>(
-								        blob.data() +
+								        consts.host() +
 								        (dq[2] -
 								         static_cast<uint32_t>(
-								                 kConstBase)));
+								                 consts.b.dev_addr)));
 								for (uint32_t e = 0;
 								     e < (dq[6] & 0xffff) / 4; e++)
 									std::printf(" %d", pv[e]);
@@ -299,7 +273,7 @@ std::string RunNet(const NetCase &nc, int size, uint64_t *cycles, uint32_t *npu_
 		}
 		*npu_layers += sg.num_layers;
 	}
-	*cycles = npu_sim_cycles(sim);
+	*cycles = npu_sim_cycles(npu_sim_backend_device(hw.get()));
 	const std::vector<int8_t> &want = gold[g->output];
 	const int8_t *got = bufs[g->output];
 	for (size_t b = 0; b < want.size(); b++)

@@ -1,4 +1,6 @@
-// Device tests of the whole NPU (npu_top) through the harness C ABI only:
+// Device tests of the whole NPU (npu_top) on the sim backend, driven by the
+// driver core (driver/npu_dev.h: CAPS, ring, windows, waits) and the
+// harness C ABI (rtl-sim/harness/npu_sim.h: registers, memory, fault hooks):
 // register reset values, rings of DMA_LOAD -> DW_CONV / PW_CONV -> DMA_STORE
 // jobs compared bit-exact with lib/ref's int32 accumulator convolution
 // (npu_ref_s8_conv2d_acc32), DMA window and bus faults, watchdog and soft
@@ -11,21 +13,23 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
-#include <climits>
 #include <chrono>
-#include <cmath>
 #include <cinttypes>
+#include <climits>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <string>
 #include <vector>
 
+#include "driver/backend.h"
+#include "driver/npu_dev.h"
 #include "driver/npu_regs.h"
-#include "rtl-sim/harness/npu_sim.h"
-#include "tests/rtl/ring_wait.h"
+#include "driver/sim.h"
 #include "ref/quant.h"
 #include "ref/ref.h"
+#include "rtl-sim/harness/npu_sim.h"
 #include "rtl-sim/tb/tb_util.h"
 #include "tests/common/test_env.h"
 
@@ -35,6 +39,10 @@ namespace
 constexpr uint64_t kDevBase = 0x80000000ull; // device address of host memory
 constexpr size_t kMemBytes = 4u << 20;
 constexpr uint32_t kRingEntries = 64;
+// One wait for an interrupt gives up after this many device cycles (the
+// sim backend's max_cycles) or this much host time.
+constexpr uint32_t kWaitCycles = 20000000;
+constexpr int kWaitMs = 600000;
 constexpr size_t kDataOff = 64 * 1024; // after the ring
 
 // A size or seed knob; a value that would shrink a suite to nothing stops
@@ -77,32 +85,47 @@ Desc simple(uint32_t op, uint32_t flags, uint32_t w2 = 0)
 }
 
 // One device plus 4 MiB of host memory mapped at kDevBase, window 0 over
-// all of it (read/write), a 64-entry ring at its start.
+// all of it (read/write), a 64-entry ring at its start. The device is the
+// sim backend's; the memory is mapped through its harness device
+// (npu_sim_backend_device) at a fixed address the tests compute with.
 class Dev
 {
       public:
 	explicit Dev(const char *config, uint32_t latency = 0, uint32_t bpc = 0) : mem(kMemBytes, 0)
 	{
-		npu_sim_config c = {config, latency, bpc, nullptr};
-		ok = npu_sim_create(&c, &sim) == 0;
+		std::string args = std::string("config=") + config +
+		                   ",max_cycles=" + std::to_string(kWaitCycles);
+		if (latency)
+			args += ",latency=" + std::to_string(latency);
+		if (bpc)
+			args += ",bw=" + std::to_string(bpc);
+		const npu_backend_ops *sim_ops = npu_backend_find("sim", 3);
+		ok = sim_ops && npu_hw_open(sim_ops, args.c_str(), &hw) == NPU_OK;
 		if (!ok)
 			return;
-		npu_sim_map(sim, kDevBase, mem.data(), mem.size());
-		uint32_t caps0 = rd(NPU_REG_CAPS0), caps1 = rd(NPU_REG_CAPS1),
-		         caps2 = rd(NPU_REG_CAPS2), caps3 = rd(NPU_REG_CAPS3);
-		rows = caps0 & 0xFF;
-		cols = (caps0 >> 8) & 0xFF;
-		lanes = (caps0 >> 16) & 0xFF;
-		act_bytes = (caps1 & 0xFFFF) * 1024;
-		wgt_bytes = (caps1 >> 16) * 1024;
-		acc_bytes = (caps2 & 0xFFFF) * 1024;
-		param_bytes = (caps2 >> 16) * 1024;
-		dma_bytes = caps3 & 0xFF;
+		sim = npu_sim_backend_device(hw);
+		ok = npu_sim_map(sim, kDevBase, mem.data(), mem.size()) == 0 &&
+		     npu_dev_open(&core, hw, 1) == NPU_OK;
+		if (!ok)
+			return;
+		rows = core.caps.pw_rows;
+		cols = core.caps.pw_cols;
+		lanes = core.caps.dw_lanes;
+		act_bytes = core.caps.act_kb * 1024;
+		wgt_bytes = core.caps.wgt_kb * 1024;
+		acc_bytes = core.caps.acc_kb * 1024;
+		param_bytes = core.caps.param_kb * 1024;
+		dma_bytes = core.caps.dma_bytes;
+		ring.host = mem.data();
+		ring.dev_addr = kDevBase;
+		ring.size = kRingEntries * NPU_HW_DESC_BYTES;
+		ring.flags = NPU_HW_BUF_DEV_READ;
 		setup();
 	}
 	~Dev()
 	{
-		npu_sim_destroy(sim);
+		if (hw)
+			npu_hw_close(hw);
 	}
 	uint32_t rd(uint32_t off)
 	{
@@ -114,50 +137,73 @@ class Dev
 	{
 		EXPECT_EQ(npu_sim_reg_write(sim, off, v), 0) << "off=" << off;
 	}
-	// Program windows, ring, IRQ mask, enable (also the recovery sequence).
+	// The post-open state (also the recovery sequence after a soft reset):
+	// ring, interrupts, watchdog off, fetching on (npu_dev_ring_init), and
+	// window 0 over the first win_size bytes, every other window closed.
 	void setup(uint64_t win_size = kMemBytes)
 	{
-		wr(NPU_REG_WIN_BASE_LO(0), static_cast<uint32_t>(kDevBase));
-		wr(NPU_REG_WIN_BASE_HI(0), static_cast<uint32_t>(kDevBase >> 32));
-		wr(NPU_REG_WIN_SIZE(0), static_cast<uint32_t>(win_size));
-		wr(NPU_REG_WIN_CTRL(0), NPU_REG_WIN_CTRL_READ_MASK | NPU_REG_WIN_CTRL_WRITE_MASK);
-		wr(NPU_REG_RING_BASE_LO, static_cast<uint32_t>(kDevBase));
-		wr(NPU_REG_RING_BASE_HI, static_cast<uint32_t>(kDevBase >> 32));
-		wr(NPU_REG_RING_SIZE, kRingEntries);
-		wr(NPU_REG_IRQ_MASK, NPU_REG_IRQ_STATUS_DONE_MASK | NPU_REG_IRQ_STATUS_ERROR_MASK);
-		wr(NPU_REG_CTRL, NPU_REG_CTRL_ENABLE_MASK);
-		tail = 0;
+		const npu_dev_window win = {kDevBase, win_size,
+		                            NPU_REG_WIN_CTRL_READ_MASK |
+		                                    NPU_REG_WIN_CTRL_WRITE_MASK};
+		EXPECT_EQ(npu_dev_ring_init(&core, &ring, kRingEntries, 0), NPU_OK);
+		EXPECT_EQ(npu_dev_set_windows(&core, &win, 1), NPU_OK);
 	}
 	// Append descriptors and ring the doorbell.
 	void publish(const std::vector<Desc> &ds)
 	{
-		for (const Desc &d : ds) {
-			std::memcpy(&mem[tail * 64], d.w, 64);
-			tail = (tail + 1) % kRingEntries;
-		}
-		wr(NPU_REG_RING_TAIL, tail);
-		wr(NPU_REG_DOORBELL, 1);
+		for (const Desc &d : ds)
+			EXPECT_EQ(npu_dev_ring_put(&core, d.w, 0), NPU_OK);
+		EXPECT_EQ(npu_dev_ring_submit(&core), NPU_OK);
 	}
-	// publish, then run until every descriptor has retired (RING_HEAD ==
-	// tail, npu_test::Drain; every IRQ on the way acknowledged); returns
-	// NPU_REG_IRQ_STATUS_DONE_MASK, the IRQ_STATUS of an error, or 0 on a
-	// timeout.
-	uint32_t submit(const std::vector<Desc> &ds, uint64_t budget = 20000000)
+	// Run until every descriptor has retired (RING_HEAD == tail,
+	// npu_dev_drain; every IRQ on the way acknowledged); returns
+	// NPU_REG_IRQ_STATUS_DONE_MASK, the IRQ_STATUS of an error, or 0 when
+	// no interrupt came in time.
+	uint32_t drain()
+	{
+		return status(npu_dev_drain(&core, kWaitMs));
+	}
+	// publish, then drain.
+	uint32_t submit(const std::vector<Desc> &ds)
 	{
 		publish(ds);
-		return npu_test::Drain(sim, tail, budget);
+		return drain();
+	}
+	// Run until the IRQ line is high (at once if it already is) and
+	// acknowledge: the IRQ_STATUS read, or as drain.
+	uint32_t wait_irq()
+	{
+		uint32_t st = 0;
+		const int rc = npu_dev_wait_irq(&core, kWaitMs, &st);
+		return rc == NPU_OK ? st : status(rc);
+	}
+	uint32_t head()
+	{
+		uint32_t h = ~0u;
+		EXPECT_EQ(npu_dev_read_head(&core, &h), NPU_OK);
+		return h;
 	}
 	uint64_t dev(size_t off) const
 	{
 		return kDevBase + off;
 	}
 
+	npu_hw *hw = nullptr;
 	npu_sim *sim = nullptr;
+	npu_dev core;
+	npu_hw_buf ring = {};
 	bool ok = false;
 	std::vector<uint8_t> mem;
-	uint32_t tail = 0;
 	uint32_t rows = 0, cols = 0, lanes = 0, dma_bytes = 0;
 	uint32_t act_bytes = 0, wgt_bytes = 0, acc_bytes = 0, param_bytes = 0;
+
+      private:
+	uint32_t status(int rc)
+	{
+		if (rc == NPU_OK)
+			return NPU_REG_IRQ_STATUS_DONE_MASK;
+		return core.err.kind == NPU_DEV_ERR_FAULT ? core.err.irq_status : 0;
+	}
 };
 
 const uint32_t kJobFlagsLast = NPU_HW_FLAG_PUSH_NEXT;
@@ -269,7 +315,8 @@ bool run_conv(Dev &d, const ConvCase &k, TbRng &rng, uint64_t *macs = nullptr)
 	std::memcpy(&d.mem[off_in], in.data(), in.size());
 	std::memcpy(&d.mem[off_w], wimg.data(), wimg.size());
 	std::memcpy(&d.mem[off_b], bimg.data(), bimg.size());
-	std::memset(&d.mem[off_o], 0xA5, out_bytes + 4096); // poison, incl. a guard page
+	std::memset(&d.mem[off_o], 0xA5,
+	            out_bytes + 4096); // poison, incl. a guard page
 
 	std::vector<Desc> job;
 	// Input: one load per group, each group's channels from a word boundary.
@@ -566,7 +613,7 @@ TEST_P(SimTest, DmaWindowFault)
 	                         dma(NPU_HW_OP_DMA_STORE, d.dev((1u << 20) - 128), NPU_HW_SRAM_ACT,
 	                             0, 64, 4, 1, 1, 64, 0, 64, 0, NPU_HW_FLAG_POP_PREV),
 	                         simple(NPU_HW_OP_FENCE, NPU_HW_FLAG_IRQ)};
-	uint32_t st = d.submit(job, 100000);
+	uint32_t st = d.submit(job);
 	EXPECT_EQ(st & NPU_REG_IRQ_STATUS_ERROR_MASK, NPU_REG_IRQ_STATUS_ERROR_MASK);
 	EXPECT_EQ(d.rd(NPU_REG_ERR_CODE), NPU_HW_ERR_DMA_WINDOW);
 	EXPECT_EQ(d.rd(NPU_REG_ERR_ADDR_LO), static_cast<uint32_t>(d.dev(1u << 20)));
@@ -579,7 +626,7 @@ TEST_P(SimTest, DmaWindowFault)
 	d.setup(1u << 20);
 	job = {dma(NPU_HW_OP_DMA_LOAD, 0x1000, NPU_HW_SRAM_ACT, 0, 16, 1, 1, 1, 16, 0, 16, 0),
 	       simple(NPU_HW_OP_FENCE, NPU_HW_FLAG_IRQ)};
-	st = d.submit(job, 100000);
+	st = d.submit(job);
 	EXPECT_EQ(st, NPU_REG_IRQ_STATUS_ERROR_MASK);
 	EXPECT_EQ(d.rd(NPU_REG_ERR_CODE), NPU_HW_ERR_DMA_WINDOW);
 	EXPECT_EQ(d.rd(NPU_REG_ERR_ADDR_LO), 0x1000u);
@@ -615,20 +662,20 @@ TEST_P(SimTest, BadDescriptors)
 		Desc v = c.desc;
 		std::vector<Desc> job = {v};
 		if (c.err == NPU_HW_ERR_NONE) {
-			EXPECT_EQ(d.submit(job, 100000), NPU_REG_IRQ_STATUS_DONE_MASK);
+			EXPECT_EQ(d.submit(job), NPU_REG_IRQ_STATUS_DONE_MASK);
 			continue;
 		}
 		job.push_back(simple(NPU_HW_OP_FENCE, NPU_HW_FLAG_IRQ));
-		EXPECT_EQ(d.submit(job, 100000), NPU_REG_IRQ_STATUS_ERROR_MASK) << c.err;
+		EXPECT_EQ(d.submit(job), NPU_REG_IRQ_STATUS_ERROR_MASK) << c.err;
 		EXPECT_EQ(d.rd(NPU_REG_ERR_CODE), c.err);
 		d.wr(NPU_REG_CTRL, NPU_REG_CTRL_SOFT_RESET_MASK);
 		d.setup();
 	}
 	Desc v = simple(NPU_HW_OP_FENCE, NPU_HW_FLAG_IRQ);
 	v.w[0] = (v.w[0] & ~0xFF00u) | (2u << 8);
-	EXPECT_EQ(d.submit({v}, 100000), NPU_REG_IRQ_STATUS_ERROR_MASK);
+	EXPECT_EQ(d.submit({v}), NPU_REG_IRQ_STATUS_ERROR_MASK);
 	EXPECT_EQ(d.rd(NPU_REG_ERR_CODE), NPU_HW_ERR_DESC_VERSION);
-	EXPECT_EQ(d.rd(NPU_REG_ERR_ADDR_LO), static_cast<uint32_t>(d.dev(64 * (d.tail - 1))));
+	EXPECT_EQ(d.rd(NPU_REG_ERR_ADDR_LO), static_cast<uint32_t>(d.dev(64 * (d.core.tail - 1))));
 }
 
 TEST_P(SimTest, WatchdogAndRecovery)
@@ -640,7 +687,7 @@ TEST_P(SimTest, WatchdogAndRecovery)
 	std::vector<Desc> job = {simple(NPU_HW_OP_SYNC, NPU_HW_FLAG_POP_PREV, NPU_HW_QUEUE_COMPUTE),
 	                         simple(NPU_HW_OP_FENCE, NPU_HW_FLAG_IRQ)};
 	uint64_t c0 = npu_sim_cycles(d.sim);
-	EXPECT_EQ(d.submit(job, 100000), NPU_REG_IRQ_STATUS_ERROR_MASK);
+	EXPECT_EQ(d.submit(job), NPU_REG_IRQ_STATUS_ERROR_MASK);
 	EXPECT_EQ(d.rd(NPU_REG_ERR_CODE), NPU_HW_ERR_WATCHDOG);
 	EXPECT_EQ(d.rd(NPU_REG_ERR_INDEX), 0u);
 	EXPECT_GE(npu_sim_cycles(d.sim) - c0, 5000u);
@@ -660,7 +707,7 @@ TEST_P(SimTest, WatchdogAndRecovery)
 	job = {dma(NPU_HW_OP_DMA_LOAD, d.dev(kDataOff), NPU_HW_SRAM_ACT, 0, 64, 64, 1, 1, 64, 0, 64,
 	           0),
 	       simple(NPU_HW_OP_FENCE, NPU_HW_FLAG_IRQ)};
-	EXPECT_EQ(d.submit(job, 100000), NPU_REG_IRQ_STATUS_ERROR_MASK);
+	EXPECT_EQ(d.submit(job), NPU_REG_IRQ_STATUS_ERROR_MASK);
 	EXPECT_EQ(d.rd(NPU_REG_ERR_CODE), NPU_HW_ERR_WATCHDOG);
 	d.wr(NPU_REG_CTRL, NPU_REG_CTRL_SOFT_RESET_MASK);
 	npu_sim_inject_hang(d.sim, 0);
@@ -716,7 +763,7 @@ TEST_P(SimTest, BusError)
 	std::vector<Desc> job = {dma(NPU_HW_OP_DMA_LOAD, d.dev(kDataOff), NPU_HW_SRAM_ACT, 0, 256,
 	                             4, 1, 1, 256, 0, 256, 0),
 	                         simple(NPU_HW_OP_FENCE, NPU_HW_FLAG_IRQ)};
-	EXPECT_EQ(d.submit(job, 100000), NPU_REG_IRQ_STATUS_ERROR_MASK);
+	EXPECT_EQ(d.submit(job), NPU_REG_IRQ_STATUS_ERROR_MASK);
 	EXPECT_EQ(d.rd(NPU_REG_ERR_CODE), NPU_HW_ERR_DMA_BUS);
 	uint32_t a = d.rd(NPU_REG_ERR_ADDR_LO);
 	EXPECT_LE(a, static_cast<uint32_t>(d.dev(kDataOff + 100)));
@@ -735,9 +782,10 @@ TEST_P(SimTest, BusError)
 // acknowledged -- in fact only once the next batch clocked the device after
 // a CPU segment -- and its DONE ended the next layer's wait at once, before
 // its store had written anything. The waits now end at RING_HEAD == tail
-// (ring_wait.h); this checks both shapes: an IRQ in the middle of a batch
-// (a store still running behind it) and two FENCE | IRQ at a batch end with
-// the device not clocked before the next batch.
+// (npu_dev_drain, which lib/core and the net test use as well); this checks
+// both shapes: an IRQ in the middle of a batch (a store still running
+// behind it) and two FENCE | IRQ at a batch end with the device not clocked
+// before the next batch.
 TEST_P(SimTest, IrqIsNotBatchDone)
 {
 	Dev d(GetParam());
@@ -781,11 +829,10 @@ TEST_P(SimTest, IrqIsNotBatchDone)
 	// when the line goes up, so "IRQ seen" would read a stale output.
 	fill(1);
 	d.publish(copy_job(NPU_HW_FLAG_IRQ, NPU_HW_FLAG_IRQ, 0));
-	uint64_t spent = 0;
-	ASSERT_EQ(npu_test::RunAck(d.sim, 1000000, &spent), NPU_REG_IRQ_STATUS_DONE_MASK);
-	EXPECT_NE(npu_test::RingHead(d.sim), d.tail);
+	ASSERT_EQ(d.wait_irq(), NPU_REG_IRQ_STATUS_DONE_MASK);
+	EXPECT_NE(d.head(), d.core.tail);
 	EXPECT_FALSE(copied()) << "the first IRQ came after the store: the test lost its point";
-	ASSERT_EQ(npu_test::Drain(d.sim, d.tail, 1000000), NPU_REG_IRQ_STATUS_DONE_MASK);
+	ASSERT_EQ(d.drain(), NPU_REG_IRQ_STATUS_DONE_MASK);
 	EXPECT_TRUE(copied());
 
 	// Two FENCE | IRQ at the end of a short batch (a scheduler segment's last
@@ -798,15 +845,14 @@ TEST_P(SimTest, IrqIsNotBatchDone)
 	d.publish({simple(NPU_HW_OP_SYNC, 0, NPU_HW_QUEUE_COMPUTE),
 	           simple(NPU_HW_OP_FENCE, NPU_HW_FLAG_IRQ),
 	           simple(NPU_HW_OP_FENCE, NPU_HW_FLAG_IRQ)});
-	spent = 0;
-	ASSERT_EQ(npu_test::RunAck(d.sim, 1000000, &spent), NPU_REG_IRQ_STATUS_DONE_MASK);
-	EXPECT_NE(npu_test::RingHead(d.sim), d.tail)
-	        << "the second FENCE | IRQ retired before the acknowledge: the test lost its point";
+	ASSERT_EQ(d.wait_irq(), NPU_REG_IRQ_STATUS_DONE_MASK);
+	EXPECT_NE(d.head(), d.core.tail)
+	        << "the second FENCE | IRQ retired before the acknowledge: the test lost "
+	           "its point";
 	d.publish(copy_job(0, NPU_HW_FLAG_IRQ, 0));
-	spent = 0;
-	ASSERT_EQ(npu_test::RunAck(d.sim, 1000000, &spent), NPU_REG_IRQ_STATUS_DONE_MASK);
+	ASSERT_EQ(d.wait_irq(), NPU_REG_IRQ_STATUS_DONE_MASK);
 	EXPECT_FALSE(copied()) << "the stale DONE did not come first: the test lost its point";
-	ASSERT_EQ(npu_test::Drain(d.sim, d.tail, 1000000), NPU_REG_IRQ_STATUS_DONE_MASK);
+	ASSERT_EQ(d.drain(), NPU_REG_IRQ_STATUS_DONE_MASK);
 	EXPECT_TRUE(copied());
 
 	// The same through Dev::submit (which drains): every output is there.
@@ -814,14 +860,13 @@ TEST_P(SimTest, IrqIsNotBatchDone)
 		d.publish({simple(NPU_HW_OP_SYNC, 0, NPU_HW_QUEUE_COMPUTE),
 		           simple(NPU_HW_OP_FENCE, NPU_HW_FLAG_IRQ),
 		           simple(NPU_HW_OP_FENCE, NPU_HW_FLAG_IRQ)});
-		spent = 0;
-		ASSERT_EQ(npu_test::RunAck(d.sim, 1000000, &spent), NPU_REG_IRQ_STATUS_DONE_MASK);
+		ASSERT_EQ(d.wait_irq(), NPU_REG_IRQ_STATUS_DONE_MASK);
 		fill(3 + k);
 		ASSERT_EQ(d.submit(copy_job(0, NPU_HW_FLAG_IRQ, k & 1)),
 		          NPU_REG_IRQ_STATUS_DONE_MASK)
 		        << "k=" << k;
 		EXPECT_TRUE(copied()) << "k=" << k;
-		EXPECT_EQ(npu_test::RingHead(d.sim), d.tail) << "k=" << k;
+		EXPECT_EQ(d.head(), d.core.tail) << "k=" << k;
 	}
 }
 
@@ -858,7 +903,8 @@ TEST(Bench, DISABLED_DefaultConfig)
 
 } // namespace
 
-// ---- FLAG_EPILOGUE and FLAG_ACCUMULATE + PPU_REQUANT ---------------------------------------
+// ---- FLAG_EPILOGUE and FLAG_ACCUMULATE + PPU_REQUANT
+// ---------------------------------------
 namespace
 {
 
@@ -1142,7 +1188,8 @@ TEST_P(SimTest, PwKSplitAccumulateRequant)
 
 } // namespace
 
-// ---- performance counters ------------------------------------------------------------------
+// ---- performance counters
+// ------------------------------------------------------------------
 namespace
 {
 
