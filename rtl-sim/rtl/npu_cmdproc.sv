@@ -186,22 +186,20 @@ module npu_cmdproc #(
   assign unused_full = desc_full;
 
   // ---- decode ----------------------------------------------------------------
-  logic [31:0] w [16];
-  logic        d_poison;
-  logic [15:0] d_index;
-  always_comb begin
-    for (int unsigned i = 0; i < 16; i++) begin
-      w[i] = desc_head[i*32 +: 32];
-    end
-  end
+  // Fields by their generated names (npu_regs_pkg::npu_desc_*; the
+  // layouts are docs/HARDWARE.md §4, the checks §4.9).
+  logic [511:0] dd;
+  logic         d_poison;
+  logic [15:0]  d_index;
+  assign dd       = desc_head[511:0];
   assign d_poison = desc_head[EntryW-1];
   assign d_index  = desc_head[EntryW-2 -: 16];
 
   logic [7:0]  op, ver;
   logic [15:0] fl;
-  assign op  = w[0][7:0];
-  assign ver = w[0][15:8];
-  assign fl  = w[0][31:16];
+  assign op  = npu_regs_pkg::npu_desc_hdr_opcode(dd);
+  assign ver = npu_regs_pkg::npu_desc_hdr_version(dd);
+  assign fl  = npu_regs_pkg::npu_desc_hdr_flags(dd);
 
   localparam logic [15:0] FIrq     = 16'(npu_regs_pkg::NPU_HW_FLAG_IRQ);
   localparam logic [15:0] FPopP    = 16'(npu_regs_pkg::NPU_HW_FLAG_POP_PREV);
@@ -253,26 +251,51 @@ module npu_cmdproc #(
   end
 
   // Conv fields (§4.3).
-  logic [3:0] kh, kw, sh, sw, pt, pl;
-  assign kh = w[9][3:0];
-  assign kw = w[9][7:4];
-  assign sh = w[9][11:8];
-  assign sw = w[9][15:12];
-  assign pt = w[9][19:16];
-  assign pl = w[9][23:20];
+  logic [3:0]  kh, kw, sh, sw, pt, pl;
+  logic [15:0] cv_in_h, cv_in_w, cv_in_c, cv_out_c, cv_out_h, cv_out_w, cv_groups;
+  logic [31:0] cv_in, cv_wgt, cv_out, cv_param, cv_irs, cv_ips, cv_ors, cv_ops;
+  assign kh        = npu_regs_pkg::npu_desc_conv_kh(dd);
+  assign kw        = npu_regs_pkg::npu_desc_conv_kw(dd);
+  assign sh        = npu_regs_pkg::npu_desc_conv_stride_h(dd);
+  assign sw        = npu_regs_pkg::npu_desc_conv_stride_w(dd);
+  assign pt        = npu_regs_pkg::npu_desc_conv_pad_t(dd);
+  assign pl        = npu_regs_pkg::npu_desc_conv_pad_l(dd);
+  assign cv_in_h   = npu_regs_pkg::npu_desc_conv_in_h(dd);
+  assign cv_in_w   = npu_regs_pkg::npu_desc_conv_in_w(dd);
+  assign cv_in_c   = npu_regs_pkg::npu_desc_conv_in_c(dd);
+  assign cv_out_c  = npu_regs_pkg::npu_desc_conv_out_c(dd);
+  assign cv_out_h  = npu_regs_pkg::npu_desc_conv_out_h(dd);
+  assign cv_out_w  = npu_regs_pkg::npu_desc_conv_out_w(dd);
+  assign cv_groups = npu_regs_pkg::npu_desc_conv_groups(dd);
+  assign cv_in     = npu_regs_pkg::npu_desc_conv_in_addr(dd);
+  assign cv_wgt    = npu_regs_pkg::npu_desc_conv_wgt_addr(dd);
+  assign cv_out    = npu_regs_pkg::npu_desc_conv_out_addr(dd);
+  assign cv_param  = npu_regs_pkg::npu_desc_conv_param_entry(dd);
+  assign cv_irs    = npu_regs_pkg::npu_desc_conv_in_row_stride(dd);
+  assign cv_ips    = npu_regs_pkg::npu_desc_conv_in_pix_stride(dd);
+  assign cv_ors    = npu_regs_pkg::npu_desc_conv_out_row_stride(dd);
+  assign cv_ops    = npu_regs_pkg::npu_desc_conv_out_pix_stride(dd);
 
-  logic words_zero_13_15, words_zero_12_15, words_zero_3_15, words_zero_2_15;
-  always_comb begin
-    words_zero_3_15 = 1'b1;
-    for (int unsigned i = 3; i < 16; i++) begin
-      if (w[i] != 32'd0) begin
-        words_zero_3_15 = 1'b0;
-      end
-    end
-    words_zero_2_15  = words_zero_3_15 && (w[2] == 32'd0);
-    words_zero_13_15 = (w[13] | w[14] | w[15]) == 32'd0;
-    words_zero_12_15 = words_zero_13_15 && (w[12] == 32'd0);
-  end
+  // Pool fields (§4.6); the kernel fields sit where the conv's do.
+  logic [3:0]  pk_h, pk_w, ps_h, ps_w, pp_t, pp_l;
+  logic [7:0]  pl_mode;
+  assign pk_h    = npu_regs_pkg::npu_desc_pool_kh(dd);
+  assign pk_w    = npu_regs_pkg::npu_desc_pool_kw(dd);
+  assign ps_h    = npu_regs_pkg::npu_desc_pool_stride_h(dd);
+  assign ps_w    = npu_regs_pkg::npu_desc_pool_stride_w(dd);
+  assign pp_t    = npu_regs_pkg::npu_desc_pool_pad_t(dd);
+  assign pp_l    = npu_regs_pkg::npu_desc_pool_pad_l(dd);
+  assign pl_mode = npu_regs_pkg::npu_desc_pool_mode(dd);
+
+  // A bit the layout leaves reserved is set (ERR_DESC_FLAGS).
+  logic rsvd_dma, rsvd_conv, rsvd_sync, rsvd_fence, rsvd_rq, rsvd_add, rsvd_pool;
+  assign rsvd_dma   = (dd & npu_regs_pkg::NPU_DESC_DMA_RSVD) != '0;
+  assign rsvd_conv  = (dd & npu_regs_pkg::NPU_DESC_CONV_RSVD) != '0;
+  assign rsvd_sync  = (dd & npu_regs_pkg::NPU_DESC_SYNC_RSVD) != '0;
+  assign rsvd_fence = (dd & npu_regs_pkg::NPU_DESC_FENCE_RSVD) != '0;
+  assign rsvd_rq    = (dd & npu_regs_pkg::NPU_DESC_REQUANT_RSVD) != '0;
+  assign rsvd_add   = (dd & npu_regs_pkg::NPU_DESC_ADD_RSVD) != '0;
+  assign rsvd_pool  = (dd & npu_regs_pkg::NPU_DESC_POOL_RSVD) != '0;
 
   function automatic logic misaligned(input logic [31:0] v, input int unsigned bits);
     misaligned = (bits != 0) && ((v & ((32'd1 << bits) - 32'd1)) != 32'd0);
@@ -286,7 +309,7 @@ module npu_cmdproc #(
     end else if (op == 8'(npu_regs_pkg::NPU_HW_OP_DMA_STORE)) begin
       d_queue = 2'(QStore);
     end else if (op_sync) begin
-      d_queue = w[2][1:0];
+      d_queue = npu_regs_pkg::npu_desc_sync_queue(dd);
     end
 
     if (ver != 8'(npu_regs_pkg::NPU_HW_DESC_VERSION)) begin
@@ -304,93 +327,95 @@ module npu_cmdproc #(
                  (!d_fence && d_queue == 2'(QStore) && (fl & (FPopN | FPushN)) != 16'd0)) begin
       d_err = npu_regs_pkg::NPU_HW_ERR_DESC_FLAGS;
     end else if (op_dma) begin
-      if (w[4][31:8] != 24'd0 || w[7][31:16] != 16'd0 || !words_zero_13_15) begin
+      if (rsvd_dma) begin
         d_err = npu_regs_pkg::NPU_HW_ERR_DESC_FLAGS;
-      end else if (w[4][7:0] > 8'd3 || w[6][15:0] == 16'd0 || w[6][31:16] == 16'd0 ||
-                   w[7][15:0] == 16'd0) begin
+      end else if (npu_regs_pkg::npu_desc_dma_sram_sel(dd) > 8'd3 || npu_regs_pkg::npu_desc_dma_chans(dd) == 16'd0 ||
+                   npu_regs_pkg::npu_desc_dma_cols(dd) == 16'd0 || npu_regs_pkg::npu_desc_dma_rows(dd) == 16'd0) begin
         d_err = npu_regs_pkg::NPU_HW_ERR_DESC_PARAM;
       end
     end else if (op_conv) begin
-      if (w[9][31:24] != 8'd0 || w[11][31:16] != 16'd0 ||
-          (op_dw && w[10][15:0] != 16'd0)) begin
+      // DW has no groups field in use: it must be 0
+      if (rsvd_conv || (op_dw && cv_groups != 16'd0)) begin
         d_err = npu_regs_pkg::NPU_HW_ERR_DESC_FLAGS;
-      end else if (w[6][15:0] == 16'd0 || w[6][31:16] == 16'd0 ||
-                   w[7][15:0] == 16'd0 || w[7][31:16] == 16'd0 ||
-                   w[8][15:0] == 16'd0 || w[8][31:16] == 16'd0 ||
+      end else if (cv_in_h == 16'd0 || cv_in_w == 16'd0 ||
+                   cv_in_c == 16'd0 || cv_out_c == 16'd0 ||
+                   cv_out_h == 16'd0 || cv_out_w == 16'd0 ||
                    kh == 4'd0 || kw == 4'd0 || sh == 4'd0 || sw == 4'd0 ||
                    pt >= kh || pl >= kw ||
                    (op_dw && (kh != kw || (kh != 4'd3 && kh != 4'd5) || sh > 4'd2 ||
-                              sw > 4'd2 || w[7][15:0] != w[7][31:16])) ||
-                   (!op_dw && w[10][15:0] == 16'd0) ||
-                   misaligned(w[2], ActWBits) || misaligned(w[12], ActWBits) ||
-                   misaligned(w[13], ActWBits) ||
-                   (w[12] >> ActWBits) > 32'hffff || (w[13] >> ActWBits) > 32'hffff ||
-                   (epi && (misaligned(w[4], ActWBits) || misaligned(w[14], ActWBits) ||
-                            misaligned(w[15], ActWBits))) ||
-                   (w[14] >> (epi ? ActWBits : 0)) > 32'hffff ||
-                   (w[15] >> (epi ? ActWBits : 0)) > 32'hffff ||
-                   (op_dw ? misaligned(w[3], DwWBits) : misaligned(w[3], WgtRBits))) begin
+                              sw > 4'd2 || cv_in_c != cv_out_c)) ||
+                   (!op_dw && cv_groups == 16'd0) ||
+                   misaligned(cv_in, ActWBits) || misaligned(cv_irs, ActWBits) ||
+                   misaligned(cv_ips, ActWBits) ||
+                   (cv_irs >> ActWBits) > 32'hffff || (cv_ips >> ActWBits) > 32'hffff ||
+                   (epi && (misaligned(cv_out, ActWBits) || misaligned(cv_ors, ActWBits) ||
+                            misaligned(cv_ops, ActWBits))) ||
+                   (cv_ors >> (epi ? ActWBits : 0)) > 32'hffff ||
+                   (cv_ops >> (epi ? ActWBits : 0)) > 32'hffff ||
+                   (op_dw ? misaligned(cv_wgt, DwWBits) : misaligned(cv_wgt, WgtRBits))) begin
         d_err = npu_regs_pkg::NPU_HW_ERR_DESC_PARAM;
-      end else if ((w[2] >> ActWBits) >= 32'(ActWords) || w[3] >= 32'(WgtBytes) ||
-                   (epi ? (w[4] >> ActWBits) >= 32'(ActWords) : w[4] >= 32'(AccWords)) ||
-                   w[5] >= 32'(ParamWords)) begin
+      end else if ((cv_in >> ActWBits) >= 32'(ActWords) || cv_wgt >= 32'(WgtBytes) ||
+                   (epi ? (cv_out >> ActWBits) >= 32'(ActWords) : cv_out >= 32'(AccWords)) ||
+                   cv_param >= 32'(ParamWords)) begin
         d_err = npu_regs_pkg::NPU_HW_ERR_SRAM_RANGE;
       end
     end else if (op_sync) begin
-      if (w[2][31:2] != 30'd0 || !words_zero_3_15) begin
+      if (rsvd_sync) begin
         d_err = npu_regs_pkg::NPU_HW_ERR_DESC_FLAGS;
-      end else if (w[2][1:0] == 2'd3) begin
+      end else if (npu_regs_pkg::npu_desc_sync_queue(dd) == 2'd3) begin
         d_err = npu_regs_pkg::NPU_HW_ERR_DESC_PARAM;
       end
     end else if (d_fence) begin
-      if (!words_zero_2_15) begin
+      if (rsvd_fence) begin
         d_err = npu_regs_pkg::NPU_HW_ERR_DESC_FLAGS;
       end
     end else if (op_rq) begin
       // PPU_REQUANT (§4.4): ACC words [pixel][G] -> ACT [pixel][round_up(C, word)].
-      if (w[3] != 32'd0 || w[7] != 32'd0 || w[8] != 32'd0 || w[9] != 32'd0 ||
-          w[10][23:0] != 24'd0 || w[11][31:16] != 16'd0 || !words_zero_12_15) begin
+      if (rsvd_rq) begin
         d_err = npu_regs_pkg::NPU_HW_ERR_DESC_FLAGS;
-      end else if (w[6][15:0] == 16'd0 || w[6][31:16] == 16'd0 ||
-                   misaligned(w[4], ActWBits)) begin
+      end else if (npu_regs_pkg::npu_desc_requant_pixels(dd) == 16'd0 || npu_regs_pkg::npu_desc_requant_channels(dd) == 16'd0 ||
+                   misaligned(npu_regs_pkg::npu_desc_requant_dst_addr(dd), ActWBits)) begin
         d_err = npu_regs_pkg::NPU_HW_ERR_DESC_PARAM;
-      end else if (w[2] >= 32'(AccWords) || (w[4] >> ActWBits) >= 32'(ActWords) ||
-                   w[5] >= 32'(ParamWords)) begin
+      end else if (npu_regs_pkg::npu_desc_requant_src_addr(dd) >= 32'(AccWords) ||
+                   (npu_regs_pkg::npu_desc_requant_dst_addr(dd) >> ActWBits) >= 32'(ActWords) ||
+                   npu_regs_pkg::npu_desc_requant_param_entry(dd) >= 32'(ParamWords)) begin
         d_err = npu_regs_pkg::NPU_HW_ERR_SRAM_RANGE;
       end
     end else if (op_add) begin
       // PPU_ADD (§4.5).
-      if (w[6][31:24] != 8'd0 || w[10][31:24] != 8'd0 || w[11][31:16] != 16'd0 ||
-          !words_zero_12_15) begin
+      if (rsvd_add) begin
         d_err = npu_regs_pkg::NPU_HW_ERR_DESC_FLAGS;
-      end else if (w[5] == 32'd0 || misaligned(w[2], ActWBits) ||
-                   misaligned(w[3], ActWBits) || misaligned(w[4], ActWBits)) begin
+      end else if (npu_regs_pkg::npu_desc_add_count(dd) == 32'd0 || misaligned(npu_regs_pkg::npu_desc_add_src_a_addr(dd), ActWBits) ||
+                   misaligned(npu_regs_pkg::npu_desc_add_src_b_addr(dd), ActWBits) ||
+                   misaligned(npu_regs_pkg::npu_desc_add_dst_addr(dd), ActWBits)) begin
         d_err = npu_regs_pkg::NPU_HW_ERR_DESC_PARAM;
-      end else if ((w[2] >> ActWBits) >= 32'(ActWords) ||
-                   (w[3] >> ActWBits) >= 32'(ActWords) ||
-                   (w[4] >> ActWBits) >= 32'(ActWords)) begin
+      end else if ((npu_regs_pkg::npu_desc_add_src_a_addr(dd) >> ActWBits) >= 32'(ActWords) ||
+                   (npu_regs_pkg::npu_desc_add_src_b_addr(dd) >> ActWBits) >= 32'(ActWords) ||
+                   (npu_regs_pkg::npu_desc_add_dst_addr(dd) >> ActWBits) >= 32'(ActWords)) begin
         d_err = npu_regs_pkg::NPU_HW_ERR_SRAM_RANGE;
       end
     end else if (op_ppu) begin
       // PPU_POOL (§4.6): dense tiles; GLOBAL has kernel fields 0 and one
       // output pixel, MAX/AVG any kernel/stride 1..15 with pad < kernel.
-      if (w[3] != 32'd0 || w[7][31:16] != 16'd0 || w[9][31:24] != 8'd0 ||
-          w[10][15:9] != 7'd0 || w[11][31:16] != 16'd0 || w[14] != 32'd0 ||
-          w[15] != 32'd0 || w[13][31:8] != 24'd0 ||
-          (w[10][7:0] != 8'(npu_regs_pkg::NPU_HW_POOL_GLOBAL) &&
-           (w[12] != 32'd0 || w[13] != 32'd0))) begin
+      if (rsvd_pool ||
+          (pl_mode != 8'(npu_regs_pkg::NPU_HW_POOL_GLOBAL) &&
+           (npu_regs_pkg::npu_desc_pool_global_mult(dd) != 32'd0 || npu_regs_pkg::npu_desc_pool_global_shift(dd) != 8'd0))) begin
         d_err = npu_regs_pkg::NPU_HW_ERR_DESC_FLAGS;
-      end else if (w[10][7:0] > 8'(npu_regs_pkg::NPU_HW_POOL_GLOBAL) ||
-                   w[6][15:0] == 16'd0 || w[6][31:16] == 16'd0 || w[7][15:0] == 16'd0 ||
-                   w[8][15:0] == 16'd0 || w[8][31:16] == 16'd0 ||
-                   misaligned(w[2], ActWBits) || misaligned(w[4], ActWBits) ||
-                   (w[10][7:0] == 8'(npu_regs_pkg::NPU_HW_POOL_GLOBAL) ?
-                    (w[9] != 32'd0 || w[8] != 32'h0001_0001) :
-                    (kh == 4'd0 || kw == 4'd0 || sh == 4'd0 || sw == 4'd0 ||
-                     pt >= kh || pl >= kw))) begin
+      end else if (pl_mode > 8'(npu_regs_pkg::NPU_HW_POOL_GLOBAL) ||
+                   npu_regs_pkg::npu_desc_pool_in_h(dd) == 16'd0 || npu_regs_pkg::npu_desc_pool_in_w(dd) == 16'd0 ||
+                   npu_regs_pkg::npu_desc_pool_channels(dd) == 16'd0 ||
+                   npu_regs_pkg::npu_desc_pool_out_h(dd) == 16'd0 || npu_regs_pkg::npu_desc_pool_out_w(dd) == 16'd0 ||
+                   misaligned(npu_regs_pkg::npu_desc_pool_src_addr(dd), ActWBits) ||
+                   misaligned(npu_regs_pkg::npu_desc_pool_dst_addr(dd), ActWBits) ||
+                   (pl_mode == 8'(npu_regs_pkg::NPU_HW_POOL_GLOBAL) ?
+                    ({pk_h, pk_w, ps_h, ps_w, pp_t, pp_l} != 24'd0 ||
+                     npu_regs_pkg::npu_desc_pool_out_h(dd) != 16'd1 || npu_regs_pkg::npu_desc_pool_out_w(dd) != 16'd1) :
+                    (pk_h == 4'd0 || pk_w == 4'd0 || ps_h == 4'd0 || ps_w == 4'd0 ||
+                     pp_t >= pk_h || pp_l >= pk_w))) begin
         d_err = npu_regs_pkg::NPU_HW_ERR_DESC_PARAM;
-      end else if ((w[2] >> ActWBits) >= 32'(ActWords) ||
-                   (w[4] >> ActWBits) >= 32'(ActWords) || w[5] >= 32'(ParamWords)) begin
+      end else if ((npu_regs_pkg::npu_desc_pool_src_addr(dd) >> ActWBits) >= 32'(ActWords) ||
+                   (npu_regs_pkg::npu_desc_pool_dst_addr(dd) >> ActWBits) >= 32'(ActWords) ||
+                   npu_regs_pkg::npu_desc_pool_param_entry(dd) >= 32'(ParamWords)) begin
         d_err = npu_regs_pkg::NPU_HW_ERR_SRAM_RANGE;
       end
     end

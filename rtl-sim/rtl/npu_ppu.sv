@@ -48,19 +48,22 @@
 //            ActBytes/Lanes cycles per output word (+ 1 with ActOnePort)
 // plus the pipeline latency (about 10 cycles, 17 for ADD) once per job.
 //
-// Descriptor words (§4.4-4.6) to cfg_* (byte addresses / word size):
-//   REQUANT  w2 src_base (ACC), w4 dst_base, w5 entry: mult_base = entry + G,
-//            shift_base = entry + 2G (G = ceil(C/AccLanes), bias not read),
-//            w6 pixels/channels, w10[31:24] out_zp, w11 act_min/max;
-//            src_pix_stride = G, dst_pix_stride = ceil(C/ActBytes)
-//   ADD      w2 src_base, w3 src2_base, w4 dst_base, w5 count, w6 in_zp /
-//            in2_zp / out_zp, w7 in_mult, w8 in2_mult, w9 out_mult, w10 the
-//            three shifts (bits 5:0 of each byte), w11 act_min/max
-//   POOL     w2 src_base, w4 dst_base, w5 mult_base (AVG table), w6 in_h/in_w,
-//            w7 channels, w8 out_h/out_w, w9 kh/kw/strides/pads, w10 mode
-//            [1:0], count_include_pad, in_zp, out_zp, w11 act, w12 out_mult,
-//            w13 out_shift (GLOBAL); src/dst_pix_stride = ceil(C/ActBytes),
-//            src_row_stride = in_w * that, dst_row_stride = out_w * that
+// Descriptor fields (§4.4-4.6; npu_top reads them with the generated
+// npu_regs_pkg::npu_desc_<layout>_<field>() functions) to cfg_* (byte
+// addresses / word size):
+//   REQUANT  src_addr -> src_base (ACC), dst_addr -> dst_base, param_entry:
+//            mult_base = entry + G, shift_base = entry + 2G (G =
+//            ceil(C/AccLanes), bias not read), pixels, channels, out_zp,
+//            act_min/max; src_pix_stride = G, dst_pix_stride = ceil(C/ActBytes)
+//   ADD      src_a_addr -> src_base, src_b_addr -> src2_base, dst_addr,
+//            count, in0_zp / in1_zp / out_zp, in0_mult / in1_mult / out_mult,
+//            the three shifts (bits 5:0 of each), act_min/max
+//   POOL     src_addr, dst_addr, param_entry -> mult_base (AVG table), in_h,
+//            in_w, channels, out_h, out_w, kh/kw/strides/pads, mode (bits
+//            1:0), count_include_pad, in_zp, out_zp, act_min/max,
+//            global_mult / global_shift -> out_mult / out_shift (GLOBAL);
+//            src/dst_pix_stride = ceil(C/ActBytes), src_row_stride = in_w *
+//            that, dst_row_stride = out_w * that
 module npu_ppu #(
   parameter int unsigned Lanes    = 8,   // requant lanes (PpuLanes), power of two
   parameter int unsigned AccLanes = 16,  // int32 lanes of an ACC/PARAM word, >= Lanes

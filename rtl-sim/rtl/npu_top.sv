@@ -247,14 +247,8 @@ module npu_top #(
   );
 
   // ---- DMA ---------------------------------------------------------------------------
-  logic [31:0] ldw [16];
-  logic [31:0] stw [16];
-  always_comb begin
-    for (int unsigned i = 0; i < 16; i++) begin
-      ldw[i] = ld_desc[i*32 +: 32];
-      stw[i] = st_desc[i*32 +: 32];
-    end
-  end
+  // Descriptor fields by their generated names (npu_regs_pkg::npu_desc_*,
+  // docs/HARDWARE.md §4); the decoder (npu_cmdproc) has validated them.
 
   logic                  lw_req, lw_gnt, sr_req, sr_gnt;
   logic [1:0]            lw_sel, sr_sel;
@@ -296,32 +290,32 @@ module npu_top #(
     .ld_start_i     (ld_start),
     .ld_busy_o      (ld_busy),
     .ld_done_o      (ld_done),
-    .ld_host_i      ({ldw[3], ldw[2]}),
-    .ld_sel_i       (ldw[4][1:0]),
-    .ld_sram_i      (ldw[5]),
-    .ld_chans_i     (ldw[6][15:0]),
-    .ld_cols_i      (ldw[6][31:16]),
-    .ld_rows_i      (ldw[7][15:0]),
-    .ld_hcs_i       (ldw[8]),
-    .ld_hps_i       (ldw[9]),
-    .ld_hrs_i       (ldw[10]),
-    .ld_sps_i       (ldw[11]),
-    .ld_srs_i       (ldw[12]),
+    .ld_host_i      (npu_regs_pkg::npu_desc_dma_host_addr(ld_desc)),
+    .ld_sel_i       (2'(npu_regs_pkg::npu_desc_dma_sram_sel(ld_desc))),
+    .ld_sram_i      (npu_regs_pkg::npu_desc_dma_sram_addr(ld_desc)),
+    .ld_chans_i     (npu_regs_pkg::npu_desc_dma_chans(ld_desc)),
+    .ld_cols_i      (npu_regs_pkg::npu_desc_dma_cols(ld_desc)),
+    .ld_rows_i      (npu_regs_pkg::npu_desc_dma_rows(ld_desc)),
+    .ld_hcs_i       (npu_regs_pkg::npu_desc_dma_host_chan_stride(ld_desc)),
+    .ld_hps_i       (npu_regs_pkg::npu_desc_dma_host_pix_stride(ld_desc)),
+    .ld_hrs_i       (npu_regs_pkg::npu_desc_dma_host_row_stride(ld_desc)),
+    .ld_sps_i       (npu_regs_pkg::npu_desc_dma_sram_pix_stride(ld_desc)),
+    .ld_srs_i       (npu_regs_pkg::npu_desc_dma_sram_row_stride(ld_desc)),
     .ld_index_i     (ld_index),
     .st_start_i     (st_start),
     .st_busy_o      (st_busy),
     .st_done_o      (st_done),
-    .st_host_i      ({stw[3], stw[2]}),
-    .st_sel_i       (stw[4][1:0]),
-    .st_sram_i      (stw[5]),
-    .st_chans_i     (stw[6][15:0]),
-    .st_cols_i      (stw[6][31:16]),
-    .st_rows_i      (stw[7][15:0]),
-    .st_hcs_i       (stw[8]),
-    .st_hps_i       (stw[9]),
-    .st_hrs_i       (stw[10]),
-    .st_sps_i       (stw[11]),
-    .st_srs_i       (stw[12]),
+    .st_host_i      (npu_regs_pkg::npu_desc_dma_host_addr(st_desc)),
+    .st_sel_i       (2'(npu_regs_pkg::npu_desc_dma_sram_sel(st_desc))),
+    .st_sram_i      (npu_regs_pkg::npu_desc_dma_sram_addr(st_desc)),
+    .st_chans_i     (npu_regs_pkg::npu_desc_dma_chans(st_desc)),
+    .st_cols_i      (npu_regs_pkg::npu_desc_dma_cols(st_desc)),
+    .st_rows_i      (npu_regs_pkg::npu_desc_dma_rows(st_desc)),
+    .st_hcs_i       (npu_regs_pkg::npu_desc_dma_host_chan_stride(st_desc)),
+    .st_hps_i       (npu_regs_pkg::npu_desc_dma_host_pix_stride(st_desc)),
+    .st_hrs_i       (npu_regs_pkg::npu_desc_dma_host_row_stride(st_desc)),
+    .st_sps_i       (npu_regs_pkg::npu_desc_dma_sram_pix_stride(st_desc)),
+    .st_srs_i       (npu_regs_pkg::npu_desc_dma_sram_row_stride(st_desc)),
     .st_index_i     (st_index),
     .lw_req_o       (lw_req),
     .lw_sel_o       (lw_sel),
@@ -363,12 +357,9 @@ module npu_top #(
 
 
   // ---- compute sequencer: PW (group loop), DW, PPU; conv epilogue ---------------------
-  logic [31:0] cw [16];
-  always_comb begin
-    for (int unsigned i = 0; i < 16; i++) begin
-      cw[i] = cmp_desc[i*32 +: 32];
-    end
-  end
+  // cw: the compute descriptor (a CONV, REQUANT, ADD or POOL layout).
+  logic [511:0] cw;
+  assign cw = cmp_desc;
 
   typedef enum logic [2:0] {
     CIdle,
@@ -399,23 +390,41 @@ module npu_top #(
   assign dw_done_s  = dw_done && !dbg_engine_hold_i[1];
   assign ppu_done_s = ppu_done && !dbg_engine_hold_i[2];
 
-  assign c_dw  = (cw[0][7:0] == 8'(npu_regs_pkg::NPU_HW_OP_DW_CONV));
-  assign c_ppu = (cw[0][7:0] == 8'(npu_regs_pkg::NPU_HW_OP_PPU_REQUANT)) ||
-                 (cw[0][7:0] == 8'(npu_regs_pkg::NPU_HW_OP_PPU_ADD)) ||
-                 (cw[0][7:0] == 8'(npu_regs_pkg::NPU_HW_OP_PPU_POOL));
-  assign c_epi = (cw[0][31:16] & FEpi) != 16'd0;
-  assign c_acc = (cw[0][31:16] & FAcc) != 16'd0;
+  logic [7:0]  c_op;
+  logic [15:0] c_flags;
+  logic [31:0] cv_in, cv_wgt, cv_out, cv_param, cv_irs, cv_ips, cv_ors, cv_ops;
+  logic [15:0] cv_in_c, cv_out_c, cv_groups;
+  assign c_op      = npu_regs_pkg::npu_desc_hdr_opcode(cw);
+  assign c_flags   = npu_regs_pkg::npu_desc_hdr_flags(cw);
+  assign cv_in     = npu_regs_pkg::npu_desc_conv_in_addr(cw);
+  assign cv_wgt    = npu_regs_pkg::npu_desc_conv_wgt_addr(cw);
+  assign cv_out    = npu_regs_pkg::npu_desc_conv_out_addr(cw);
+  assign cv_param  = npu_regs_pkg::npu_desc_conv_param_entry(cw);
+  assign cv_irs    = npu_regs_pkg::npu_desc_conv_in_row_stride(cw);
+  assign cv_ips    = npu_regs_pkg::npu_desc_conv_in_pix_stride(cw);
+  assign cv_ors    = npu_regs_pkg::npu_desc_conv_out_row_stride(cw);
+  assign cv_ops    = npu_regs_pkg::npu_desc_conv_out_pix_stride(cw);
+  assign cv_in_c   = npu_regs_pkg::npu_desc_conv_in_c(cw);
+  assign cv_out_c  = npu_regs_pkg::npu_desc_conv_out_c(cw);
+  assign cv_groups = npu_regs_pkg::npu_desc_conv_groups(cw);
 
-  assign icgs  = AW'((cw[7][15:0] + 16'(PwCols - 1)) >> $clog2(PwCols));
-  assign ocgs  = AW'((cw[7][31:16] + 16'(PwRows - 1)) >> $clog2(PwRows));
-  assign dwgs  = AW'((cw[7][15:0] + 16'(DwLanes - 1)) >> DwWBits);
-  assign wstep = 32'(ocgs) * 32'(cw[9][3:0]) * 32'(cw[9][7:4]) * 32'(icgs);
-  assign epi_n = c_dw ? 32'(dwgs) : 32'(ocgs) * 32'(cw[10][15:0]);
+  assign c_dw  = (c_op == 8'(npu_regs_pkg::NPU_HW_OP_DW_CONV));
+  assign c_ppu = (c_op == 8'(npu_regs_pkg::NPU_HW_OP_PPU_REQUANT)) ||
+                 (c_op == 8'(npu_regs_pkg::NPU_HW_OP_PPU_ADD)) ||
+                 (c_op == 8'(npu_regs_pkg::NPU_HW_OP_PPU_POOL));
+  assign c_epi = (c_flags & FEpi) != 16'd0;
+  assign c_acc = (c_flags & FAcc) != 16'd0;
+
+  assign icgs  = AW'((cv_in_c + 16'(PwCols - 1)) >> $clog2(PwCols));
+  assign ocgs  = AW'((cv_out_c + 16'(PwRows - 1)) >> $clog2(PwRows));
+  assign dwgs  = AW'((cv_in_c + 16'(DwLanes - 1)) >> DwWBits);
+  assign wstep = 32'(ocgs) * 32'(npu_regs_pkg::npu_desc_conv_kh(cw)) * 32'(npu_regs_pkg::npu_desc_conv_kw(cw)) * 32'(icgs);
+  assign epi_n = c_dw ? 32'(dwgs) : 32'(ocgs) * 32'(cv_groups);
   // Output view: ACC words, or with EPILOGUE ACT words (an ACC word of
   // PwRows lanes is one ACT word of PwCols == PwRows bytes).
-  assign out_base = c_epi ? AW'(cw[4] >> ActWBits) : AW'(cw[4]);
-  assign out_rs   = c_epi ? AW'(cw[14] >> ActWBits) : AW'(cw[14]);
-  assign out_ps   = c_epi ? AW'(cw[15] >> ActWBits) : AW'(cw[15]);
+  assign out_base = c_epi ? AW'(cv_out >> ActWBits) : AW'(cv_out);
+  assign out_rs   = c_epi ? AW'(cv_ors >> ActWBits) : AW'(cv_ors);
+  assign out_ps   = c_epi ? AW'(cv_ops >> ActWBits) : AW'(cv_ops);
 
   always_comb begin
     cs_d      = cs_q;
@@ -440,9 +449,9 @@ module npu_top #(
             cs_d     = CDw;
           end else begin
             grp_d     = 16'd0;
-            pw_in_d   = AW'(cw[2] >> ActWBits);
-            pw_w_d    = AW'(cw[3] >> WgtRBits);
-            pw_bias_d = AW'(cw[5]);
+            pw_in_d   = AW'(cv_in >> ActWBits);
+            pw_w_d    = AW'(cv_wgt >> WgtRBits);
+            pw_bias_d = AW'(cv_param);
             pw_out_d  = out_base;
             egrp_d    = '0;
             cs_d      = CPwStart;
@@ -460,7 +469,7 @@ module npu_top #(
       end
       CPwRun: begin
         if (pw_done_s) begin
-          if (grp_q == cw[10][15:0] - 16'd1) begin
+          if (grp_q == cv_groups - 16'd1) begin
             cs_d = CEpiDrain;
           end else begin
             // Next group: its channels start on the next word boundary.
@@ -538,24 +547,24 @@ module npu_top #(
     .stall_i              (eng_stall),
     .busy_o               (dw_busy),
     .done_o               (dw_done),
-    .cfg_in_base_i        (AW'(cw[2] >> ActWBits)),
-    .cfg_w_base_i         (AW'(cw[3] >> DwWBits)),
-    .cfg_bias_base_i      (AW'(cw[5])),
+    .cfg_in_base_i        (AW'(cv_in >> ActWBits)),
+    .cfg_w_base_i         (AW'(cv_wgt >> DwWBits)),
+    .cfg_bias_base_i      (AW'(cv_param)),
     .cfg_out_base_i       (out_base),
-    .cfg_in_h_i           (cw[6][15:0]),
-    .cfg_in_w_i           (cw[6][31:16]),
-    .cfg_channels_i       (cw[7][15:0]),
-    .cfg_out_h_i          (cw[8][15:0]),
-    .cfg_out_w_i          (cw[8][31:16]),
-    .cfg_kh_i             (cw[9][3:0]),
-    .cfg_kw_i             (cw[9][7:4]),
-    .cfg_stride_h_i       (cw[9][11:8]),
-    .cfg_stride_w_i       (cw[9][15:12]),
-    .cfg_pad_t_i          (cw[9][19:16]),
-    .cfg_pad_l_i          (cw[9][23:20]),
-    .cfg_in_zp_i          (cw[10][23:16]),
-    .cfg_in_row_stride_i  (AW'(cw[12] >> ActWBits)),
-    .cfg_in_pix_stride_i  (AW'(cw[13] >> ActWBits)),
+    .cfg_in_h_i           (npu_regs_pkg::npu_desc_conv_in_h(cw)),
+    .cfg_in_w_i           (npu_regs_pkg::npu_desc_conv_in_w(cw)),
+    .cfg_channels_i       (cv_in_c),
+    .cfg_out_h_i          (npu_regs_pkg::npu_desc_conv_out_h(cw)),
+    .cfg_out_w_i          (npu_regs_pkg::npu_desc_conv_out_w(cw)),
+    .cfg_kh_i             (npu_regs_pkg::npu_desc_conv_kh(cw)),
+    .cfg_kw_i             (npu_regs_pkg::npu_desc_conv_kw(cw)),
+    .cfg_stride_h_i       (npu_regs_pkg::npu_desc_conv_stride_h(cw)),
+    .cfg_stride_w_i       (npu_regs_pkg::npu_desc_conv_stride_w(cw)),
+    .cfg_pad_t_i          (npu_regs_pkg::npu_desc_conv_pad_t(cw)),
+    .cfg_pad_l_i          (npu_regs_pkg::npu_desc_conv_pad_l(cw)),
+    .cfg_in_zp_i          (npu_regs_pkg::npu_desc_conv_in_zp(cw)),
+    .cfg_in_row_stride_i  (AW'(cv_irs >> ActWBits)),
+    .cfg_in_pix_stride_i  (AW'(cv_ips >> ActWBits)),
     .cfg_out_row_stride_i (out_rs),
     .cfg_out_pix_stride_i (out_ps),
     .act_req_o            (dw_act_req),
@@ -585,21 +594,21 @@ module npu_top #(
     .cfg_w_base_i         (pw_w_q),
     .cfg_bias_base_i      (pw_bias_q),
     .cfg_out_base_i       (pw_out_q),
-    .cfg_in_h_i           (cw[6][15:0]),
-    .cfg_in_w_i           (cw[6][31:16]),
-    .cfg_in_c_i           (cw[7][15:0]),
-    .cfg_out_c_i          (cw[7][31:16]),
-    .cfg_out_h_i          (cw[8][15:0]),
-    .cfg_out_w_i          (cw[8][31:16]),
-    .cfg_kh_i             (cw[9][3:0]),
-    .cfg_kw_i             (cw[9][7:4]),
-    .cfg_stride_h_i       (cw[9][11:8]),
-    .cfg_stride_w_i       (cw[9][15:12]),
-    .cfg_pad_t_i          (cw[9][19:16]),
-    .cfg_pad_l_i          (cw[9][23:20]),
-    .cfg_in_zp_i          (cw[10][23:16]),
-    .cfg_in_row_stride_i  (AW'(cw[12] >> ActWBits)),
-    .cfg_in_pix_stride_i  (AW'(cw[13] >> ActWBits)),
+    .cfg_in_h_i           (npu_regs_pkg::npu_desc_conv_in_h(cw)),
+    .cfg_in_w_i           (npu_regs_pkg::npu_desc_conv_in_w(cw)),
+    .cfg_in_c_i           (cv_in_c),
+    .cfg_out_c_i          (cv_out_c),
+    .cfg_out_h_i          (npu_regs_pkg::npu_desc_conv_out_h(cw)),
+    .cfg_out_w_i          (npu_regs_pkg::npu_desc_conv_out_w(cw)),
+    .cfg_kh_i             (npu_regs_pkg::npu_desc_conv_kh(cw)),
+    .cfg_kw_i             (npu_regs_pkg::npu_desc_conv_kw(cw)),
+    .cfg_stride_h_i       (npu_regs_pkg::npu_desc_conv_stride_h(cw)),
+    .cfg_stride_w_i       (npu_regs_pkg::npu_desc_conv_stride_w(cw)),
+    .cfg_pad_t_i          (npu_regs_pkg::npu_desc_conv_pad_t(cw)),
+    .cfg_pad_l_i          (npu_regs_pkg::npu_desc_conv_pad_l(cw)),
+    .cfg_in_zp_i          (npu_regs_pkg::npu_desc_conv_in_zp(cw)),
+    .cfg_in_row_stride_i  (AW'(cv_irs >> ActWBits)),
+    .cfg_in_pix_stride_i  (AW'(cv_ips >> ActWBits)),
     .cfg_out_row_stride_i (out_rs),
     .cfg_out_pix_stride_i (out_ps),
     .cfg_accumulate_i     (c_acc),
@@ -646,11 +655,11 @@ module npu_top #(
     .clk_i         (clk_i),
     .rst_ni        (eng_rst_n),
     .start_i       (cmp_start),
-    .cfg_entry_i   (AW'(cw[5])),
+    .cfg_entry_i   (AW'(cv_param)),
     .cfg_ngroups_i (AW'(epi_n)),
-    .cfg_out_zp_i  (cw[10][31:24]),
-    .cfg_act_min_i (cw[11][7:0]),
-    .cfg_act_max_i (cw[11][15:8]),
+    .cfg_out_zp_i  (npu_regs_pkg::npu_desc_conv_out_zp(cw)),
+    .cfg_act_min_i (npu_regs_pkg::npu_desc_conv_act_min(cw)),
+    .cfg_act_max_i (npu_regs_pkg::npu_desc_conv_act_max(cw)),
     .in_valid_i    (c_epi && eng_we),
     .in_ready_o    (epi_in_ready),
     .in_addr_i     (eng_waddr),
@@ -689,15 +698,23 @@ module npu_top #(
   logic [AW-1:0]         rq_g, rq_cw, pl_cw;
   logic [31:0]           pl_irs, pl_ors;
 
-  assign p_rq  = (cw[0][7:0] == 8'(npu_regs_pkg::NPU_HW_OP_PPU_REQUANT));
-  assign p_add = (cw[0][7:0] == 8'(npu_regs_pkg::NPU_HW_OP_PPU_ADD));
-  // REQUANT (§4.4): C = word 6 [31:16]; ACC pixel = G words, ACT pixel =
-  // ceil(C / ACT word) words. POOL (§4.6): dense tiles, C = word 7.
-  assign rq_g   = AW'((cw[6][31:16] + 16'(PwRows - 1)) >> $clog2(PwRows));
-  assign rq_cw  = AW'((cw[6][31:16] + 16'(ActWordB - 1)) >> ActWBits);
-  assign pl_cw  = AW'((cw[7][15:0] + 16'(ActWordB - 1)) >> ActWBits);
-  assign pl_irs = 32'(cw[6][31:16]) * 32'(pl_cw);
-  assign pl_ors = 32'(cw[8][31:16]) * 32'(pl_cw);
+  logic [31:0]           rq_param, pl_param;
+  logic [15:0]           rq_c, pl_c;
+
+  assign p_rq  = (c_op == 8'(npu_regs_pkg::NPU_HW_OP_PPU_REQUANT));
+  assign p_add = (c_op == 8'(npu_regs_pkg::NPU_HW_OP_PPU_ADD));
+  // REQUANT (§4.4): ACC pixel = G words, ACT pixel = ceil(C / ACT word)
+  // words. POOL (§4.6): dense tiles. Where the layouts share bits the
+  // selects below pick the same wires, which synthesis merges.
+  assign rq_param = npu_regs_pkg::npu_desc_requant_param_entry(cw);
+  assign pl_param = npu_regs_pkg::npu_desc_pool_param_entry(cw);
+  assign rq_c     = npu_regs_pkg::npu_desc_requant_channels(cw);
+  assign pl_c     = npu_regs_pkg::npu_desc_pool_channels(cw);
+  assign rq_g   = AW'((rq_c + 16'(PwRows - 1)) >> $clog2(PwRows));
+  assign rq_cw  = AW'((rq_c + 16'(ActWordB - 1)) >> ActWBits);
+  assign pl_cw  = AW'((pl_c + 16'(ActWordB - 1)) >> ActWBits);
+  assign pl_irs = 32'(npu_regs_pkg::npu_desc_pool_in_w(cw)) * 32'(pl_cw);
+  assign pl_ors = 32'(npu_regs_pkg::npu_desc_pool_out_w(cw)) * 32'(pl_cw);
 
   npu_ppu #(
     .Lanes      (PpuLanes),
@@ -711,42 +728,50 @@ module npu_top #(
     .start_i                 (ppu_start),
     .busy_o                  (ppu_busy),
     .done_o                  (ppu_done),
-    .cfg_op_i                (cw[0][7:0]),
-    .cfg_pool_mode_i         (cw[10][1:0]),
-    .cfg_count_include_pad_i (cw[10][8]),
-    .cfg_src_base_i          (p_rq ? AW'(cw[2]) : AW'(cw[2] >> ActWBits)),
-    .cfg_src2_base_i         (AW'(cw[3] >> ActWBits)),
-    .cfg_dst_base_i          (AW'(cw[4] >> ActWBits)),
-    .cfg_mult_base_i         (p_rq ? AW'(cw[5]) + rq_g : AW'(cw[5])),
-    .cfg_shift_base_i        (AW'(cw[5]) + (rq_g << 1)),
+    .cfg_op_i                (c_op),
+    .cfg_pool_mode_i         (2'(npu_regs_pkg::npu_desc_pool_mode(cw))),
+    .cfg_count_include_pad_i (npu_regs_pkg::npu_desc_pool_count_include_pad(cw)),
+    .cfg_src_base_i          (p_rq  ? AW'(npu_regs_pkg::npu_desc_requant_src_addr(cw)) :
+                              p_add ? AW'(npu_regs_pkg::npu_desc_add_src_a_addr(cw) >> ActWBits) :
+                                      AW'(npu_regs_pkg::npu_desc_pool_src_addr(cw) >> ActWBits)),
+    .cfg_src2_base_i         (AW'(npu_regs_pkg::npu_desc_add_src_b_addr(cw) >> ActWBits)),
+    .cfg_dst_base_i          (p_rq  ? AW'(npu_regs_pkg::npu_desc_requant_dst_addr(cw) >> ActWBits) :
+                              p_add ? AW'(npu_regs_pkg::npu_desc_add_dst_addr(cw) >> ActWBits) :
+                                      AW'(npu_regs_pkg::npu_desc_pool_dst_addr(cw) >> ActWBits)),
+    .cfg_mult_base_i         (p_rq ? AW'(rq_param) + rq_g : AW'(pl_param)),
+    .cfg_shift_base_i        (AW'(rq_param) + (rq_g << 1)),
     .cfg_src_pix_stride_i    (p_rq ? rq_g : pl_cw),
     .cfg_src_row_stride_i    (AW'(pl_irs)),
     .cfg_dst_pix_stride_i    (p_rq ? rq_cw : pl_cw),
     .cfg_dst_row_stride_i    (AW'(pl_ors)),
-    .cfg_pixels_i            (cw[6][15:0]),
-    .cfg_channels_i          (p_rq ? cw[6][31:16] : cw[7][15:0]),
-    .cfg_count_i             (cw[5]),
-    .cfg_in_h_i              (cw[6][15:0]),
-    .cfg_in_w_i              (cw[6][31:16]),
-    .cfg_out_h_i             (cw[8][15:0]),
-    .cfg_out_w_i             (cw[8][31:16]),
-    .cfg_kh_i                (cw[9][3:0]),
-    .cfg_kw_i                (cw[9][7:4]),
-    .cfg_stride_h_i          (cw[9][11:8]),
-    .cfg_stride_w_i          (cw[9][15:12]),
-    .cfg_pad_t_i             (cw[9][19:16]),
-    .cfg_pad_l_i             (cw[9][23:20]),
-    .cfg_in_zp_i             (p_add ? cw[6][7:0] : cw[10][23:16]),
-    .cfg_in2_zp_i            (cw[6][15:8]),
-    .cfg_out_zp_i            (p_add ? cw[6][23:16] : cw[10][31:24]),
-    .cfg_in_mult_i           (cw[7]),
-    .cfg_in_shift_i          (cw[10][5:0]),
-    .cfg_in2_mult_i          (cw[8]),
-    .cfg_in2_shift_i         (cw[10][13:8]),
-    .cfg_out_mult_i          (p_add ? cw[9] : cw[12]),
-    .cfg_out_shift_i         (p_add ? cw[10][21:16] : cw[13][5:0]),
-    .cfg_act_min_i           (cw[11][7:0]),
-    .cfg_act_max_i           (cw[11][15:8]),
+    .cfg_pixels_i            (npu_regs_pkg::npu_desc_requant_pixels(cw)),
+    .cfg_channels_i          (p_rq ? rq_c : pl_c),
+    .cfg_count_i             (npu_regs_pkg::npu_desc_add_count(cw)),
+    .cfg_in_h_i              (npu_regs_pkg::npu_desc_pool_in_h(cw)),
+    .cfg_in_w_i              (npu_regs_pkg::npu_desc_pool_in_w(cw)),
+    .cfg_out_h_i             (npu_regs_pkg::npu_desc_pool_out_h(cw)),
+    .cfg_out_w_i             (npu_regs_pkg::npu_desc_pool_out_w(cw)),
+    .cfg_kh_i                (npu_regs_pkg::npu_desc_pool_kh(cw)),
+    .cfg_kw_i                (npu_regs_pkg::npu_desc_pool_kw(cw)),
+    .cfg_stride_h_i          (npu_regs_pkg::npu_desc_pool_stride_h(cw)),
+    .cfg_stride_w_i          (npu_regs_pkg::npu_desc_pool_stride_w(cw)),
+    .cfg_pad_t_i             (npu_regs_pkg::npu_desc_pool_pad_t(cw)),
+    .cfg_pad_l_i             (npu_regs_pkg::npu_desc_pool_pad_l(cw)),
+    .cfg_in_zp_i             (p_add ? npu_regs_pkg::npu_desc_add_in0_zp(cw) : npu_regs_pkg::npu_desc_pool_in_zp(cw)),
+    .cfg_in2_zp_i            (npu_regs_pkg::npu_desc_add_in1_zp(cw)),
+    .cfg_out_zp_i            (p_rq  ? npu_regs_pkg::npu_desc_requant_out_zp(cw) :
+                              p_add ? npu_regs_pkg::npu_desc_add_out_zp(cw) : npu_regs_pkg::npu_desc_pool_out_zp(cw)),
+    .cfg_in_mult_i           (npu_regs_pkg::npu_desc_add_in0_mult(cw)),
+    .cfg_in_shift_i          (6'(npu_regs_pkg::npu_desc_add_in0_shift(cw))),
+    .cfg_in2_mult_i          (npu_regs_pkg::npu_desc_add_in1_mult(cw)),
+    .cfg_in2_shift_i         (6'(npu_regs_pkg::npu_desc_add_in1_shift(cw))),
+    .cfg_out_mult_i          (p_add ? npu_regs_pkg::npu_desc_add_out_mult(cw) : npu_regs_pkg::npu_desc_pool_global_mult(cw)),
+    .cfg_out_shift_i         (p_add ? 6'(npu_regs_pkg::npu_desc_add_out_shift(cw)) :
+                                      6'(npu_regs_pkg::npu_desc_pool_global_shift(cw))),
+    .cfg_act_min_i           (p_rq  ? npu_regs_pkg::npu_desc_requant_act_min(cw) :
+                              p_add ? npu_regs_pkg::npu_desc_add_act_min(cw) : npu_regs_pkg::npu_desc_pool_act_min(cw)),
+    .cfg_act_max_i           (p_rq  ? npu_regs_pkg::npu_desc_requant_act_max(cw) :
+                              p_add ? npu_regs_pkg::npu_desc_add_act_max(cw) : npu_regs_pkg::npu_desc_pool_act_max(cw)),
     .acc_req_o               (ppu_acc_req),
     .acc_addr_o              (ppu_acc_addr),
     .acc_rdata_i             (acc_a_rdata),
@@ -1010,11 +1035,9 @@ module npu_top #(
                 q_busy[0] | ld_busy};
 
   logic unused_top;
-  assign unused_top = ^{q_busy[1], ldw[13], ldw[14], ldw[15], stw[13],
-                        stw[14], stw[15], ldw[4][31:2], stw[4][31:2], ldw[7][31:16],
-                        stw[7][31:16], ldw[0], ldw[1], stw[0], stw[1], cw[0][31:8], cw[1],
-                        cw[9][31:24], cw[10][31:24], cw[11], wgt_a_word[AW-1:WgtAw], wstep[31:AW], cw[12][ActWBits-1:0],
-                        cw[13][ActWBits-1:0], cw[2][ActWBits-1:0], cw[3], epi_n[31:AW],
-                        pl_irs[31:AW], pl_ors[31:AW]};
+  assign unused_top = ^{q_busy[1], wgt_a_word[AW-1:WgtAw], wstep[31:AW],
+                        cv_irs[ActWBits-1:0], cv_ips[ActWBits-1:0], cv_in[ActWBits-1:0],
+                        cv_wgt, epi_n[31:AW], pl_irs[31:AW], pl_ors[31:AW],
+                        cv_param[31:AW], rq_param[31:AW], pl_param[31:AW]};
 
 endmodule
