@@ -1,12 +1,14 @@
 /*
  * The backend boundary: one table of function pointers per way of
- * reaching an lwnpu device (built: sim, null; planned: usb, vfio, drm,
+ * reaching an lwnpu device (sim, null; planned: usb, vfio, drm,
  * docs/GOALS.md). The library core calls a backend only through the
  * npu_hw_* inline wrappers at the end of this file, the one place for
  * tracing and fault injection.
  *
- * Porting a backend (docs/DRIVER.md): fill a struct npu_backend_ops, add
- * it to backend_table in driver/backend.c. Register access is itself the
+ * Porting a backend (docs/DRIVER.md): fill a struct npu_backend_ops named
+ * npu_<name>_backend in driver/<name>.c and add the name to
+ * NPU_BACKENDS_KNOWN in the Makefile; the registry (driver/backend.c)
+ * lists the backends the build chose (BACKENDS). Register access is itself the
  * backend's: a function call into the simulator on sim (and, once they
  * exist, MMIO on vfio/drm, USB control transfers on usb); the core driver
  * code is the same.
@@ -113,7 +115,8 @@ struct npu_hw {
 
 /* Find a backend by name ("sim"); NULL when there is none. */
 const struct npu_backend_ops *npu_backend_find(const char *name, size_t len);
-/* All registered backends, NULL-terminated. */
+/* All registered backends, NULL-terminated: exactly the ones this build
+ * was configured with (BACKENDS). */
 const struct npu_backend_ops *const *npu_backend_list(void);
 
 /* Open/close a device through its backend (allocates priv). */

@@ -4,7 +4,7 @@
 # RTL_SRCS, RTL_OUT, RTL_WAIVERS, RTL_REF_OBJS from there); also usable
 # alone: make -f rtl-sim/rtl.mk -f rtl-sim/harness.mk rtl-sim-lib
 #
-#   rtl-sim-lib     $(BUILD)/rtl-sim/libnpusim.a (libnpusim-fst.a with
+#   rtl-sim-lib     $(SIM_BUILD)/rtl-sim/libnpusim.a (libnpusim-fst.a with
 #                   NPU_SIM_TRACE=1): npu_top verilated twice
 #                   (Vnpu_top_default, Vnpu_top_small), the Verilator
 #                   runtime and rtl-sim/harness/npu_sim.cc (C ABI in
@@ -17,10 +17,15 @@
 # other with -j 1. NPU_SIM_TRACE=1 verilates with --trace-fst so that
 # $NPU_SIM_FST / npu_sim_config.fst_path write a waveform; it slows every
 # cycle, so it is a separate build flavour (its own output directory).
+#
+# SIM_BUILD (default $(BUILD)) is the build directory that owns the
+# harness: the model does not depend on the C flags of the libnpu that
+# links it (no $(SAN)), so the sanitizer builds share make test's.
 
 NPU_SIM_TRACE ?= 0
-SIM_OUT := $(RTL_OUT)/harness$(if $(filter 1,$(NPU_SIM_TRACE)),-fst)
-SIM_LIB := $(RTL_OUT)/libnpusim$(if $(filter 1,$(NPU_SIM_TRACE)),-fst,).a
+SIM_BUILD ?= $(BUILD)
+SIM_OUT := $(SIM_BUILD)/rtl-sim/harness$(if $(filter 1,$(NPU_SIM_TRACE)),-fst)
+SIM_LIB := $(SIM_BUILD)/rtl-sim/libnpusim$(if $(filter 1,$(NPU_SIM_TRACE)),-fst,).a
 SIM_VROOT := $(shell $(VERILATOR) --getenv VERILATOR_ROOT 2>/dev/null)
 # Verilator's generated makefile, run as a plain command (not as a
 # recursive $(MAKE), which `make -n` would execute before the model exists).

@@ -16,6 +16,7 @@
 #include <set>
 #include <string>
 #include <vector>
+#include "tests/common/backends.h"
 #include "tests/common/shell.h"
 
 using npu_test::bin_dir;
@@ -220,6 +221,7 @@ unsigned long long json_u64(const std::string &j, const std::string &key)
 // All eight agree at 64x64 too (docs/API.md, "Profile outputs").
 TEST_F(Cli, ProfileBoundIsTheNetworkBoundOnSim)
 {
+	NPU_TEST_REQUIRE_BACKEND("sim");
 	for (const char *net : {"squeezenet1_1", "mobilenet_v3_small", "shufflenet_v2_x1_0"}) {
 		SCOPED_TRACE(net);
 		std::string m = dir_ + "/" + net + ".32.npu", p = dir_ + "/" + net + ".32.json";

@@ -1,18 +1,57 @@
-// The backend table: lookup by name, the null backend's clean refusals,
-// and the fault-injection gate every wrapper passes through.
+// The backend table: exactly the backends the build chose, lookup by
+// name, the null backend's clean refusals, and the fault-injection gate
+// every wrapper passes through.
 #include <gtest/gtest.h>
 
 #include <cstring>
+#include <set>
+#include <sstream>
 #include <string>
+#include <vector>
 
 #include "driver/backend.h"
 #include "driver/npu_regs.h"
+#include "tests/common/backends.h"
+
+// BACKENDS as make was given it (the Makefile passes it to this file).
+#ifndef NPU_BUILT_BACKENDS
+#error "NPU_BUILT_BACKENDS: build with the Makefile, which passes BACKENDS"
+#endif
 
 namespace
 {
 
+// The registry lists exactly the configured backends, once each, and
+// npu_backend_names() is "cpu" and then the registry: a build that lost a
+// backend fails here rather than skip every test that needs it.
+TEST(DriverBackend, RegistryIsExactlyTheConfiguredBackends)
+{
+	std::set<std::string> want, listed;
+	std::istringstream words(NPU_BUILT_BACKENDS);
+	for (std::string w; words >> w;)
+		want.insert(w);
+	ASSERT_FALSE(want.empty()) << "BACKENDS=\"" NPU_BUILT_BACKENDS "\"";
+	std::vector<std::string> reg;
+	for (auto b = npu_backend_list(); *b; b++) {
+		reg.push_back((*b)->name);
+		EXPECT_TRUE(listed.insert((*b)->name).second) << (*b)->name << " listed twice";
+		EXPECT_EQ(npu_backend_find((*b)->name, strlen((*b)->name)), *b) << (*b)->name;
+	}
+	EXPECT_EQ(listed, want) << "BACKENDS=\"" NPU_BUILT_BACKENDS "\"";
+	const char *const *n = npu_backend_names();
+	ASSERT_NE(n[0], nullptr);
+	EXPECT_STREQ(n[0], "cpu");
+	size_t i = 0;
+	for (n++; *n; n++, i++) {
+		ASSERT_LT(i, reg.size()) << *n;
+		EXPECT_EQ(reg[i], *n);
+	}
+	EXPECT_EQ(i, reg.size());
+}
+
 TEST(DriverBackend, FindByExactName)
 {
+	NPU_TEST_REQUIRE_BACKEND("null");
 	EXPECT_NE(npu_backend_find("null", 4), nullptr);
 	EXPECT_EQ(npu_backend_find("nul", 3), nullptr);
 	EXPECT_EQ(npu_backend_find("nullx", 5), nullptr);
@@ -35,6 +74,7 @@ TEST(DriverBackend, FindByExactName)
 
 TEST(DriverNull, EveryOperationIsNotSupported)
 {
+	NPU_TEST_REQUIRE_BACKEND("null");
 	struct npu_hw *hw = nullptr;
 	const npu_backend_ops *ops = npu_backend_find("null", 4);
 	ASSERT_EQ(npu_hw_open(ops, "", &hw), NPU_OK);
@@ -56,6 +96,7 @@ TEST(DriverNull, EveryOperationIsNotSupported)
 
 TEST(DriverNull, OptionsAreRejectedNotIgnored)
 {
+	NPU_TEST_REQUIRE_BACKEND("null");
 	struct npu_hw *hw = reinterpret_cast<npu_hw *>(0x1);
 	EXPECT_EQ(npu_hw_open(npu_backend_find("null", 4), "speed=fast", &hw), NPU_ERR_INVALID_ARG);
 	EXPECT_EQ(hw, reinterpret_cast<npu_hw *>(0x1));
@@ -67,6 +108,7 @@ TEST(DriverNull, OptionsAreRejectedNotIgnored)
 // only that one: the mechanism fault sweeps are built on.
 TEST(DriverGate, NthCallFailsOnce)
 {
+	NPU_TEST_REQUIRE_BACKEND("null");
 	struct npu_hw *hw;
 	ASSERT_EQ(npu_hw_open(npu_backend_find("null", 4), nullptr, &hw), NPU_OK);
 	hw->fail_countdown = 3;
@@ -89,6 +131,7 @@ namespace
 // device; its first register read fails and npu_open says so cleanly.
 TEST(DriverNull, PublicOpenFailsWithNotSupported)
 {
+	NPU_TEST_REQUIRE_BACKEND("null");
 	npu_device *dev = reinterpret_cast<npu_device *>(0x1);
 	EXPECT_EQ(npu_open("null", &dev), NPU_ERR_NOT_SUPPORTED);
 	EXPECT_EQ(dev, reinterpret_cast<npu_device *>(0x1));

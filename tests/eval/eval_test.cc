@@ -16,6 +16,7 @@
 #include <iterator>
 #include <string>
 #include <vector>
+#include "tests/common/backends.h"
 #include "tests/common/shell.h"
 
 using npu_test::bin_dir;
@@ -223,6 +224,7 @@ TEST_F(Eval, LogitsAreTheDequantizedOutputs)
 // 0.7-2.3 s per 32x32 image on sim; 2 images each).
 TEST_F(Eval, EveryTrainedModelIsExactOnSim)
 {
+	NPU_TEST_REQUIRE_BACKEND("sim");
 	if (!need_data_and_model())
 		GTEST_SKIP() << skip_;
 	const char *nets[] = {"squeezenet1_0",      "squeezenet1_1",     "mobilenet_v1",

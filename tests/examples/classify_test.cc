@@ -19,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "tests/common/backends.h"
 #include "tests/common/shell.h"
 #include "tests/model/graph_builder.h"
 
@@ -243,6 +244,7 @@ TEST_F(Classify, RgbPngAndJpegDecodeAlike)
 
 TEST_F(Classify, SimGivesCpuBytes)
 {
+	NPU_TEST_REQUIRE_BACKEND("sim");
 	std::vector<std::vector<uint8_t>> img;
 	if (!images(&img))
 		GTEST_SKIP() << "needs " << kImages << " (dataset-fashion-mnist) and " << kModel;

@@ -17,6 +17,7 @@
 #include "core/runtime.h"
 #include "driver/backend.h"
 #include "zoo/zoo.h"
+#include "tests/common/backends.h"
 #include "tests/sim/zoo_model.h"
 
 namespace
@@ -102,6 +103,7 @@ constexpr int kSize = 32;
 // show frame k's CPU fallback running beside a later frame's NPU work.
 TEST(SimOverlap, QueuedFramesExactAndOverlapping)
 {
+	NPU_TEST_REQUIRE_BACKEND("sim");
 	auto file = npu_test::zoo_model("mobilenet_v3_small", kSize);
 	npu_device *sim, *cpu;
 	ASSERT_EQ(npu_open("sim", &sim), NPU_OK) << npu_last_error();
@@ -210,6 +212,7 @@ TEST(SimOverlap, CpuDeviceQueuedFrames)
 // in flight: every frame has its synchronous bytes.
 TEST(SimOverlap, FourThreadsTwoModels)
 {
+	NPU_TEST_REQUIRE_BACKEND("sim");
 	auto f1 = npu_test::zoo_model("mobilenet_v3_small", kSize);
 	auto f2 = npu_test::zoo_model("mobilenet_v2", 32);
 	npu_device *sim;
@@ -252,6 +255,7 @@ TEST(SimOverlap, FourThreadsTwoModels)
 // others keep their exact bytes, and the next stream is all right.
 TEST(SimOverlap, FaultMidStreamLeavesDeviceUsable)
 {
+	NPU_TEST_REQUIRE_BACKEND("sim");
 	auto file = npu_test::zoo_model("mobilenet_v3_small", kSize);
 	npu_device *sim;
 	ASSERT_EQ(npu_open("sim", &sim), NPU_OK) << npu_last_error();
@@ -318,6 +322,7 @@ TEST(SimOverlap, FaultMidStreamLeavesDeviceUsable)
 // idle.
 TEST(SimOverlap, ModelFreeWaitsForQueuedJobs)
 {
+	NPU_TEST_REQUIRE_BACKEND("sim");
 	auto file = npu_test::zoo_model("mobilenet_v3_small", kSize);
 	npu_device *sim;
 	ASSERT_EQ(npu_open("sim", &sim), NPU_OK) << npu_last_error();

@@ -15,6 +15,7 @@
 #include "core/runtime.h"
 #include "driver/backend.h"
 #include "zoo/zoo.h"
+#include "tests/common/backends.h"
 #include "tests/common/test_env.h"
 #include "tests/common/placement.h"
 #include "tests/sim/zoo_model.h"
@@ -74,6 +75,7 @@ std::vector<int8_t> seeded_input(size_t n, uint32_t seed)
 
 TEST(SimOpen, OptionsAndIdentity)
 {
+	NPU_TEST_REQUIRE_BACKEND("sim");
 	npu_device *d;
 	ASSERT_EQ(npu_open("sim", &d), NPU_OK) << npu_last_error();
 	EXPECT_STREQ(npu_device_uri(d), "sim");
@@ -107,6 +109,7 @@ void expect_zoo_placement(const char *net, int size, bool small, const std::vect
 // with the layers on the engines the scheduler and the table say.
 TEST_P(SimZoo, BitExactAgainstCpu)
 {
+	NPU_TEST_REQUIRE_BACKEND("sim");
 	const int size = zoo_size(224);
 	auto file = npu_test::zoo_model(GetParam(), size);
 	npu_device *sim, *cpu;
@@ -139,6 +142,7 @@ INSTANTIATE_TEST_SUITE_P(Zoo, SimZoo,
 // placement again.
 TEST(SimSmall, TwoNetsBitExact)
 {
+	NPU_TEST_REQUIRE_BACKEND("sim");
 	const int size = zoo_size(64) < 64 ? zoo_size(64) : 64;
 	npu_device *sim, *cpu;
 	ASSERT_EQ(npu_open("sim:config=small", &sim), NPU_OK);
@@ -163,6 +167,7 @@ TEST(SimSmall, TwoNetsBitExact)
 // must not, and every frame's bytes equal its synchronous result.
 TEST(SimAsync, QueuedFramesAndFourThreads)
 {
+	NPU_TEST_REQUIRE_BACKEND("sim");
 	const int size = 32;
 	auto file = npu_test::zoo_model("mobilenet_v3_small", size);
 	npu_device *sim;
@@ -216,6 +221,7 @@ TEST(SimAsync, QueuedFramesAndFourThreads)
 // succeeds with the right bytes, and the next clean run is right again.
 TEST(SimFaults, EveryBackendCallFailingOnce)
 {
+	NPU_TEST_REQUIRE_BACKEND("sim");
 	const int size = 32;
 	auto file = npu_test::zoo_model("squeezenet1_1", size);
 	npu_device *sim, *cpu;

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "npu.h"
+#include "tests/common/backends.h"
 #include "tests/common/test_env.h"
 #include "tests/model/graph_builder.h"
 #include "tests/sim/zoo_model.h"
@@ -88,6 +89,7 @@ void bench(npu_device *dev, const char *name, const std::vector<uint8_t> &file, 
 TEST(ThreadsBench, DISABLED_ThroughputOneDevice)
 {
 	const char *uri = getenv("NPU_BENCH_DEVICE") ? getenv("NPU_BENCH_DEVICE") : "sim";
+	NPU_TEST_REQUIRE_BACKEND(uri);
 	const int frames = static_cast<int>(npu_test_env_int("NPU_BENCH_FRAMES", 8, 1, 100000));
 	const int reps = static_cast<int>(npu_test_env_int("NPU_BENCH_REPS", 5, 1, 1000));
 	npu_device *dev = nullptr;

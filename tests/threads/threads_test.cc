@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "npu.h"
+#include "tests/common/backends.h"
 #include "tests/common/test_env.h"
 #include "tests/model/graph_builder.h"
 
@@ -130,9 +131,8 @@ class Threads : public ::testing::TestWithParam<const char *>
       protected:
 	void SetUp() override
 	{
+		NPU_TEST_REQUIRE_BACKEND(GetParam());
 		int rc = npu_open(GetParam(), &dev_);
-		if (rc == NPU_ERR_NO_DEVICE)
-			GTEST_SKIP() << "no " << GetParam() << " backend in this build";
 		ASSERT_EQ(rc, NPU_OK) << npu_status_name(rc) << ": " << npu_last_error();
 	}
 	void TearDown() override
