@@ -8,109 +8,34 @@
 #include <string.h>
 
 #include "core/runtime.h"
+#include "ir/arena.h"
 #include "ref/ref.h"
 
 /* Largest model file accepted from disk: far above any light-weight CNN. */
 #define MODEL_FILE_MAX ((size_t)1 << 30)
-#define ARENA_ALIGN    64
+
+_Static_assert(NPUI_NO_BYTES == NPUI_ARENA_NONE, "the planner marks unplaced tensors so");
 
 /*
- * Place every activation tensor in one arena. Tensor t lives from the layer
- * that writes it (the graph input from "before layer 0") to the last layer
- * that reads it (the graph output to "after the last layer"); two tensors
- * whose lifetimes overlap never share bytes. First fit, largest first.
- * Only offsets: each execution context gets an arena of this plan.
+ * The model's activation plan (lib/ir/arena.c): base lifetimes, placed by
+ * footprint. Only offsets: each execution context gets an arena of this
+ * plan.
  */
 static int arena_plan(npu_model *m)
 {
 	const struct npui_graph *g = m->g;
 	uint32_t nt = g->num_tensors;
-	int64_t *first = NULL, *last = NULL;
-	size_t *off = NULL, *size = NULL;
-	uint32_t *order = NULL, *placed = NULL;
-	uint32_t nplaced = 0;
-	size_t total = 0;
+	int64_t *first = malloc(nt * sizeof(*first)), *last = malloc(nt * sizeof(*last));
 	int rc = NPU_ERR_NO_MEM;
 
-	first = malloc(nt * sizeof(*first));
-	last = malloc(nt * sizeof(*last));
-	off = malloc(nt * sizeof(*off));
-	size = malloc(nt * sizeof(*size));
-	order = malloc(nt * sizeof(*order));
-	placed = malloc(nt * sizeof(*placed));
 	m->arena_off = malloc(nt * sizeof(*m->arena_off));
-	if (!first || !last || !off || !size || !order || !placed || !m->arena_off)
+	if (!first || !last || !m->arena_off)
 		goto out;
-
-	for (uint32_t t = 0; t < nt; t++) {
-		const struct npui_tensor *ten = &g->tensors[t];
-		first[t] = -1;
-		last[t] = -2; /* unused tensors need no memory */
-		size[t] = ((size_t)ten->h * ten->w * ten->c + ARENA_ALIGN - 1) &
-		          ~(size_t)(ARENA_ALIGN - 1);
-		order[t] = t;
-	}
-	for (uint32_t i = 0; i < g->num_layers; i++) {
-		const struct npui_layer *l = &g->layers[i];
-		first[l->output] = i;
-		if (last[l->output] < (int64_t)i)
-			last[l->output] = i;
-		for (unsigned k = 0; k < l->num_inputs; k++)
-			last[l->inputs[k]] = i;
-	}
-	first[g->input] = -1;
-	if (last[g->input] < -1)
-		last[g->input] = -1;
-	last[g->output] = g->num_layers;
-
-	/* Insertion sort by size, descending: tensor counts are small. */
-	for (uint32_t i = 1; i < nt; i++) {
-		uint32_t v = order[i], j = i;
-		while (j > 0 && size[order[j - 1]] < size[v]) {
-			order[j] = order[j - 1];
-			j--;
-		}
-		order[j] = v;
-	}
-
-	for (uint32_t k = 0; k < nt; k++) {
-		uint32_t t = order[k];
-		size_t at = 0;
-		int moved = 1;
-
-		if (last[t] < first[t])
-			continue;
-		/* Slide past every conflicting placement until none is hit. */
-		while (moved) {
-			moved = 0;
-			for (uint32_t p = 0; p < nplaced; p++) {
-				uint32_t u = placed[p];
-				int live = !(last[u] < first[t] || last[t] < first[u]);
-				if (live && at < off[u] + size[u] && off[u] < at + size[t]) {
-					at = off[u] + size[u];
-					moved = 1;
-				}
-			}
-		}
-		off[t] = at;
-		placed[nplaced++] = t;
-		if (at + size[t] > total)
-			total = at + size[t];
-	}
-
-	m->arena_size = total ? total : ARENA_ALIGN;
-	for (uint32_t t = 0; t < nt; t++)
-		m->arena_off[t] = NPUI_NO_BYTES;
-	for (uint32_t p = 0; p < nplaced; p++)
-		m->arena_off[placed[p]] = off[placed[p]];
-	rc = NPU_OK;
+	npui_arena_lifetimes(g, first, last);
+	rc = npui_arena_plan(g, first, last, NPUI_ARENA_BY_FOOTPRINT, m->arena_off, &m->arena_size);
 out:
 	free(first);
 	free(last);
-	free(off);
-	free(size);
-	free(order);
-	free(placed);
 	return rc;
 }
 
@@ -132,7 +57,7 @@ static int contexts_alloc(npu_model *m)
 			return NPU_ERR_NO_MEM;
 		if (m->dev->ops->model_prepare)
 			continue;
-		c->arena = aligned_alloc(ARENA_ALIGN, m->arena_size);
+		c->arena = aligned_alloc(NPUI_ARENA_ALIGN, m->arena_size);
 		if (!c->arena)
 			return NPU_ERR_NO_MEM;
 		for (uint32_t t = 0; t < m->g->num_tensors; t++)

@@ -9,6 +9,7 @@
 
 #include "npu.h"
 #include "driver/npu_regs.h"
+#include "ir/arena.h"
 #include "sched/sched_int.h"
 
 void npui_caps_preset(struct npui_caps *caps, int small)
@@ -143,30 +144,17 @@ static void ctx_free(struct sp_ctx *c)
 	free(c->blob);
 }
 
-/* Base lifetimes exactly as the runtime's arena plan (lib/core/model.c). */
+/* Base lifetimes, as the runtime's arena plan (lib/ir/arena.c), and the
+ * layer that writes each tensor. */
 static void lifetimes(struct sp_ctx *c)
 {
 	const struct npui_graph *g = c->g;
 
-	for (uint32_t t = 0; t < g->num_tensors; t++) {
+	npui_arena_lifetimes(g, c->first, c->last);
+	for (uint32_t t = 0; t < g->num_tensors; t++)
 		c->producer[t] = -1;
-		c->first[t] = -1;
-		c->last[t] = -2;
-	}
-	for (uint32_t i = 0; i < g->num_layers; i++) {
-		const struct npui_layer *l = &g->layers[i];
-
-		c->producer[l->output] = (int32_t)i;
-		c->first[l->output] = i;
-		if (c->last[l->output] < (int64_t)i)
-			c->last[l->output] = i;
-		for (unsigned k = 0; k < l->num_inputs; k++)
-			c->last[l->inputs[k]] = i;
-	}
-	c->first[g->input] = -1;
-	if (c->last[g->input] < -1)
-		c->last[g->input] = -1;
-	c->last[g->output] = g->num_layers;
+	for (uint32_t i = 0; i < g->num_layers; i++)
+		c->producer[g->layers[i].output] = (int32_t)i;
 }
 
 static int ctx_init(struct sp_ctx *c, const struct npui_graph *g, const struct npui_caps *caps,
@@ -309,8 +297,6 @@ int npui_sched_arena_plan(const struct npui_graph *g, const struct npui_caps *ca
 	struct npui_placement *pl = NULL;
 	struct sp_ctx c;
 	int64_t *ef = NULL, *el = NULL;
-	uint32_t *order = NULL, *placed = NULL, np = 0;
-	size_t total = 0;
 	int rc;
 
 	if (!g || !caps || !arena_off || !arena_size)
@@ -322,61 +308,25 @@ int npui_sched_arena_plan(const struct npui_graph *g, const struct npui_caps *ca
 	pl = calloc(g->num_layers ? g->num_layers : 1, sizeof(*pl));
 	ef = calloc(g->num_tensors, sizeof(*ef));
 	el = calloc(g->num_tensors, sizeof(*el));
-	order = calloc(g->num_tensors, sizeof(*order));
-	placed = calloc(g->num_tensors, sizeof(*placed));
-	if (!pl || !ef || !el || !order || !placed)
+	if (!pl || !ef || !el)
 		goto out;
 	rc = place_all(&c, pl);
 	if (rc != NPU_OK)
 		goto out;
+	/* The runtime's planner on stretched lifetimes (hosts live as long as
+	 * what they host, folded tensors need no bytes), in the order by exact
+	 * size this plan has always used. */
 	sp_ext_lifetimes(&c, ef, el);
-	/* first fit, largest first, as lib/core/model.c, on stretched lifetimes */
+	rc = npui_arena_plan(g, ef, el, NPUI_ARENA_BY_BYTES, arena_off, arena_size);
+	if (rc != NPU_OK)
+		goto out;
 	for (uint32_t t = 0; t < g->num_tensors; t++)
-		order[t] = t;
-	for (uint32_t i = 1; i < g->num_tensors; i++) {
-		uint32_t v = order[i], j = i;
-
-		while (j > 0 && tbytes(g, (int32_t)order[j - 1]) < tbytes(g, (int32_t)v)) {
-			order[j] = order[j - 1];
-			j--;
-		}
-		order[j] = v;
-	}
-	for (uint32_t k = 0; k < g->num_tensors; k++) {
-		uint32_t t = order[k];
-		size_t at = 0, sz = (tbytes(g, (int32_t)t) + 63) & ~(size_t)63;
-		int moved = 1;
-
-		arena_off[t] = 0;
-		if (el[t] < ef[t])
-			continue;
-		while (moved) {
-			moved = 0;
-			for (uint32_t p = 0; p < np; p++) {
-				uint32_t u = placed[p];
-				size_t usz = (tbytes(g, (int32_t)u) + 63) & ~(size_t)63;
-
-				if (el[u] < ef[t] || el[t] < ef[u])
-					continue;
-				if (at < arena_off[u] + usz && arena_off[u] < at + sz) {
-					at = arena_off[u] + usz;
-					moved = 1;
-				}
-			}
-		}
-		arena_off[t] = at;
-		placed[np++] = t;
-		if (at + sz > total)
-			total = at + sz;
-	}
-	*arena_size = total ? total : 64;
-	rc = NPU_OK;
+		if (arena_off[t] == NPUI_ARENA_NONE)
+			arena_off[t] = 0;
 out:
 	free(pl);
 	free(ef);
 	free(el);
-	free(order);
-	free(placed);
 	ctx_free(&c);
 	return rc;
 }

@@ -116,12 +116,13 @@ void npui_caps_preset(struct npui_caps *caps, int small);
 
 /*
  * An activation arena in which every fold the scheduler wants for these
- * caps is safe: first fit, largest first (as lib/core/model.c), but a
- * tensor that hosts folded tensors lives from the first write to the last
- * read of any of them, and folded tensors take no bytes. arena_off has
- * g->num_tensors entries (0 for tensors that need no bytes). With the
- * runtime's own plan, npui_sched_build still works: it undoes (turns into
- * DMA copies) the folds that plan cannot afford.
+ * caps is safe: the runtime's planner (lib/ir/arena.h), but a tensor that
+ * hosts folded tensors lives from the first write to the last read of any
+ * of them, folded tensors take no bytes, and tensors are placed by exact
+ * size (NPUI_ARENA_BY_BYTES). arena_off has g->num_tensors entries (0 for
+ * tensors that need no bytes). With the runtime's own plan,
+ * npui_sched_build still works: it undoes (turns into DMA copies) the
+ * folds that plan cannot afford.
  * Returns NPU_OK, NPU_ERR_INVALID_ARG, NPU_ERR_NO_MEM.
  */
 int npui_sched_arena_plan(const struct npui_graph *g, const struct npui_caps *caps,
