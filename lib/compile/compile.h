@@ -7,6 +7,9 @@
  * The ONNX bytes are untrusted: every malformed, inconsistent or
  * unsupported model is answered with an error and a one-line reason that
  * names the node and its op; nothing is read outside the given buffer.
+ *
+ * Tool header of lib/compile: the one header of lib/compile that tools/
+ * and examples/ may include (docs/ARCHITECTURE.md, tools/check-layers).
  */
 #ifndef NPUC_COMPILE_H
 #define NPUC_COMPILE_H

@@ -8,6 +8,11 @@
  * Layers are stored in topological order: every input of layer i is the
  * graph input or the output of a layer j < i; each tensor other than the
  * graph input is written by exactly one layer.
+ *
+ * Tool header of lib/ir: the one header of lib/ir that tools/ and
+ * examples/ may include (docs/ARCHITECTURE.md, tools/check-layers). What a
+ * tool needs of the model file (write, read back, recognise) is declared
+ * here; the byte layout stays in lib/ir/model_format.h.
  */
 #ifndef NPUI_GRAPH_H
 #define NPUI_GRAPH_H
@@ -216,6 +221,13 @@ int npui_model_serialize(const struct npui_graph *g, void **data, size_t *size);
  */
 int npui_model_parse(const void *data, size_t size, struct npui_graph **out, char *why,
                      size_t why_len);
+
+/*
+ * Whether data starts with the model file's magic: 1 for what looks like an
+ * lwnpu model (npui_model_parse still checks everything else), 0 for any
+ * other bytes, such as an ONNX file. data may be NULL only when size is 0.
+ */
+int npui_model_has_magic(const void *data, size_t size);
 
 #ifdef __cplusplus
 }

@@ -630,6 +630,11 @@ static int check_header(struct pctx *c)
 	return NPU_OK;
 }
 
+int npui_model_has_magic(const void *data, size_t size)
+{
+	return size >= NPUI_FMT_MAGIC_LEN && !memcmp(data, NPUI_FMT_MAGIC, NPUI_FMT_MAGIC_LEN);
+}
+
 int npui_model_parse(const void *data, size_t size, struct npui_graph **out, char *why,
                      size_t why_len)
 {

@@ -4,6 +4,9 @@
  *
  * Used by tools/npu-zoo and by tests/zoo. Nothing here touches files: a
  * build returns an npui_graph that validates; the caller serializes it.
+ *
+ * Tool header of lib/zoo: the one header of lib/zoo that tools/ and
+ * examples/ may include (docs/ARCHITECTURE.md, tools/check-layers).
  */
 #ifndef NPUI_ZOO_H
 #define NPUI_ZOO_H

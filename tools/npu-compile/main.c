@@ -13,7 +13,6 @@
 #include "npu.h"
 #include "compile/compile.h"
 #include "ir/graph.h"
-#include "ir/model_format.h"
 #include "tools/common/npy.h"
 
 /* Exit codes: 0 ok, 1 the compile or a file failed, 2 bad command line. */
@@ -480,8 +479,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "npu-compile: error: %s: %s\n", model, strerror(errno));
 		goto out;
 	}
-	is_npu = onnx_size >= NPUI_FMT_MAGIC_LEN &&
-	         !memcmp(onnx, NPUI_FMT_MAGIC, NPUI_FMT_MAGIC_LEN);
+	is_npu = npui_model_has_magic(onnx, onnx_size);
 	if (is_npu) {
 		/* Metadata only: parse, set it, write the graph back. */
 		if (!ma.color || calib || labels || o.name) {
