@@ -297,7 +297,7 @@ test-backends: all
 	$(MAKE) --no-print-directory check-exports
 	$(PYTEST)
 
-lint-after-deps: rtl-lint
+lint-after-deps: rtl-lint ; tools/check-layers --build $(BUILD)
 synth-after-deps: rtl-synth
 
 # The zoo-on-sim exactness tests at 64x64 instead of 224x224 under the
