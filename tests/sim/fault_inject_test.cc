@@ -19,6 +19,7 @@
 #include "ir/graph.h"
 #include "core/runtime.h"
 #include "driver/backend.h"
+#include "driver/npu_desc.h"
 #include "driver/npu_regs.h"
 #include "driver/sim.h"
 #include "rtl-sim/harness/npu_sim.h"
@@ -418,19 +419,24 @@ TEST(SimFaultMonitor, CountsWritesLandingOutsideTheWindows)
 		npu_sim *sim = nullptr;
 		ASSERT_EQ(npu_sim_create(&cfg, &sim), 0);
 		const uint64_t ring = 0x10000, out = 0x20000;
-		alignas(64) static uint32_t ring_mem[4 * 16];
+		alignas(64) static uint32_t ring_mem[4 * NPU_HW_DESC_WORDS];
 		alignas(64) static uint8_t out_mem[4096];
 		std::memset(ring_mem, 0, sizeof(ring_mem));
 		// DMA_STORE of 64 ACT bytes to out, then FENCE | IRQ.
-		ring_mem[0] = NPU_HW_OP_DMA_STORE | NPU_HW_DESC_VERSION << 8;
-		ring_mem[2] = static_cast<uint32_t>(out);
-		ring_mem[4] = NPU_HW_SRAM_ACT;
-		ring_mem[6] = 64 | 1u << 16;
-		ring_mem[7] = 1;
-		ring_mem[8] = 1;
-		for (int w : {9, 10, 11, 12})
-			ring_mem[w] = 64;
-		ring_mem[16] = NPU_HW_OP_FENCE | NPU_HW_DESC_VERSION << 8 | NPU_HW_FLAG_IRQ << 16;
+		npu_desc_dma store{};
+		store.opcode = NPU_HW_OP_DMA_STORE;
+		store.host_addr = out;
+		store.sram_sel = NPU_HW_SRAM_ACT;
+		store.chans = 64;
+		store.cols = 1;
+		store.rows = 1;
+		store.host_chan_stride = 1;
+		store.host_pix_stride = store.host_row_stride = 64;
+		store.sram_pix_stride = store.sram_row_stride = 64;
+		ASSERT_EQ(npu_desc_dma_pack(&store, &ring_mem[0]), 0);
+		npu_desc_fence fe{};
+		fe.flags = NPU_HW_FLAG_IRQ;
+		ASSERT_EQ(npu_desc_fence_pack(&fe, &ring_mem[NPU_HW_DESC_WORDS]), 0);
 		ASSERT_EQ(npu_sim_map(sim, ring, ring_mem, sizeof(ring_mem)), 0);
 		ASSERT_EQ(npu_sim_map(sim, out, out_mem, sizeof(out_mem)), 0);
 		const uint32_t regs[][2] = {
