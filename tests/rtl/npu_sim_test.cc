@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "driver/backend.h"
+#include "driver/npu_desc.h"
 #include "driver/npu_dev.h"
 #include "driver/npu_regs.h"
 #include "driver/sim.h"
@@ -52,35 +53,61 @@ int env_int(const char *name, int def, int min = 1)
 	return static_cast<int>(npu_test_env_int(name, def, min, INT_MAX));
 }
 
+// Descriptors are packed by the generated driver/npu_desc.h; a value that
+// does not fit its field fails the test instead of being truncated.
 struct Desc {
-	uint32_t w[16] = {};
+	uint32_t w[NPU_HW_DESC_WORDS] = {};
 };
 
 Desc dma(uint32_t op, uint64_t host, uint32_t sel, uint32_t sram, uint32_t chans, uint32_t cols,
          uint32_t rows, uint32_t hcs, uint32_t hps, uint32_t hrs, uint32_t sps, uint32_t srs,
          uint32_t flags = 0)
 {
+	npu_desc_dma s{};
+	s.opcode = op;
+	s.flags = flags;
+	s.host_addr = host;
+	s.sram_sel = sel;
+	s.sram_addr = sram;
+	s.chans = chans;
+	s.cols = cols;
+	s.rows = rows;
+	s.host_chan_stride = hcs;
+	s.host_pix_stride = hps;
+	s.host_row_stride = hrs;
+	s.sram_pix_stride = sps;
+	s.sram_row_stride = srs;
 	Desc d;
-	d.w[0] = op | (NPU_HW_DESC_VERSION << 8) | (flags << 16);
-	d.w[2] = static_cast<uint32_t>(host);
-	d.w[3] = static_cast<uint32_t>(host >> 32);
-	d.w[4] = sel;
-	d.w[5] = sram;
-	d.w[6] = chans | (cols << 16);
-	d.w[7] = rows;
-	d.w[8] = hcs;
-	d.w[9] = hps;
-	d.w[10] = hrs;
-	d.w[11] = sps;
-	d.w[12] = srs;
+	EXPECT_EQ(npu_desc_dma_pack(&s, d.w), 0);
 	return d;
 }
 
-Desc simple(uint32_t op, uint32_t flags, uint32_t w2 = 0)
+Desc conv(const npu_desc_conv &s)
 {
 	Desc d;
-	d.w[0] = op | (NPU_HW_DESC_VERSION << 8) | (flags << 16);
-	d.w[2] = w2;
+	EXPECT_EQ(npu_desc_conv_pack(&s, d.w), 0);
+	return d;
+}
+
+// Only a header: SYNC (with its queue), FENCE, or for the decoder tests an
+// opcode no layout has, or another version.
+Desc simple(uint32_t op, uint32_t flags, uint32_t queue = 0, uint32_t version = NPU_HW_DESC_VERSION)
+{
+	Desc d;
+	int rc;
+	if (op == NPU_HW_OP_SYNC && version == NPU_HW_DESC_VERSION) {
+		npu_desc_sync s{};
+		s.flags = flags;
+		s.queue = queue;
+		rc = npu_desc_sync_pack(&s, d.w);
+	} else {
+		npu_desc_hdr h{};
+		h.opcode = op;
+		h.version = version;
+		h.flags = flags;
+		rc = npu_desc_hdr_pack(&h, d.w);
+	}
+	EXPECT_EQ(rc, 0);
 	return d;
 }
 
@@ -315,8 +342,7 @@ bool run_conv(Dev &d, const ConvCase &k, TbRng &rng, uint64_t *macs = nullptr)
 	std::memcpy(&d.mem[off_in], in.data(), in.size());
 	std::memcpy(&d.mem[off_w], wimg.data(), wimg.size());
 	std::memcpy(&d.mem[off_b], bimg.data(), bimg.size());
-	std::memset(&d.mem[off_o], 0xA5,
-	            out_bytes + 4096); // poison, incl. a guard page
+	std::memset(&d.mem[off_o], 0xA5, out_bytes + 4096); // poison, incl. a guard page
 
 	std::vector<Desc> job;
 	// Input: one load per group, each group's channels from a word boundary.
@@ -332,24 +358,30 @@ bool run_conv(Dev &d, const ConvCase &k, TbRng &rng, uint64_t *macs = nullptr)
 	                  wimg.size() / wrowb, 1, 1, wrowb, 0, wrowb, 0));
 	job.push_back(dma(NPU_HW_OP_DMA_LOAD, d.dev(off_b), NPU_HW_SRAM_PARAM, 0, bimg.size(), 1, 1,
 	                  1, 0, 0, 0, 0, kJobFlagsLast));
-	Desc cv;
-	cv.w[0] = (k.dw ? NPU_HW_OP_DW_CONV : NPU_HW_OP_PW_CONV) | (NPU_HW_DESC_VERSION << 8) |
-	          ((NPU_HW_FLAG_POP_PREV | NPU_HW_FLAG_PUSH_NEXT) << 16);
-	cv.w[2] = 0;
-	cv.w[3] = 0;
-	cv.w[4] = 0;
-	cv.w[5] = 0;
-	cv.w[6] = k.h | (k.w << 16);
-	cv.w[7] = (k.dw ? k.ic : icg) | ((k.dw ? k.oc : ocg) << 16);
-	cv.w[8] = k.oh | (k.ow << 16);
-	cv.w[9] = k.kh | (k.kw << 4) | (k.sh << 8) | (k.sw << 12) | (k.pt << 16) | (k.pl << 20);
-	cv.w[10] = (k.dw ? 0 : G) | ((static_cast<uint32_t>(k.zp) & 0xFF) << 16);
-	cv.w[11] = 0x7F80; // act_min -128, act_max 127 (unused without EPILOGUE)
-	cv.w[12] = k.w * in_pix * act_w;
-	cv.w[13] = in_pix * act_w;
-	cv.w[14] = k.ow * out_pix;
-	cv.w[15] = out_pix;
-	job.push_back(cv);
+	npu_desc_conv cv{};
+	cv.opcode = k.dw ? NPU_HW_OP_DW_CONV : NPU_HW_OP_PW_CONV;
+	cv.flags = NPU_HW_FLAG_POP_PREV | NPU_HW_FLAG_PUSH_NEXT;
+	cv.in_h = k.h;
+	cv.in_w = k.w;
+	cv.in_c = k.dw ? k.ic : icg;
+	cv.out_c = k.dw ? k.oc : ocg;
+	cv.out_h = k.oh;
+	cv.out_w = k.ow;
+	cv.kh = k.kh;
+	cv.kw = k.kw;
+	cv.stride_h = k.sh;
+	cv.stride_w = k.sw;
+	cv.pad_t = k.pt;
+	cv.pad_l = k.pl;
+	cv.groups = k.dw ? 0 : G;
+	cv.in_zp = k.zp;
+	cv.act_min = -128; // unused without EPILOGUE
+	cv.act_max = 127;
+	cv.in_row_stride = k.w * in_pix * act_w;
+	cv.in_pix_stride = in_pix * act_w;
+	cv.out_row_stride = k.ow * out_pix;
+	cv.out_pix_stride = out_pix;
+	job.push_back(conv(cv));
 	job.push_back(dma(NPU_HW_OP_DMA_STORE, d.dev(off_o), NPU_HW_SRAM_ACC, 0, out_pix * acc_w,
 	                  k.ow, k.oh, 1, out_pix * acc_w, k.ow * out_pix * acc_w, out_pix * acc_w,
 	                  k.ow * out_pix * acc_w, NPU_HW_FLAG_POP_PREV));
@@ -671,11 +703,11 @@ TEST_P(SimTest, BadDescriptors)
 		d.wr(NPU_REG_CTRL, NPU_REG_CTRL_SOFT_RESET_MASK);
 		d.setup();
 	}
-	Desc v = simple(NPU_HW_OP_FENCE, NPU_HW_FLAG_IRQ);
-	v.w[0] = (v.w[0] & ~0xFF00u) | (2u << 8);
+	Desc v = simple(NPU_HW_OP_FENCE, NPU_HW_FLAG_IRQ, 0, 2);
 	EXPECT_EQ(d.submit({v}), NPU_REG_IRQ_STATUS_ERROR_MASK);
 	EXPECT_EQ(d.rd(NPU_REG_ERR_CODE), NPU_HW_ERR_DESC_VERSION);
-	EXPECT_EQ(d.rd(NPU_REG_ERR_ADDR_LO), static_cast<uint32_t>(d.dev(64 * (d.core.tail - 1))));
+	EXPECT_EQ(d.rd(NPU_REG_ERR_ADDR_LO),
+	          static_cast<uint32_t>(d.dev(NPU_HW_DESC_BYTES * (d.core.tail - 1))));
 }
 
 TEST_P(SimTest, WatchdogAndRecovery)
@@ -903,8 +935,7 @@ TEST(Bench, DISABLED_DefaultConfig)
 
 } // namespace
 
-// ---- FLAG_EPILOGUE and FLAG_ACCUMULATE + PPU_REQUANT
-// ---------------------------------------
+// ---- FLAG_EPILOGUE and FLAG_ACCUMULATE + PPU_REQUANT ---------------------------------------
 namespace
 {
 
@@ -1051,51 +1082,57 @@ bool run_conv_epi(Dev &d, const ConvCase &k, TbRng &rng, bool ksplit)
 		                  wimg2.size() / wrowb, 1, 1, wrowb, 0, wrowb, 0));
 	job.push_back(dma(NPU_HW_OP_DMA_LOAD, d.dev(off_p), NPU_HW_SRAM_PARAM, 0, pimg.size(), 1, 1,
 	                  1, 0, 0, 0, 0, kJobFlagsLast));
-	Desc cv;
-	cv.w[3] = 0;
-	cv.w[5] = 0;
-	cv.w[6] = k.h | (k.w << 16);
-	cv.w[7] = (k.dw ? k.ic : icg) | ((k.dw ? k.oc : ocg) << 16);
-	cv.w[8] = k.oh | (k.ow << 16);
-	cv.w[9] = k.kh | (k.kw << 4) | (k.sh << 8) | (k.sw << 12) | (k.pt << 16) | (k.pl << 20);
-	cv.w[10] = (k.dw ? 0 : G) | ((static_cast<uint32_t>(k.zp) & 0xFF) << 16) |
-	           ((static_cast<uint32_t>(p.out_zp) & 0xFF) << 24);
-	cv.w[11] = (static_cast<uint32_t>(p.act_min) & 0xFF) |
-	           ((static_cast<uint32_t>(p.act_max) & 0xFF) << 8);
-	cv.w[12] = k.w * in_pix * C;
-	cv.w[13] = in_pix * C;
-	const uint32_t op = k.dw ? NPU_HW_OP_DW_CONV : NPU_HW_OP_PW_CONV;
+	npu_desc_conv cv{};
+	cv.opcode = k.dw ? NPU_HW_OP_DW_CONV : NPU_HW_OP_PW_CONV;
+	cv.in_h = k.h;
+	cv.in_w = k.w;
+	cv.in_c = k.dw ? k.ic : icg;
+	cv.out_c = k.dw ? k.oc : ocg;
+	cv.out_h = k.oh;
+	cv.out_w = k.ow;
+	cv.kh = k.kh;
+	cv.kw = k.kw;
+	cv.stride_h = k.sh;
+	cv.stride_w = k.sw;
+	cv.pad_t = k.pt;
+	cv.pad_l = k.pl;
+	cv.groups = k.dw ? 0 : G;
+	cv.in_zp = k.zp;
+	cv.out_zp = p.out_zp;
+	cv.act_min = p.act_min;
+	cv.act_max = p.act_max;
+	cv.in_row_stride = k.w * in_pix * C;
+	cv.in_pix_stride = in_pix * C;
 	if (!ksplit) {
-		cv.w[0] = op | (NPU_HW_DESC_VERSION << 8) |
-		          ((NPU_HW_FLAG_POP_PREV | NPU_HW_FLAG_PUSH_NEXT | NPU_HW_FLAG_EPILOGUE)
-		           << 16);
-		cv.w[4] = out_act;
-		cv.w[14] = k.ow * out_pix * C;
-		cv.w[15] = out_pix * C;
-		job.push_back(cv);
+		cv.flags = NPU_HW_FLAG_POP_PREV | NPU_HW_FLAG_PUSH_NEXT | NPU_HW_FLAG_EPILOGUE;
+		cv.out_addr = out_act;
+		cv.out_row_stride = k.ow * out_pix * C;
+		cv.out_pix_stride = out_pix * C;
+		job.push_back(conv(cv));
 	} else {
 		// Pass 1: chunk 0 from the bias into ACC; pass 2: chunk 1, ACCUMULATE.
-		cv.w[0] = op | (NPU_HW_DESC_VERSION << 8) | (NPU_HW_FLAG_POP_PREV << 16);
-		cv.w[7] = (kc * C) | (ocg << 16);
-		cv.w[4] = 0;
-		cv.w[14] = k.ow * out_pix;
-		cv.w[15] = out_pix;
-		job.push_back(cv);
-		cv.w[0] = op | (NPU_HW_DESC_VERSION << 8) | (NPU_HW_FLAG_ACCUMULATE << 16);
-		cv.w[2] = kc * C;
-		cv.w[3] = w2;
-		cv.w[7] = (icg - kc * C) | (ocg << 16);
-		job.push_back(cv);
-		Desc rq;
-		rq.w[0] = NPU_HW_OP_PPU_REQUANT | (NPU_HW_DESC_VERSION << 8) |
-		          (NPU_HW_FLAG_PUSH_NEXT << 16);
-		rq.w[2] = 0;
-		rq.w[4] = out_act;
-		rq.w[5] = 0;
-		rq.w[6] = (k.oh * k.ow) | (k.oc << 16);
-		rq.w[10] = (static_cast<uint32_t>(p.out_zp) & 0xFF) << 24;
-		rq.w[11] = cv.w[11];
-		job.push_back(rq);
+		cv.flags = NPU_HW_FLAG_POP_PREV;
+		cv.in_c = kc * C;
+		cv.out_addr = 0;
+		cv.out_row_stride = k.ow * out_pix;
+		cv.out_pix_stride = out_pix;
+		job.push_back(conv(cv));
+		cv.flags = NPU_HW_FLAG_ACCUMULATE;
+		cv.in_addr = kc * C;
+		cv.wgt_addr = w2;
+		cv.in_c = icg - kc * C;
+		job.push_back(conv(cv));
+		npu_desc_requant rq{};
+		rq.flags = NPU_HW_FLAG_PUSH_NEXT;
+		rq.dst_addr = out_act;
+		rq.pixels = k.oh * k.ow;
+		rq.channels = k.oc;
+		rq.out_zp = p.out_zp;
+		rq.act_min = p.act_min;
+		rq.act_max = p.act_max;
+		Desc rd;
+		EXPECT_EQ(npu_desc_requant_pack(&rq, rd.w), 0);
+		job.push_back(rd);
 	}
 	job.push_back(dma(NPU_HW_OP_DMA_STORE, d.dev(off_o), NPU_HW_SRAM_ACT, out_act, out_pix * C,
 	                  k.ow, k.oh, 1, out_pix * C, k.ow * out_pix * C, out_pix * C,
@@ -1188,8 +1225,7 @@ TEST_P(SimTest, PwKSplitAccumulateRequant)
 
 } // namespace
 
-// ---- performance counters
-// ------------------------------------------------------------------
+// ---- performance counters ------------------------------------------------------------------
 namespace
 {
 
