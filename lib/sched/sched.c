@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "npu.h"
+#include "driver/npu_desc.h"
 #include "driver/npu_regs.h"
 #include "ir/arena.h"
 #include "sched/sched_int.h"
@@ -256,12 +257,17 @@ int npui_sched_build(const struct npui_graph *g, const struct npui_ref_plan *pla
 		sg->first_layer = i;
 		sg->num_layers = j - i;
 		if (npu) {
+			uint32_t *fw;
+			struct npu_desc_hdr fh;
+
 			for (uint32_t k = i; k < j; k++)
 				sp_emit_layer(&c, k);
 			/* the segment ends with FENCE | IRQ */
-			if (c.ndesc && !c.err &&
-			    (c.desc[(c.ndesc - 1) * 16] & 0xff) == NPU_HW_OP_FENCE) {
-				c.desc[(c.ndesc - 1) * 16] |= NPU_HW_FLAG_IRQ << 16;
+			fw = c.ndesc ? &c.desc[(c.ndesc - 1) * NPU_HW_DESC_WORDS] : NULL;
+			if (fw && !c.err && !npu_desc_hdr_unpack(fw, &fh) &&
+			    fh.opcode == NPU_HW_OP_FENCE) {
+				fw[NPU_DESC_HDR_FLAGS_WORD] |= NPU_HW_FLAG_IRQ
+				                               << NPU_DESC_HDR_FLAGS_SHIFT;
 			} else {
 				c.layer = j - 1;
 				sp_emit_fence(&c, NPU_HW_FLAG_IRQ);
