@@ -31,6 +31,7 @@
 
 #include "core/runtime.h"
 #include "driver/backend.h"
+#include "driver/npu_desc.h"
 #include "driver/npu_dev.h"
 #include "driver/npu_regs.h"
 #include "driver/sim.h"
@@ -230,23 +231,29 @@ std::string RunNet(const NetCase &nc, int size, uint64_t *cycles, uint32_t *npu_
 					if (std::getenv("NPU_NET_DUMP")) {
 						for (uint32_t q = i; q < i + n; q++) {
 							std::printf("desc %u:", q);
-							for (int w = 0; w < 16; w++)
-								std::printf(" %x", d[q * 16 + w]);
+							const uint32_t *dq =
+							        &d[static_cast<size_t>(q) *
+							           NPU_HW_DESC_WORDS];
+							for (unsigned w = 0; w < NPU_HW_DESC_WORDS;
+							     w++)
+								std::printf(" %x", dq[w]);
 							std::printf("\n");
-							const uint32_t *dq = &d[q * 16];
-							if ((dq[0] & 0xff) == NPU_HW_OP_DMA_LOAD &&
-							    dq[4] == 3 &&
-							    dq[3] == (consts.b.dev_addr >> 32) &&
-							    dq[2] >= static_cast<uint32_t>(
-							                     consts.b.dev_addr)) {
+							// a PARAM load from the constants: print
+							// its int32s
+							npu_desc_dma ld{};
+							if (npu_desc_dma_unpack(dq, &ld) == 0 &&
+							    ld.opcode == NPU_HW_OP_DMA_LOAD &&
+							    ld.sram_sel == NPU_HW_SRAM_PARAM &&
+							    ld.host_addr >= consts.b.dev_addr &&
+							    ld.host_addr - consts.b.dev_addr <
+							            consts.b.size) {
 								const int32_t *pv = reinterpret_cast<
 								        const int32_t *>(
 								        consts.host() +
-								        (dq[2] -
-								         static_cast<uint32_t>(
-								                 consts.b.dev_addr)));
+								        (ld.host_addr -
+								         consts.b.dev_addr));
 								for (uint32_t e = 0;
-								     e < (dq[6] & 0xffff) / 4; e++)
+								     e < ld.chans / 4; e++)
 									std::printf(" %d", pv[e]);
 								std::printf("\n");
 							}
