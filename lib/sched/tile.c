@@ -616,6 +616,23 @@ static void mark(struct sp_ctx *c, uint32_t first, uint32_t last, uint32_t ff, u
 	add_flags(c, last, lf);
 }
 
+/* A conv tile's geometry and kernel, the same for PW and DW: input ih x iw
+ * (with padding pt, pl inside the tile), output th x tw. */
+static void conv_tile(struct npu_desc_conv *cd, const struct sp_conv *v, int32_t ih, int32_t iw,
+                      int32_t th, int32_t tw, int32_t pt, int32_t pl)
+{
+	cd->in_h = (uint32_t)ih;
+	cd->in_w = (uint32_t)iw;
+	cd->out_h = (uint32_t)th;
+	cd->out_w = (uint32_t)tw;
+	cd->kh = (uint32_t)v->kh;
+	cd->kw = (uint32_t)v->kw;
+	cd->stride_h = (uint32_t)v->sh;
+	cd->stride_w = (uint32_t)v->sw;
+	cd->pad_t = (uint32_t)pt;
+	cd->pad_l = (uint32_t)pl;
+}
+
 static void act_bounds(const struct npui_graph *g, const struct npui_layer *l, int32_t *lo,
                        int32_t *hi)
 {
@@ -819,18 +836,8 @@ static void emit_pw(struct sp_ctx *c, uint32_t li)
 						        .wgt_addr = whalf,
 						        .out_addr = nkc == 1 ? out_b : 0,
 						        .param_entry = phalf,
-						        .in_h = (uint32_t)ih,
-						        .in_w = (uint32_t)iw,
 						        .in_c = (uint32_t)icn,
 						        .out_c = (uint32_t)ocn,
-						        .out_h = (uint32_t)th,
-						        .out_w = (uint32_t)tw,
-						        .kh = (uint32_t)v.kh,
-						        .kw = (uint32_t)v.kw,
-						        .stride_h = (uint32_t)v.sh,
-						        .stride_w = (uint32_t)v.sw,
-						        .pad_t = (uint32_t)pt,
-						        .pad_l = (uint32_t)pl,
 						        .groups = 1,
 						        .in_zp = ti->q.zero_point,
 						        .out_zp = to->q.zero_point,
@@ -844,6 +851,7 @@ static void emit_pw(struct sp_ctx *c, uint32_t li)
 						        .out_pix_stride = nkc == 1 ? opad : ocgs,
 						};
 
+						conv_tile(&cd, &v, ih, iw, th, tw, pt, pl);
 						cf = emit(c, npu_desc_conv_pack(&cd, w), w);
 						cl = cf;
 						if (nkc > 1 && last) {
@@ -968,18 +976,8 @@ static void emit_dw(struct sp_ctx *c, uint32_t li)
 				        .wgt_addr = h * geo->wgt_half,
 				        .out_addr = out_b,
 				        .param_entry = h * geo->par_half,
-				        .in_h = (uint32_t)ih,
-				        .in_w = (uint32_t)iw,
 				        .in_c = (uint32_t)cn,
 				        .out_c = (uint32_t)cn,
-				        .out_h = (uint32_t)th,
-				        .out_w = (uint32_t)tw,
-				        .kh = (uint32_t)v.kh,
-				        .kw = (uint32_t)v.kw,
-				        .stride_h = (uint32_t)v.sh,
-				        .stride_w = (uint32_t)v.sw,
-				        .pad_t = (uint32_t)pt,
-				        .pad_l = (uint32_t)pl,
 				        .groups = 0, /* DW */
 				        .in_zp = ti->q.zero_point,
 				        .out_zp = to->q.zero_point,
@@ -991,6 +989,7 @@ static void emit_dw(struct sp_ctx *c, uint32_t li)
 				        .out_pix_stride = cp,
 				};
 
+				conv_tile(&cd, &v, ih, iw, th, tw, pt, pl);
 				emit(c, npu_desc_conv_pack(&cd, w), w);
 				xfer(c, 1, &c->loc[l->output], oy, ox, th, tw, c0, cn, out_b, cp,
 				     (uint32_t)tw * cp, &sf, &sl);
