@@ -240,6 +240,31 @@ struct ConvCase {
 	int h, w, ic, oc, kh, kw, sh, sw, pt, pl, oh, ow, groups, zp;
 };
 
+// The conv descriptor fields of case k (opcode, shape, kernel, groups,
+// input zero point); the caller adds flags, addresses, strides and the
+// output quantization.
+npu_desc_conv conv_case(const ConvCase &k)
+{
+	const int G = k.groups;
+	npu_desc_conv cv{};
+	cv.opcode = k.dw ? NPU_HW_OP_DW_CONV : NPU_HW_OP_PW_CONV;
+	cv.in_h = k.h;
+	cv.in_w = k.w;
+	cv.in_c = k.dw ? k.ic : k.ic / G;
+	cv.out_c = k.dw ? k.oc : k.oc / G;
+	cv.out_h = k.oh;
+	cv.out_w = k.ow;
+	cv.kh = k.kh;
+	cv.kw = k.kw;
+	cv.stride_h = k.sh;
+	cv.stride_w = k.sw;
+	cv.pad_t = k.pt;
+	cv.pad_l = k.pl;
+	cv.groups = k.dw ? 0 : G;
+	cv.in_zp = k.zp;
+	return cv;
+}
+
 std::string describe(const ConvCase &k)
 {
 	char b[200];
@@ -358,23 +383,8 @@ bool run_conv(Dev &d, const ConvCase &k, TbRng &rng, uint64_t *macs = nullptr)
 	                  wimg.size() / wrowb, 1, 1, wrowb, 0, wrowb, 0));
 	job.push_back(dma(NPU_HW_OP_DMA_LOAD, d.dev(off_b), NPU_HW_SRAM_PARAM, 0, bimg.size(), 1, 1,
 	                  1, 0, 0, 0, 0, kJobFlagsLast));
-	npu_desc_conv cv{};
-	cv.opcode = k.dw ? NPU_HW_OP_DW_CONV : NPU_HW_OP_PW_CONV;
+	npu_desc_conv cv = conv_case(k);
 	cv.flags = NPU_HW_FLAG_POP_PREV | NPU_HW_FLAG_PUSH_NEXT;
-	cv.in_h = k.h;
-	cv.in_w = k.w;
-	cv.in_c = k.dw ? k.ic : icg;
-	cv.out_c = k.dw ? k.oc : ocg;
-	cv.out_h = k.oh;
-	cv.out_w = k.ow;
-	cv.kh = k.kh;
-	cv.kw = k.kw;
-	cv.stride_h = k.sh;
-	cv.stride_w = k.sw;
-	cv.pad_t = k.pt;
-	cv.pad_l = k.pl;
-	cv.groups = k.dw ? 0 : G;
-	cv.in_zp = k.zp;
 	cv.act_min = -128; // unused without EPILOGUE
 	cv.act_max = 127;
 	cv.in_row_stride = k.w * in_pix * act_w;
@@ -1082,22 +1092,7 @@ bool run_conv_epi(Dev &d, const ConvCase &k, TbRng &rng, bool ksplit)
 		                  wimg2.size() / wrowb, 1, 1, wrowb, 0, wrowb, 0));
 	job.push_back(dma(NPU_HW_OP_DMA_LOAD, d.dev(off_p), NPU_HW_SRAM_PARAM, 0, pimg.size(), 1, 1,
 	                  1, 0, 0, 0, 0, kJobFlagsLast));
-	npu_desc_conv cv{};
-	cv.opcode = k.dw ? NPU_HW_OP_DW_CONV : NPU_HW_OP_PW_CONV;
-	cv.in_h = k.h;
-	cv.in_w = k.w;
-	cv.in_c = k.dw ? k.ic : icg;
-	cv.out_c = k.dw ? k.oc : ocg;
-	cv.out_h = k.oh;
-	cv.out_w = k.ow;
-	cv.kh = k.kh;
-	cv.kw = k.kw;
-	cv.stride_h = k.sh;
-	cv.stride_w = k.sw;
-	cv.pad_t = k.pt;
-	cv.pad_l = k.pl;
-	cv.groups = k.dw ? 0 : G;
-	cv.in_zp = k.zp;
+	npu_desc_conv cv = conv_case(k);
 	cv.out_zp = p.out_zp;
 	cv.act_min = p.act_min;
 	cv.act_max = p.act_max;
