@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstring>
 #include <string>
 #include <thread>
@@ -307,8 +308,18 @@ TEST_P(Threads, CloseWhileOthersRun)
 				Frame fr(mi, i % kInputs);
 				if (npu_run(m[t], &fr.io) != NPU_OK || !fr.exact())
 					bad++;
-				if (i == 0)
+				if (i == 0) {
+					// Hold the rest of the runs until npu_close() has
+					// returned, so that they run after it however fast
+					// the device is; an npu_close() that waited for the
+					// threads would leave them here for the whole 10 s
+					// and after_close at 0.
 					started++;
+					auto until = std::chrono::steady_clock::now() +
+					             std::chrono::seconds(10);
+					while (!closed && std::chrono::steady_clock::now() < until)
+						std::this_thread::yield();
+				}
 				if (closed)
 					after_close++;
 			}
