@@ -26,6 +26,7 @@
 
 #include "npu.h"
 #include "ir/graph.h"
+#include "ir/status.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -221,9 +222,6 @@ int npui_relocate_segment(const struct npui_segment *seg, uint64_t arena_addr, u
 /* Copy the model's overlap counters (for tests). Returns NPU_OK or
  * NPU_ERR_INVALID_ARG. */
 int npui_model_overlap_stats(const npu_model *m, struct npui_overlap_stats *out);
-
-/* Record the detail of a failure for npu_last_error() (this thread). */
-void npui_set_detail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* Monotonic nanoseconds. */
 uint64_t npui_now_ns(void);

@@ -1,9 +1,13 @@
-/* Status codes: names and one-line descriptions (npu.h). */
+/*
+ * Status codes: names and one-line descriptions (npu.h), and the calling
+ * thread's detail message. The bottom of the library: every layer may
+ * word an error with npu_strerror().
+ */
 #include <stdarg.h>
 #include <stdio.h>
 
 #include "npu.h"
-#include "core/runtime.h"
+#include "ir/status.h"
 
 struct status_text {
 	int code;
