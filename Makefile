@@ -5,7 +5,8 @@
 #   make test       set up, build, run every test
 #   make asan       the tests under AddressSanitizer + UndefinedBehaviorSanitizer
 #   make tsan       the concurrency tests under ThreadSanitizer
-#   make lint       Verilator lint of all RTL (and generated files up to date)
+#   make lint       Verilator lint of all RTL, generated files up to date, the
+#                   layer rules (tools/check-layers), the driver core freestanding
 #   make synth      yosys synthesis of the RTL, LUT/FF/DSP/BRAM report
 #   make format     clang-format the C/C++ sources in place
 #   make format-check   fail if any source is not clang-formatted
@@ -297,7 +298,22 @@ test-backends: all
 	$(MAKE) --no-print-directory check-exports
 	$(PYTEST)
 
-lint-after-deps: rtl-lint ; tools/check-layers --build $(BUILD)
+lint-after-deps: rtl-lint driver-core-check ; tools/check-layers --build $(BUILD)
+
+# The driver core (driver/npu_dev.c) also runs on the dev board's firmware:
+# it must build freestanding and use nothing from the C library but the
+# memory functions a freestanding compiler may emit calls to.
+DRIVER_CORE_LIBC := memset memcpy memmove memcmp
+.PHONY: driver-core-check
+driver-core-check:
+	@mkdir -p $(BUILD)/lint
+	$(CC) -std=c11 -O2 -ffreestanding -Wall -Wextra -Werror -Ilib/include -I. \
+		-c driver/npu_dev.c -o $(BUILD)/lint/npu_dev_freestanding.o
+	@extra=$$(nm -u $(BUILD)/lint/npu_dev_freestanding.o | awk '{print $$2}' | \
+		grep -vxF $(addprefix -e ,$(DRIVER_CORE_LIBC)) || true); \
+	if [ -n "$$extra" ]; then \
+		echo "driver/npu_dev.c uses outside the driver core: $$extra"; exit 1; fi; \
+	echo "driver-core-check: driver/npu_dev.c builds freestanding"
 synth-after-deps: rtl-synth
 
 # The zoo-on-sim exactness tests at 64x64 instead of 224x224 under the
