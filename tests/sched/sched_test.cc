@@ -17,6 +17,7 @@
 
 #include "isa_model.h"
 #include "npu.h"
+#include "core/runtime.h"
 #include "ir/graph.h"
 #include "driver/npu_desc.h"
 #include "driver/npu_regs.h"
@@ -339,15 +340,12 @@ Result RunBoth(const npui_graph *g, const npui_caps &caps, ArenaMode mode, uint3
 			continue;
 		}
 		const uint32_t W = NPU_HW_DESC_WORDS;
-		std::vector<uint32_t> d(sg.desc, sg.desc + (size_t)sg.num_desc * W);
-		for (uint32_t r = 0; r < sg.num_relocs; r++) {
-			const npui_reloc &rl = sg.relocs[r];
-			uint64_t a =
-			        (rl.kind == NPUI_RELOC_ARENA ? kArenaBase : kConstBase) + rl.offset;
-			EXPECT_EQ(rl.word, NPU_DESC_DMA_HOST_ADDR_WORD);
-			d[rl.desc * W + rl.word] = (uint32_t)a;
-			d[rl.desc * W + rl.word + 1] = (uint32_t)(a >> 32);
-		}
+		// relocated as the runtime does (lib/core, through the driver core)
+		std::vector<uint32_t> d((size_t)sg.num_desc * W);
+		EXPECT_EQ(npui_relocate_segment(&sg, kArenaBase, kConstBase, d.data()), NPU_OK)
+		        << npu_last_error();
+		for (uint32_t r = 0; r < sg.num_relocs; r++)
+			EXPECT_EQ(sg.relocs[r].word, NPU_DESC_DMA_HOST_ADDR_WORD);
 		// the segment ends with FENCE | IRQ; tags name the layer
 		auto hdr = [&](uint32_t i) {
 			npu_desc_hdr h{};
