@@ -65,6 +65,7 @@ $(SIM_OUT)/rt/%.o: $(SIM_VINC)/%.cpp
 	$(CXX) $(SIM_CXXFLAGS) -c $< -o $@
 
 $(SIM_OUT)/npu_sim.o: rtl-sim/harness/npu_sim.cc rtl-sim/harness/npu_sim.h driver/npu_regs.h \
+		driver/npu_desc.h \
 		$(SIM_OUT)/default/Vnpu_top_default__ALL.a $(SIM_OUT)/small/Vnpu_top_small__ALL.a
 	$(CXX) $(SIM_CXXFLAGS) -Wall -Wextra -Werror -c $< -o $@
 

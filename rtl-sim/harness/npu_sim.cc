@@ -29,6 +29,7 @@
 #include <memory>
 #include <string>
 
+#include "../../driver/npu_desc.h"
 #include "../../driver/npu_regs.h"
 #include "Vnpu_top_default.h"
 #include "Vnpu_top_small.h"
@@ -351,9 +352,11 @@ template <class V, unsigned DmaBytes> class Sim final : public npu_sim
 				const uint8_t *p = resolve(b.addr + off, n);
 				if (p)
 					std::memcpy(&data, p, n); // little-endian host
+				// the opcode field inverted: every value >= 0xc0 is
+				// unknown (the header word is in the first beat)
+				static_assert(NPU_DESC_HDR_OPCODE_WORD == 0, "header in beat 0");
 				if (b.corrupt && b.beat == 0)
-					data ^= 0xff; // byte 0 = opcode: every value >= 0xc0 is
-					              // unknown
+					data ^= NPU_DESC_HDR_OPCODE_MASK;
 			}
 			t.mem_r_data_i = data;
 			t.mem_r_err_i = b.err;

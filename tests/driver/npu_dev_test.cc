@@ -20,6 +20,26 @@ namespace
 {
 
 constexpr uint32_t kWords = NPU_HW_DESC_WORDS;
+
+// A descriptor's header word (opcode, version, flags) from the generated
+// layout; the tests fill the other words freely (the fake does not decode).
+uint32_t HeaderWord(uint32_t opcode, uint32_t flags = 0)
+{
+	npu_desc_hdr h = {};
+	h.opcode = opcode;
+	h.version = NPU_HW_DESC_VERSION;
+	h.flags = flags;
+	uint32_t w[kWords];
+	EXPECT_EQ(npu_desc_hdr_pack(&h, w), 0);
+	return w[NPU_DESC_HDR_OPCODE_WORD];
+}
+
+npu_desc_hdr Header(const uint32_t *w)
+{
+	npu_desc_hdr h = {};
+	npu_desc_hdr_unpack(w, &h);
+	return h;
+}
 constexpr uint32_t kCyclesPerDesc = 10;
 
 // The fake device. Register reads come from regs[] unless the device
@@ -202,7 +222,7 @@ class DriverCore : public ::testing::Test
 	{
 		std::vector<uint32_t> d(static_cast<size_t>(n) * kWords);
 		for (uint32_t i = 0; i < n; i++) {
-			d[i * kWords] = NPU_HW_OP_SYNC | NPU_HW_DESC_VERSION << 8;
+			d[i * kWords] = HeaderWord(NPU_HW_OP_SYNC);
 			for (uint32_t w = 1; w < kWords; w++)
 				d[i * kWords + w] = i * 100 + w;
 		}
@@ -296,14 +316,15 @@ TEST_F(DriverCore, StreamWrapsTheRing)
 	ASSERT_EQ(npu_dev_stream(&dev, d.data(), n, 100, &perf), NPU_OK);
 	ASSERT_EQ(fake.seen.size(), n + 1);
 	for (uint32_t i = 0; i < n; i++) {
-		const uint32_t flags = (fake.seen[i][0] >> 16) & 0xFF;
-		EXPECT_EQ(flags, i % 2 == 1 ? NPU_HW_FLAG_IRQ : 0u) << "i=" << i;
-		EXPECT_EQ(fake.seen[i][0] & 0xFFFF, d[i * kWords]) << "i=" << i;
+		const npu_desc_hdr h = Header(fake.seen[i].data());
+		EXPECT_EQ(h.flags, i % 2 == 1 ? NPU_HW_FLAG_IRQ : 0u) << "i=" << i;
+		EXPECT_EQ(h.opcode, (uint32_t)NPU_HW_OP_SYNC) << "i=" << i;
+		EXPECT_EQ(h.version, (uint32_t)NPU_HW_DESC_VERSION) << "i=" << i;
 		for (uint32_t w = 1; w < kWords; w++)
 			ASSERT_EQ(fake.seen[i][w], d[i * kWords + w]) << "i=" << i << " w=" << w;
 	}
-	EXPECT_EQ(fake.seen[n][0],
-	          NPU_HW_OP_FENCE | NPU_HW_DESC_VERSION << 8 | NPU_HW_FLAG_IRQ << 16);
+	EXPECT_EQ(fake.seen[n][NPU_DESC_HDR_OPCODE_WORD],
+	          HeaderWord(NPU_HW_OP_FENCE, NPU_HW_FLAG_IRQ));
 	EXPECT_EQ(dev.tail, (n + 1) % 8);
 	EXPECT_EQ(fake.head, dev.tail);
 	EXPECT_EQ(perf.cycles, (n + 1) * kCyclesPerDesc);
@@ -317,7 +338,7 @@ TEST_F(DriverCore, ShortBatchAndFullRing)
 	std::vector<uint32_t> d = Stream(4);
 	ASSERT_EQ(npu_dev_stream(&dev, d.data(), 4, 100, nullptr), NPU_OK);
 	for (uint32_t i = 0; i < 4; i++)
-		EXPECT_EQ((fake.seen[i][0] >> 16) & 0xFF, 0u) << "i=" << i;
+		EXPECT_EQ(Header(fake.seen[i].data()).flags, 0u) << "i=" << i;
 	EXPECT_EQ(npu_dev_ring_space(&dev), 7u);
 	for (uint32_t i = 0; i < 7; i++)
 		ASSERT_EQ(npu_dev_ring_put(&dev, d.data(), 0), NPU_OK) << i;
@@ -496,8 +517,8 @@ TEST_F(DriverCore, RecoverResetsAndReprograms)
 TEST(DriverCoreReloc, PatchesOnlyAddressFields)
 {
 	std::vector<uint32_t> s(2 * kWords, 0xEEEEEEEEu);
-	s[0] = NPU_HW_OP_SYNC | NPU_HW_DESC_VERSION << 8;
-	s[kWords] = NPU_HW_OP_DMA_STORE | NPU_HW_DESC_VERSION << 8;
+	s[0] = HeaderWord(NPU_HW_OP_SYNC);
+	s[kWords] = HeaderWord(NPU_HW_OP_DMA_STORE);
 	const uint32_t a = NPU_DESC_DMA_HOST_ADDR_WORD;
 	ASSERT_EQ(npu_dev_reloc_patch(s.data(), 2, 1, a, 0x1122334455667788ull), NPU_OK);
 	EXPECT_EQ(s[kWords + a], 0x55667788u);
