@@ -197,9 +197,9 @@ module npu_cmdproc #(
 
   logic [7:0]  op, ver;
   logic [15:0] fl;
-  assign op  = npu_regs_pkg::npu_desc_hdr_opcode(dd);
-  assign ver = npu_regs_pkg::npu_desc_hdr_version(dd);
-  assign fl  = npu_regs_pkg::npu_desc_hdr_flags(dd);
+  assign op  = dd[npu_regs_pkg::NPU_DESC_HDR_OPCODE_BIT +: npu_regs_pkg::NPU_DESC_HDR_OPCODE_WIDTH];
+  assign ver = dd[npu_regs_pkg::NPU_DESC_HDR_VERSION_BIT +: npu_regs_pkg::NPU_DESC_HDR_VERSION_WIDTH];
+  assign fl  = dd[npu_regs_pkg::NPU_DESC_HDR_FLAGS_BIT +: npu_regs_pkg::NPU_DESC_HDR_FLAGS_WIDTH];
 
   localparam logic [15:0] FIrq     = 16'(npu_regs_pkg::NPU_HW_FLAG_IRQ);
   localparam logic [15:0] FPopP    = 16'(npu_regs_pkg::NPU_HW_FLAG_POP_PREV);
@@ -254,38 +254,38 @@ module npu_cmdproc #(
   logic [3:0]  kh, kw, sh, sw, pt, pl;
   logic [15:0] cv_in_h, cv_in_w, cv_in_c, cv_out_c, cv_out_h, cv_out_w, cv_groups;
   logic [31:0] cv_in, cv_wgt, cv_out, cv_param, cv_irs, cv_ips, cv_ors, cv_ops;
-  assign kh        = npu_regs_pkg::npu_desc_conv_kh(dd);
-  assign kw        = npu_regs_pkg::npu_desc_conv_kw(dd);
-  assign sh        = npu_regs_pkg::npu_desc_conv_stride_h(dd);
-  assign sw        = npu_regs_pkg::npu_desc_conv_stride_w(dd);
-  assign pt        = npu_regs_pkg::npu_desc_conv_pad_t(dd);
-  assign pl        = npu_regs_pkg::npu_desc_conv_pad_l(dd);
-  assign cv_in_h   = npu_regs_pkg::npu_desc_conv_in_h(dd);
-  assign cv_in_w   = npu_regs_pkg::npu_desc_conv_in_w(dd);
-  assign cv_in_c   = npu_regs_pkg::npu_desc_conv_in_c(dd);
-  assign cv_out_c  = npu_regs_pkg::npu_desc_conv_out_c(dd);
-  assign cv_out_h  = npu_regs_pkg::npu_desc_conv_out_h(dd);
-  assign cv_out_w  = npu_regs_pkg::npu_desc_conv_out_w(dd);
-  assign cv_groups = npu_regs_pkg::npu_desc_conv_groups(dd);
-  assign cv_in     = npu_regs_pkg::npu_desc_conv_in_addr(dd);
-  assign cv_wgt    = npu_regs_pkg::npu_desc_conv_wgt_addr(dd);
-  assign cv_out    = npu_regs_pkg::npu_desc_conv_out_addr(dd);
-  assign cv_param  = npu_regs_pkg::npu_desc_conv_param_entry(dd);
-  assign cv_irs    = npu_regs_pkg::npu_desc_conv_in_row_stride(dd);
-  assign cv_ips    = npu_regs_pkg::npu_desc_conv_in_pix_stride(dd);
-  assign cv_ors    = npu_regs_pkg::npu_desc_conv_out_row_stride(dd);
-  assign cv_ops    = npu_regs_pkg::npu_desc_conv_out_pix_stride(dd);
+  assign kh        = dd[npu_regs_pkg::NPU_DESC_CONV_KH_BIT +: npu_regs_pkg::NPU_DESC_CONV_KH_WIDTH];
+  assign kw        = dd[npu_regs_pkg::NPU_DESC_CONV_KW_BIT +: npu_regs_pkg::NPU_DESC_CONV_KW_WIDTH];
+  assign sh        = dd[npu_regs_pkg::NPU_DESC_CONV_STRIDE_H_BIT +: npu_regs_pkg::NPU_DESC_CONV_STRIDE_H_WIDTH];
+  assign sw        = dd[npu_regs_pkg::NPU_DESC_CONV_STRIDE_W_BIT +: npu_regs_pkg::NPU_DESC_CONV_STRIDE_W_WIDTH];
+  assign pt        = dd[npu_regs_pkg::NPU_DESC_CONV_PAD_T_BIT +: npu_regs_pkg::NPU_DESC_CONV_PAD_T_WIDTH];
+  assign pl        = dd[npu_regs_pkg::NPU_DESC_CONV_PAD_L_BIT +: npu_regs_pkg::NPU_DESC_CONV_PAD_L_WIDTH];
+  assign cv_in_h   = dd[npu_regs_pkg::NPU_DESC_CONV_IN_H_BIT +: npu_regs_pkg::NPU_DESC_CONV_IN_H_WIDTH];
+  assign cv_in_w   = dd[npu_regs_pkg::NPU_DESC_CONV_IN_W_BIT +: npu_regs_pkg::NPU_DESC_CONV_IN_W_WIDTH];
+  assign cv_in_c   = dd[npu_regs_pkg::NPU_DESC_CONV_IN_C_BIT +: npu_regs_pkg::NPU_DESC_CONV_IN_C_WIDTH];
+  assign cv_out_c  = dd[npu_regs_pkg::NPU_DESC_CONV_OUT_C_BIT +: npu_regs_pkg::NPU_DESC_CONV_OUT_C_WIDTH];
+  assign cv_out_h  = dd[npu_regs_pkg::NPU_DESC_CONV_OUT_H_BIT +: npu_regs_pkg::NPU_DESC_CONV_OUT_H_WIDTH];
+  assign cv_out_w  = dd[npu_regs_pkg::NPU_DESC_CONV_OUT_W_BIT +: npu_regs_pkg::NPU_DESC_CONV_OUT_W_WIDTH];
+  assign cv_groups = dd[npu_regs_pkg::NPU_DESC_CONV_GROUPS_BIT +: npu_regs_pkg::NPU_DESC_CONV_GROUPS_WIDTH];
+  assign cv_in     = dd[npu_regs_pkg::NPU_DESC_CONV_IN_ADDR_BIT +: npu_regs_pkg::NPU_DESC_CONV_IN_ADDR_WIDTH];
+  assign cv_wgt    = dd[npu_regs_pkg::NPU_DESC_CONV_WGT_ADDR_BIT +: npu_regs_pkg::NPU_DESC_CONV_WGT_ADDR_WIDTH];
+  assign cv_out    = dd[npu_regs_pkg::NPU_DESC_CONV_OUT_ADDR_BIT +: npu_regs_pkg::NPU_DESC_CONV_OUT_ADDR_WIDTH];
+  assign cv_param  = dd[npu_regs_pkg::NPU_DESC_CONV_PARAM_ENTRY_BIT +: npu_regs_pkg::NPU_DESC_CONV_PARAM_ENTRY_WIDTH];
+  assign cv_irs    = dd[npu_regs_pkg::NPU_DESC_CONV_IN_ROW_STRIDE_BIT +: npu_regs_pkg::NPU_DESC_CONV_IN_ROW_STRIDE_WIDTH];
+  assign cv_ips    = dd[npu_regs_pkg::NPU_DESC_CONV_IN_PIX_STRIDE_BIT +: npu_regs_pkg::NPU_DESC_CONV_IN_PIX_STRIDE_WIDTH];
+  assign cv_ors    = dd[npu_regs_pkg::NPU_DESC_CONV_OUT_ROW_STRIDE_BIT +: npu_regs_pkg::NPU_DESC_CONV_OUT_ROW_STRIDE_WIDTH];
+  assign cv_ops    = dd[npu_regs_pkg::NPU_DESC_CONV_OUT_PIX_STRIDE_BIT +: npu_regs_pkg::NPU_DESC_CONV_OUT_PIX_STRIDE_WIDTH];
 
   // Pool fields (§4.6); the kernel fields sit where the conv's do.
   logic [3:0]  pk_h, pk_w, ps_h, ps_w, pp_t, pp_l;
   logic [7:0]  pl_mode;
-  assign pk_h    = npu_regs_pkg::npu_desc_pool_kh(dd);
-  assign pk_w    = npu_regs_pkg::npu_desc_pool_kw(dd);
-  assign ps_h    = npu_regs_pkg::npu_desc_pool_stride_h(dd);
-  assign ps_w    = npu_regs_pkg::npu_desc_pool_stride_w(dd);
-  assign pp_t    = npu_regs_pkg::npu_desc_pool_pad_t(dd);
-  assign pp_l    = npu_regs_pkg::npu_desc_pool_pad_l(dd);
-  assign pl_mode = npu_regs_pkg::npu_desc_pool_mode(dd);
+  assign pk_h    = dd[npu_regs_pkg::NPU_DESC_POOL_KH_BIT +: npu_regs_pkg::NPU_DESC_POOL_KH_WIDTH];
+  assign pk_w    = dd[npu_regs_pkg::NPU_DESC_POOL_KW_BIT +: npu_regs_pkg::NPU_DESC_POOL_KW_WIDTH];
+  assign ps_h    = dd[npu_regs_pkg::NPU_DESC_POOL_STRIDE_H_BIT +: npu_regs_pkg::NPU_DESC_POOL_STRIDE_H_WIDTH];
+  assign ps_w    = dd[npu_regs_pkg::NPU_DESC_POOL_STRIDE_W_BIT +: npu_regs_pkg::NPU_DESC_POOL_STRIDE_W_WIDTH];
+  assign pp_t    = dd[npu_regs_pkg::NPU_DESC_POOL_PAD_T_BIT +: npu_regs_pkg::NPU_DESC_POOL_PAD_T_WIDTH];
+  assign pp_l    = dd[npu_regs_pkg::NPU_DESC_POOL_PAD_L_BIT +: npu_regs_pkg::NPU_DESC_POOL_PAD_L_WIDTH];
+  assign pl_mode = dd[npu_regs_pkg::NPU_DESC_POOL_MODE_BIT +: npu_regs_pkg::NPU_DESC_POOL_MODE_WIDTH];
 
   // A bit the layout leaves reserved is set (ERR_DESC_FLAGS).
   logic rsvd_dma, rsvd_conv, rsvd_sync, rsvd_fence, rsvd_rq, rsvd_add, rsvd_pool;
@@ -309,7 +309,7 @@ module npu_cmdproc #(
     end else if (op == 8'(npu_regs_pkg::NPU_HW_OP_DMA_STORE)) begin
       d_queue = 2'(QStore);
     end else if (op_sync) begin
-      d_queue = npu_regs_pkg::npu_desc_sync_queue(dd);
+      d_queue = dd[npu_regs_pkg::NPU_DESC_SYNC_QUEUE_BIT +: npu_regs_pkg::NPU_DESC_SYNC_QUEUE_WIDTH];
     end
 
     if (ver != 8'(npu_regs_pkg::NPU_HW_DESC_VERSION)) begin
@@ -329,8 +329,8 @@ module npu_cmdproc #(
     end else if (op_dma) begin
       if (rsvd_dma) begin
         d_err = npu_regs_pkg::NPU_HW_ERR_DESC_FLAGS;
-      end else if (npu_regs_pkg::npu_desc_dma_sram_sel(dd) > 8'd3 || npu_regs_pkg::npu_desc_dma_chans(dd) == 16'd0 ||
-                   npu_regs_pkg::npu_desc_dma_cols(dd) == 16'd0 || npu_regs_pkg::npu_desc_dma_rows(dd) == 16'd0) begin
+      end else if (dd[npu_regs_pkg::NPU_DESC_DMA_SRAM_SEL_BIT +: npu_regs_pkg::NPU_DESC_DMA_SRAM_SEL_WIDTH] > 8'd3 || dd[npu_regs_pkg::NPU_DESC_DMA_CHANS_BIT +: npu_regs_pkg::NPU_DESC_DMA_CHANS_WIDTH] == 16'd0 ||
+                   dd[npu_regs_pkg::NPU_DESC_DMA_COLS_BIT +: npu_regs_pkg::NPU_DESC_DMA_COLS_WIDTH] == 16'd0 || dd[npu_regs_pkg::NPU_DESC_DMA_ROWS_BIT +: npu_regs_pkg::NPU_DESC_DMA_ROWS_WIDTH] == 16'd0) begin
         d_err = npu_regs_pkg::NPU_HW_ERR_DESC_PARAM;
       end
     end else if (op_conv) begin
@@ -362,7 +362,7 @@ module npu_cmdproc #(
     end else if (op_sync) begin
       if (rsvd_sync) begin
         d_err = npu_regs_pkg::NPU_HW_ERR_DESC_FLAGS;
-      end else if (npu_regs_pkg::npu_desc_sync_queue(dd) == 2'd3) begin
+      end else if (dd[npu_regs_pkg::NPU_DESC_SYNC_QUEUE_BIT +: npu_regs_pkg::NPU_DESC_SYNC_QUEUE_WIDTH] == 2'd3) begin
         d_err = npu_regs_pkg::NPU_HW_ERR_DESC_PARAM;
       end
     end else if (d_fence) begin
@@ -373,25 +373,25 @@ module npu_cmdproc #(
       // PPU_REQUANT (§4.4): ACC words [pixel][G] -> ACT [pixel][round_up(C, word)].
       if (rsvd_rq) begin
         d_err = npu_regs_pkg::NPU_HW_ERR_DESC_FLAGS;
-      end else if (npu_regs_pkg::npu_desc_requant_pixels(dd) == 16'd0 || npu_regs_pkg::npu_desc_requant_channels(dd) == 16'd0 ||
-                   misaligned(npu_regs_pkg::npu_desc_requant_dst_addr(dd), ActWBits)) begin
+      end else if (dd[npu_regs_pkg::NPU_DESC_REQUANT_PIXELS_BIT +: npu_regs_pkg::NPU_DESC_REQUANT_PIXELS_WIDTH] == 16'd0 || dd[npu_regs_pkg::NPU_DESC_REQUANT_CHANNELS_BIT +: npu_regs_pkg::NPU_DESC_REQUANT_CHANNELS_WIDTH] == 16'd0 ||
+                   misaligned(dd[npu_regs_pkg::NPU_DESC_REQUANT_DST_ADDR_BIT +: npu_regs_pkg::NPU_DESC_REQUANT_DST_ADDR_WIDTH], ActWBits)) begin
         d_err = npu_regs_pkg::NPU_HW_ERR_DESC_PARAM;
-      end else if (npu_regs_pkg::npu_desc_requant_src_addr(dd) >= 32'(AccWords) ||
-                   (npu_regs_pkg::npu_desc_requant_dst_addr(dd) >> ActWBits) >= 32'(ActWords) ||
-                   npu_regs_pkg::npu_desc_requant_param_entry(dd) >= 32'(ParamWords)) begin
+      end else if (dd[npu_regs_pkg::NPU_DESC_REQUANT_SRC_ADDR_BIT +: npu_regs_pkg::NPU_DESC_REQUANT_SRC_ADDR_WIDTH] >= 32'(AccWords) ||
+                   (dd[npu_regs_pkg::NPU_DESC_REQUANT_DST_ADDR_BIT +: npu_regs_pkg::NPU_DESC_REQUANT_DST_ADDR_WIDTH] >> ActWBits) >= 32'(ActWords) ||
+                   dd[npu_regs_pkg::NPU_DESC_REQUANT_PARAM_ENTRY_BIT +: npu_regs_pkg::NPU_DESC_REQUANT_PARAM_ENTRY_WIDTH] >= 32'(ParamWords)) begin
         d_err = npu_regs_pkg::NPU_HW_ERR_SRAM_RANGE;
       end
     end else if (op_add) begin
       // PPU_ADD (§4.5).
       if (rsvd_add) begin
         d_err = npu_regs_pkg::NPU_HW_ERR_DESC_FLAGS;
-      end else if (npu_regs_pkg::npu_desc_add_count(dd) == 32'd0 || misaligned(npu_regs_pkg::npu_desc_add_src_a_addr(dd), ActWBits) ||
-                   misaligned(npu_regs_pkg::npu_desc_add_src_b_addr(dd), ActWBits) ||
-                   misaligned(npu_regs_pkg::npu_desc_add_dst_addr(dd), ActWBits)) begin
+      end else if (dd[npu_regs_pkg::NPU_DESC_ADD_COUNT_BIT +: npu_regs_pkg::NPU_DESC_ADD_COUNT_WIDTH] == 32'd0 || misaligned(dd[npu_regs_pkg::NPU_DESC_ADD_SRC_A_ADDR_BIT +: npu_regs_pkg::NPU_DESC_ADD_SRC_A_ADDR_WIDTH], ActWBits) ||
+                   misaligned(dd[npu_regs_pkg::NPU_DESC_ADD_SRC_B_ADDR_BIT +: npu_regs_pkg::NPU_DESC_ADD_SRC_B_ADDR_WIDTH], ActWBits) ||
+                   misaligned(dd[npu_regs_pkg::NPU_DESC_ADD_DST_ADDR_BIT +: npu_regs_pkg::NPU_DESC_ADD_DST_ADDR_WIDTH], ActWBits)) begin
         d_err = npu_regs_pkg::NPU_HW_ERR_DESC_PARAM;
-      end else if ((npu_regs_pkg::npu_desc_add_src_a_addr(dd) >> ActWBits) >= 32'(ActWords) ||
-                   (npu_regs_pkg::npu_desc_add_src_b_addr(dd) >> ActWBits) >= 32'(ActWords) ||
-                   (npu_regs_pkg::npu_desc_add_dst_addr(dd) >> ActWBits) >= 32'(ActWords)) begin
+      end else if ((dd[npu_regs_pkg::NPU_DESC_ADD_SRC_A_ADDR_BIT +: npu_regs_pkg::NPU_DESC_ADD_SRC_A_ADDR_WIDTH] >> ActWBits) >= 32'(ActWords) ||
+                   (dd[npu_regs_pkg::NPU_DESC_ADD_SRC_B_ADDR_BIT +: npu_regs_pkg::NPU_DESC_ADD_SRC_B_ADDR_WIDTH] >> ActWBits) >= 32'(ActWords) ||
+                   (dd[npu_regs_pkg::NPU_DESC_ADD_DST_ADDR_BIT +: npu_regs_pkg::NPU_DESC_ADD_DST_ADDR_WIDTH] >> ActWBits) >= 32'(ActWords)) begin
         d_err = npu_regs_pkg::NPU_HW_ERR_SRAM_RANGE;
       end
     end else if (op_ppu) begin
@@ -399,23 +399,23 @@ module npu_cmdproc #(
       // output pixel, MAX/AVG any kernel/stride 1..15 with pad < kernel.
       if (rsvd_pool ||
           (pl_mode != 8'(npu_regs_pkg::NPU_HW_POOL_GLOBAL) &&
-           (npu_regs_pkg::npu_desc_pool_global_mult(dd) != 32'd0 || npu_regs_pkg::npu_desc_pool_global_shift(dd) != 8'd0))) begin
+           (dd[npu_regs_pkg::NPU_DESC_POOL_GLOBAL_MULT_BIT +: npu_regs_pkg::NPU_DESC_POOL_GLOBAL_MULT_WIDTH] != 32'd0 || dd[npu_regs_pkg::NPU_DESC_POOL_GLOBAL_SHIFT_BIT +: npu_regs_pkg::NPU_DESC_POOL_GLOBAL_SHIFT_WIDTH] != 8'd0))) begin
         d_err = npu_regs_pkg::NPU_HW_ERR_DESC_FLAGS;
       end else if (pl_mode > 8'(npu_regs_pkg::NPU_HW_POOL_GLOBAL) ||
-                   npu_regs_pkg::npu_desc_pool_in_h(dd) == 16'd0 || npu_regs_pkg::npu_desc_pool_in_w(dd) == 16'd0 ||
-                   npu_regs_pkg::npu_desc_pool_channels(dd) == 16'd0 ||
-                   npu_regs_pkg::npu_desc_pool_out_h(dd) == 16'd0 || npu_regs_pkg::npu_desc_pool_out_w(dd) == 16'd0 ||
-                   misaligned(npu_regs_pkg::npu_desc_pool_src_addr(dd), ActWBits) ||
-                   misaligned(npu_regs_pkg::npu_desc_pool_dst_addr(dd), ActWBits) ||
+                   dd[npu_regs_pkg::NPU_DESC_POOL_IN_H_BIT +: npu_regs_pkg::NPU_DESC_POOL_IN_H_WIDTH] == 16'd0 || dd[npu_regs_pkg::NPU_DESC_POOL_IN_W_BIT +: npu_regs_pkg::NPU_DESC_POOL_IN_W_WIDTH] == 16'd0 ||
+                   dd[npu_regs_pkg::NPU_DESC_POOL_CHANNELS_BIT +: npu_regs_pkg::NPU_DESC_POOL_CHANNELS_WIDTH] == 16'd0 ||
+                   dd[npu_regs_pkg::NPU_DESC_POOL_OUT_H_BIT +: npu_regs_pkg::NPU_DESC_POOL_OUT_H_WIDTH] == 16'd0 || dd[npu_regs_pkg::NPU_DESC_POOL_OUT_W_BIT +: npu_regs_pkg::NPU_DESC_POOL_OUT_W_WIDTH] == 16'd0 ||
+                   misaligned(dd[npu_regs_pkg::NPU_DESC_POOL_SRC_ADDR_BIT +: npu_regs_pkg::NPU_DESC_POOL_SRC_ADDR_WIDTH], ActWBits) ||
+                   misaligned(dd[npu_regs_pkg::NPU_DESC_POOL_DST_ADDR_BIT +: npu_regs_pkg::NPU_DESC_POOL_DST_ADDR_WIDTH], ActWBits) ||
                    (pl_mode == 8'(npu_regs_pkg::NPU_HW_POOL_GLOBAL) ?
                     ({pk_h, pk_w, ps_h, ps_w, pp_t, pp_l} != 24'd0 ||
-                     npu_regs_pkg::npu_desc_pool_out_h(dd) != 16'd1 || npu_regs_pkg::npu_desc_pool_out_w(dd) != 16'd1) :
+                     dd[npu_regs_pkg::NPU_DESC_POOL_OUT_H_BIT +: npu_regs_pkg::NPU_DESC_POOL_OUT_H_WIDTH] != 16'd1 || dd[npu_regs_pkg::NPU_DESC_POOL_OUT_W_BIT +: npu_regs_pkg::NPU_DESC_POOL_OUT_W_WIDTH] != 16'd1) :
                     (pk_h == 4'd0 || pk_w == 4'd0 || ps_h == 4'd0 || ps_w == 4'd0 ||
                      pp_t >= pk_h || pp_l >= pk_w))) begin
         d_err = npu_regs_pkg::NPU_HW_ERR_DESC_PARAM;
-      end else if ((npu_regs_pkg::npu_desc_pool_src_addr(dd) >> ActWBits) >= 32'(ActWords) ||
-                   (npu_regs_pkg::npu_desc_pool_dst_addr(dd) >> ActWBits) >= 32'(ActWords) ||
-                   npu_regs_pkg::npu_desc_pool_param_entry(dd) >= 32'(ParamWords)) begin
+      end else if ((dd[npu_regs_pkg::NPU_DESC_POOL_SRC_ADDR_BIT +: npu_regs_pkg::NPU_DESC_POOL_SRC_ADDR_WIDTH] >> ActWBits) >= 32'(ActWords) ||
+                   (dd[npu_regs_pkg::NPU_DESC_POOL_DST_ADDR_BIT +: npu_regs_pkg::NPU_DESC_POOL_DST_ADDR_WIDTH] >> ActWBits) >= 32'(ActWords) ||
+                   dd[npu_regs_pkg::NPU_DESC_POOL_PARAM_ENTRY_BIT +: npu_regs_pkg::NPU_DESC_POOL_PARAM_ENTRY_WIDTH] >= 32'(ParamWords)) begin
         d_err = npu_regs_pkg::NPU_HW_ERR_SRAM_RANGE;
       end
     end

@@ -290,32 +290,32 @@ module npu_top #(
     .ld_start_i     (ld_start),
     .ld_busy_o      (ld_busy),
     .ld_done_o      (ld_done),
-    .ld_host_i      (npu_regs_pkg::npu_desc_dma_host_addr(ld_desc)),
-    .ld_sel_i       (2'(npu_regs_pkg::npu_desc_dma_sram_sel(ld_desc))),
-    .ld_sram_i      (npu_regs_pkg::npu_desc_dma_sram_addr(ld_desc)),
-    .ld_chans_i     (npu_regs_pkg::npu_desc_dma_chans(ld_desc)),
-    .ld_cols_i      (npu_regs_pkg::npu_desc_dma_cols(ld_desc)),
-    .ld_rows_i      (npu_regs_pkg::npu_desc_dma_rows(ld_desc)),
-    .ld_hcs_i       (npu_regs_pkg::npu_desc_dma_host_chan_stride(ld_desc)),
-    .ld_hps_i       (npu_regs_pkg::npu_desc_dma_host_pix_stride(ld_desc)),
-    .ld_hrs_i       (npu_regs_pkg::npu_desc_dma_host_row_stride(ld_desc)),
-    .ld_sps_i       (npu_regs_pkg::npu_desc_dma_sram_pix_stride(ld_desc)),
-    .ld_srs_i       (npu_regs_pkg::npu_desc_dma_sram_row_stride(ld_desc)),
+    .ld_host_i      (ld_desc[npu_regs_pkg::NPU_DESC_DMA_HOST_ADDR_BIT +: npu_regs_pkg::NPU_DESC_DMA_HOST_ADDR_WIDTH]),
+    .ld_sel_i       (2'(ld_desc[npu_regs_pkg::NPU_DESC_DMA_SRAM_SEL_BIT +: npu_regs_pkg::NPU_DESC_DMA_SRAM_SEL_WIDTH])),
+    .ld_sram_i      (ld_desc[npu_regs_pkg::NPU_DESC_DMA_SRAM_ADDR_BIT +: npu_regs_pkg::NPU_DESC_DMA_SRAM_ADDR_WIDTH]),
+    .ld_chans_i     (ld_desc[npu_regs_pkg::NPU_DESC_DMA_CHANS_BIT +: npu_regs_pkg::NPU_DESC_DMA_CHANS_WIDTH]),
+    .ld_cols_i      (ld_desc[npu_regs_pkg::NPU_DESC_DMA_COLS_BIT +: npu_regs_pkg::NPU_DESC_DMA_COLS_WIDTH]),
+    .ld_rows_i      (ld_desc[npu_regs_pkg::NPU_DESC_DMA_ROWS_BIT +: npu_regs_pkg::NPU_DESC_DMA_ROWS_WIDTH]),
+    .ld_hcs_i       (ld_desc[npu_regs_pkg::NPU_DESC_DMA_HOST_CHAN_STRIDE_BIT +: npu_regs_pkg::NPU_DESC_DMA_HOST_CHAN_STRIDE_WIDTH]),
+    .ld_hps_i       (ld_desc[npu_regs_pkg::NPU_DESC_DMA_HOST_PIX_STRIDE_BIT +: npu_regs_pkg::NPU_DESC_DMA_HOST_PIX_STRIDE_WIDTH]),
+    .ld_hrs_i       (ld_desc[npu_regs_pkg::NPU_DESC_DMA_HOST_ROW_STRIDE_BIT +: npu_regs_pkg::NPU_DESC_DMA_HOST_ROW_STRIDE_WIDTH]),
+    .ld_sps_i       (ld_desc[npu_regs_pkg::NPU_DESC_DMA_SRAM_PIX_STRIDE_BIT +: npu_regs_pkg::NPU_DESC_DMA_SRAM_PIX_STRIDE_WIDTH]),
+    .ld_srs_i       (ld_desc[npu_regs_pkg::NPU_DESC_DMA_SRAM_ROW_STRIDE_BIT +: npu_regs_pkg::NPU_DESC_DMA_SRAM_ROW_STRIDE_WIDTH]),
     .ld_index_i     (ld_index),
     .st_start_i     (st_start),
     .st_busy_o      (st_busy),
     .st_done_o      (st_done),
-    .st_host_i      (npu_regs_pkg::npu_desc_dma_host_addr(st_desc)),
-    .st_sel_i       (2'(npu_regs_pkg::npu_desc_dma_sram_sel(st_desc))),
-    .st_sram_i      (npu_regs_pkg::npu_desc_dma_sram_addr(st_desc)),
-    .st_chans_i     (npu_regs_pkg::npu_desc_dma_chans(st_desc)),
-    .st_cols_i      (npu_regs_pkg::npu_desc_dma_cols(st_desc)),
-    .st_rows_i      (npu_regs_pkg::npu_desc_dma_rows(st_desc)),
-    .st_hcs_i       (npu_regs_pkg::npu_desc_dma_host_chan_stride(st_desc)),
-    .st_hps_i       (npu_regs_pkg::npu_desc_dma_host_pix_stride(st_desc)),
-    .st_hrs_i       (npu_regs_pkg::npu_desc_dma_host_row_stride(st_desc)),
-    .st_sps_i       (npu_regs_pkg::npu_desc_dma_sram_pix_stride(st_desc)),
-    .st_srs_i       (npu_regs_pkg::npu_desc_dma_sram_row_stride(st_desc)),
+    .st_host_i      (st_desc[npu_regs_pkg::NPU_DESC_DMA_HOST_ADDR_BIT +: npu_regs_pkg::NPU_DESC_DMA_HOST_ADDR_WIDTH]),
+    .st_sel_i       (2'(st_desc[npu_regs_pkg::NPU_DESC_DMA_SRAM_SEL_BIT +: npu_regs_pkg::NPU_DESC_DMA_SRAM_SEL_WIDTH])),
+    .st_sram_i      (st_desc[npu_regs_pkg::NPU_DESC_DMA_SRAM_ADDR_BIT +: npu_regs_pkg::NPU_DESC_DMA_SRAM_ADDR_WIDTH]),
+    .st_chans_i     (st_desc[npu_regs_pkg::NPU_DESC_DMA_CHANS_BIT +: npu_regs_pkg::NPU_DESC_DMA_CHANS_WIDTH]),
+    .st_cols_i      (st_desc[npu_regs_pkg::NPU_DESC_DMA_COLS_BIT +: npu_regs_pkg::NPU_DESC_DMA_COLS_WIDTH]),
+    .st_rows_i      (st_desc[npu_regs_pkg::NPU_DESC_DMA_ROWS_BIT +: npu_regs_pkg::NPU_DESC_DMA_ROWS_WIDTH]),
+    .st_hcs_i       (st_desc[npu_regs_pkg::NPU_DESC_DMA_HOST_CHAN_STRIDE_BIT +: npu_regs_pkg::NPU_DESC_DMA_HOST_CHAN_STRIDE_WIDTH]),
+    .st_hps_i       (st_desc[npu_regs_pkg::NPU_DESC_DMA_HOST_PIX_STRIDE_BIT +: npu_regs_pkg::NPU_DESC_DMA_HOST_PIX_STRIDE_WIDTH]),
+    .st_hrs_i       (st_desc[npu_regs_pkg::NPU_DESC_DMA_HOST_ROW_STRIDE_BIT +: npu_regs_pkg::NPU_DESC_DMA_HOST_ROW_STRIDE_WIDTH]),
+    .st_sps_i       (st_desc[npu_regs_pkg::NPU_DESC_DMA_SRAM_PIX_STRIDE_BIT +: npu_regs_pkg::NPU_DESC_DMA_SRAM_PIX_STRIDE_WIDTH]),
+    .st_srs_i       (st_desc[npu_regs_pkg::NPU_DESC_DMA_SRAM_ROW_STRIDE_BIT +: npu_regs_pkg::NPU_DESC_DMA_SRAM_ROW_STRIDE_WIDTH]),
     .st_index_i     (st_index),
     .lw_req_o       (lw_req),
     .lw_sel_o       (lw_sel),
@@ -394,19 +394,19 @@ module npu_top #(
   logic [15:0] c_flags;
   logic [31:0] cv_in, cv_wgt, cv_out, cv_param, cv_irs, cv_ips, cv_ors, cv_ops;
   logic [15:0] cv_in_c, cv_out_c, cv_groups;
-  assign c_op      = npu_regs_pkg::npu_desc_hdr_opcode(cw);
-  assign c_flags   = npu_regs_pkg::npu_desc_hdr_flags(cw);
-  assign cv_in     = npu_regs_pkg::npu_desc_conv_in_addr(cw);
-  assign cv_wgt    = npu_regs_pkg::npu_desc_conv_wgt_addr(cw);
-  assign cv_out    = npu_regs_pkg::npu_desc_conv_out_addr(cw);
-  assign cv_param  = npu_regs_pkg::npu_desc_conv_param_entry(cw);
-  assign cv_irs    = npu_regs_pkg::npu_desc_conv_in_row_stride(cw);
-  assign cv_ips    = npu_regs_pkg::npu_desc_conv_in_pix_stride(cw);
-  assign cv_ors    = npu_regs_pkg::npu_desc_conv_out_row_stride(cw);
-  assign cv_ops    = npu_regs_pkg::npu_desc_conv_out_pix_stride(cw);
-  assign cv_in_c   = npu_regs_pkg::npu_desc_conv_in_c(cw);
-  assign cv_out_c  = npu_regs_pkg::npu_desc_conv_out_c(cw);
-  assign cv_groups = npu_regs_pkg::npu_desc_conv_groups(cw);
+  assign c_op      = cw[npu_regs_pkg::NPU_DESC_HDR_OPCODE_BIT +: npu_regs_pkg::NPU_DESC_HDR_OPCODE_WIDTH];
+  assign c_flags   = cw[npu_regs_pkg::NPU_DESC_HDR_FLAGS_BIT +: npu_regs_pkg::NPU_DESC_HDR_FLAGS_WIDTH];
+  assign cv_in     = cw[npu_regs_pkg::NPU_DESC_CONV_IN_ADDR_BIT +: npu_regs_pkg::NPU_DESC_CONV_IN_ADDR_WIDTH];
+  assign cv_wgt    = cw[npu_regs_pkg::NPU_DESC_CONV_WGT_ADDR_BIT +: npu_regs_pkg::NPU_DESC_CONV_WGT_ADDR_WIDTH];
+  assign cv_out    = cw[npu_regs_pkg::NPU_DESC_CONV_OUT_ADDR_BIT +: npu_regs_pkg::NPU_DESC_CONV_OUT_ADDR_WIDTH];
+  assign cv_param  = cw[npu_regs_pkg::NPU_DESC_CONV_PARAM_ENTRY_BIT +: npu_regs_pkg::NPU_DESC_CONV_PARAM_ENTRY_WIDTH];
+  assign cv_irs    = cw[npu_regs_pkg::NPU_DESC_CONV_IN_ROW_STRIDE_BIT +: npu_regs_pkg::NPU_DESC_CONV_IN_ROW_STRIDE_WIDTH];
+  assign cv_ips    = cw[npu_regs_pkg::NPU_DESC_CONV_IN_PIX_STRIDE_BIT +: npu_regs_pkg::NPU_DESC_CONV_IN_PIX_STRIDE_WIDTH];
+  assign cv_ors    = cw[npu_regs_pkg::NPU_DESC_CONV_OUT_ROW_STRIDE_BIT +: npu_regs_pkg::NPU_DESC_CONV_OUT_ROW_STRIDE_WIDTH];
+  assign cv_ops    = cw[npu_regs_pkg::NPU_DESC_CONV_OUT_PIX_STRIDE_BIT +: npu_regs_pkg::NPU_DESC_CONV_OUT_PIX_STRIDE_WIDTH];
+  assign cv_in_c   = cw[npu_regs_pkg::NPU_DESC_CONV_IN_C_BIT +: npu_regs_pkg::NPU_DESC_CONV_IN_C_WIDTH];
+  assign cv_out_c  = cw[npu_regs_pkg::NPU_DESC_CONV_OUT_C_BIT +: npu_regs_pkg::NPU_DESC_CONV_OUT_C_WIDTH];
+  assign cv_groups = cw[npu_regs_pkg::NPU_DESC_CONV_GROUPS_BIT +: npu_regs_pkg::NPU_DESC_CONV_GROUPS_WIDTH];
 
   assign c_dw  = (c_op == 8'(npu_regs_pkg::NPU_HW_OP_DW_CONV));
   assign c_ppu = (c_op == 8'(npu_regs_pkg::NPU_HW_OP_PPU_REQUANT)) ||
@@ -418,7 +418,7 @@ module npu_top #(
   assign icgs  = AW'((cv_in_c + 16'(PwCols - 1)) >> $clog2(PwCols));
   assign ocgs  = AW'((cv_out_c + 16'(PwRows - 1)) >> $clog2(PwRows));
   assign dwgs  = AW'((cv_in_c + 16'(DwLanes - 1)) >> DwWBits);
-  assign wstep = 32'(ocgs) * 32'(npu_regs_pkg::npu_desc_conv_kh(cw)) * 32'(npu_regs_pkg::npu_desc_conv_kw(cw)) * 32'(icgs);
+  assign wstep = 32'(ocgs) * 32'(cw[npu_regs_pkg::NPU_DESC_CONV_KH_BIT +: npu_regs_pkg::NPU_DESC_CONV_KH_WIDTH]) * 32'(cw[npu_regs_pkg::NPU_DESC_CONV_KW_BIT +: npu_regs_pkg::NPU_DESC_CONV_KW_WIDTH]) * 32'(icgs);
   assign epi_n = c_dw ? 32'(dwgs) : 32'(ocgs) * 32'(cv_groups);
   // Output view: ACC words, or with EPILOGUE ACT words (an ACC word of
   // PwRows lanes is one ACT word of PwCols == PwRows bytes).
@@ -551,18 +551,18 @@ module npu_top #(
     .cfg_w_base_i         (AW'(cv_wgt >> DwWBits)),
     .cfg_bias_base_i      (AW'(cv_param)),
     .cfg_out_base_i       (out_base),
-    .cfg_in_h_i           (npu_regs_pkg::npu_desc_conv_in_h(cw)),
-    .cfg_in_w_i           (npu_regs_pkg::npu_desc_conv_in_w(cw)),
+    .cfg_in_h_i           (cw[npu_regs_pkg::NPU_DESC_CONV_IN_H_BIT +: npu_regs_pkg::NPU_DESC_CONV_IN_H_WIDTH]),
+    .cfg_in_w_i           (cw[npu_regs_pkg::NPU_DESC_CONV_IN_W_BIT +: npu_regs_pkg::NPU_DESC_CONV_IN_W_WIDTH]),
     .cfg_channels_i       (cv_in_c),
-    .cfg_out_h_i          (npu_regs_pkg::npu_desc_conv_out_h(cw)),
-    .cfg_out_w_i          (npu_regs_pkg::npu_desc_conv_out_w(cw)),
-    .cfg_kh_i             (npu_regs_pkg::npu_desc_conv_kh(cw)),
-    .cfg_kw_i             (npu_regs_pkg::npu_desc_conv_kw(cw)),
-    .cfg_stride_h_i       (npu_regs_pkg::npu_desc_conv_stride_h(cw)),
-    .cfg_stride_w_i       (npu_regs_pkg::npu_desc_conv_stride_w(cw)),
-    .cfg_pad_t_i          (npu_regs_pkg::npu_desc_conv_pad_t(cw)),
-    .cfg_pad_l_i          (npu_regs_pkg::npu_desc_conv_pad_l(cw)),
-    .cfg_in_zp_i          (npu_regs_pkg::npu_desc_conv_in_zp(cw)),
+    .cfg_out_h_i          (cw[npu_regs_pkg::NPU_DESC_CONV_OUT_H_BIT +: npu_regs_pkg::NPU_DESC_CONV_OUT_H_WIDTH]),
+    .cfg_out_w_i          (cw[npu_regs_pkg::NPU_DESC_CONV_OUT_W_BIT +: npu_regs_pkg::NPU_DESC_CONV_OUT_W_WIDTH]),
+    .cfg_kh_i             (cw[npu_regs_pkg::NPU_DESC_CONV_KH_BIT +: npu_regs_pkg::NPU_DESC_CONV_KH_WIDTH]),
+    .cfg_kw_i             (cw[npu_regs_pkg::NPU_DESC_CONV_KW_BIT +: npu_regs_pkg::NPU_DESC_CONV_KW_WIDTH]),
+    .cfg_stride_h_i       (cw[npu_regs_pkg::NPU_DESC_CONV_STRIDE_H_BIT +: npu_regs_pkg::NPU_DESC_CONV_STRIDE_H_WIDTH]),
+    .cfg_stride_w_i       (cw[npu_regs_pkg::NPU_DESC_CONV_STRIDE_W_BIT +: npu_regs_pkg::NPU_DESC_CONV_STRIDE_W_WIDTH]),
+    .cfg_pad_t_i          (cw[npu_regs_pkg::NPU_DESC_CONV_PAD_T_BIT +: npu_regs_pkg::NPU_DESC_CONV_PAD_T_WIDTH]),
+    .cfg_pad_l_i          (cw[npu_regs_pkg::NPU_DESC_CONV_PAD_L_BIT +: npu_regs_pkg::NPU_DESC_CONV_PAD_L_WIDTH]),
+    .cfg_in_zp_i          (cw[npu_regs_pkg::NPU_DESC_CONV_IN_ZP_BIT +: npu_regs_pkg::NPU_DESC_CONV_IN_ZP_WIDTH]),
     .cfg_in_row_stride_i  (AW'(cv_irs >> ActWBits)),
     .cfg_in_pix_stride_i  (AW'(cv_ips >> ActWBits)),
     .cfg_out_row_stride_i (out_rs),
@@ -594,19 +594,19 @@ module npu_top #(
     .cfg_w_base_i         (pw_w_q),
     .cfg_bias_base_i      (pw_bias_q),
     .cfg_out_base_i       (pw_out_q),
-    .cfg_in_h_i           (npu_regs_pkg::npu_desc_conv_in_h(cw)),
-    .cfg_in_w_i           (npu_regs_pkg::npu_desc_conv_in_w(cw)),
+    .cfg_in_h_i           (cw[npu_regs_pkg::NPU_DESC_CONV_IN_H_BIT +: npu_regs_pkg::NPU_DESC_CONV_IN_H_WIDTH]),
+    .cfg_in_w_i           (cw[npu_regs_pkg::NPU_DESC_CONV_IN_W_BIT +: npu_regs_pkg::NPU_DESC_CONV_IN_W_WIDTH]),
     .cfg_in_c_i           (cv_in_c),
     .cfg_out_c_i          (cv_out_c),
-    .cfg_out_h_i          (npu_regs_pkg::npu_desc_conv_out_h(cw)),
-    .cfg_out_w_i          (npu_regs_pkg::npu_desc_conv_out_w(cw)),
-    .cfg_kh_i             (npu_regs_pkg::npu_desc_conv_kh(cw)),
-    .cfg_kw_i             (npu_regs_pkg::npu_desc_conv_kw(cw)),
-    .cfg_stride_h_i       (npu_regs_pkg::npu_desc_conv_stride_h(cw)),
-    .cfg_stride_w_i       (npu_regs_pkg::npu_desc_conv_stride_w(cw)),
-    .cfg_pad_t_i          (npu_regs_pkg::npu_desc_conv_pad_t(cw)),
-    .cfg_pad_l_i          (npu_regs_pkg::npu_desc_conv_pad_l(cw)),
-    .cfg_in_zp_i          (npu_regs_pkg::npu_desc_conv_in_zp(cw)),
+    .cfg_out_h_i          (cw[npu_regs_pkg::NPU_DESC_CONV_OUT_H_BIT +: npu_regs_pkg::NPU_DESC_CONV_OUT_H_WIDTH]),
+    .cfg_out_w_i          (cw[npu_regs_pkg::NPU_DESC_CONV_OUT_W_BIT +: npu_regs_pkg::NPU_DESC_CONV_OUT_W_WIDTH]),
+    .cfg_kh_i             (cw[npu_regs_pkg::NPU_DESC_CONV_KH_BIT +: npu_regs_pkg::NPU_DESC_CONV_KH_WIDTH]),
+    .cfg_kw_i             (cw[npu_regs_pkg::NPU_DESC_CONV_KW_BIT +: npu_regs_pkg::NPU_DESC_CONV_KW_WIDTH]),
+    .cfg_stride_h_i       (cw[npu_regs_pkg::NPU_DESC_CONV_STRIDE_H_BIT +: npu_regs_pkg::NPU_DESC_CONV_STRIDE_H_WIDTH]),
+    .cfg_stride_w_i       (cw[npu_regs_pkg::NPU_DESC_CONV_STRIDE_W_BIT +: npu_regs_pkg::NPU_DESC_CONV_STRIDE_W_WIDTH]),
+    .cfg_pad_t_i          (cw[npu_regs_pkg::NPU_DESC_CONV_PAD_T_BIT +: npu_regs_pkg::NPU_DESC_CONV_PAD_T_WIDTH]),
+    .cfg_pad_l_i          (cw[npu_regs_pkg::NPU_DESC_CONV_PAD_L_BIT +: npu_regs_pkg::NPU_DESC_CONV_PAD_L_WIDTH]),
+    .cfg_in_zp_i          (cw[npu_regs_pkg::NPU_DESC_CONV_IN_ZP_BIT +: npu_regs_pkg::NPU_DESC_CONV_IN_ZP_WIDTH]),
     .cfg_in_row_stride_i  (AW'(cv_irs >> ActWBits)),
     .cfg_in_pix_stride_i  (AW'(cv_ips >> ActWBits)),
     .cfg_out_row_stride_i (out_rs),
@@ -657,9 +657,9 @@ module npu_top #(
     .start_i       (cmp_start),
     .cfg_entry_i   (AW'(cv_param)),
     .cfg_ngroups_i (AW'(epi_n)),
-    .cfg_out_zp_i  (npu_regs_pkg::npu_desc_conv_out_zp(cw)),
-    .cfg_act_min_i (npu_regs_pkg::npu_desc_conv_act_min(cw)),
-    .cfg_act_max_i (npu_regs_pkg::npu_desc_conv_act_max(cw)),
+    .cfg_out_zp_i  (cw[npu_regs_pkg::NPU_DESC_CONV_OUT_ZP_BIT +: npu_regs_pkg::NPU_DESC_CONV_OUT_ZP_WIDTH]),
+    .cfg_act_min_i (cw[npu_regs_pkg::NPU_DESC_CONV_ACT_MIN_BIT +: npu_regs_pkg::NPU_DESC_CONV_ACT_MIN_WIDTH]),
+    .cfg_act_max_i (cw[npu_regs_pkg::NPU_DESC_CONV_ACT_MAX_BIT +: npu_regs_pkg::NPU_DESC_CONV_ACT_MAX_WIDTH]),
     .in_valid_i    (c_epi && eng_we),
     .in_ready_o    (epi_in_ready),
     .in_addr_i     (eng_waddr),
@@ -706,15 +706,15 @@ module npu_top #(
   // REQUANT (§4.4): ACC pixel = G words, ACT pixel = ceil(C / ACT word)
   // words. POOL (§4.6): dense tiles. Where the layouts share bits the
   // selects below pick the same wires, which synthesis merges.
-  assign rq_param = npu_regs_pkg::npu_desc_requant_param_entry(cw);
-  assign pl_param = npu_regs_pkg::npu_desc_pool_param_entry(cw);
-  assign rq_c     = npu_regs_pkg::npu_desc_requant_channels(cw);
-  assign pl_c     = npu_regs_pkg::npu_desc_pool_channels(cw);
+  assign rq_param = cw[npu_regs_pkg::NPU_DESC_REQUANT_PARAM_ENTRY_BIT +: npu_regs_pkg::NPU_DESC_REQUANT_PARAM_ENTRY_WIDTH];
+  assign pl_param = cw[npu_regs_pkg::NPU_DESC_POOL_PARAM_ENTRY_BIT +: npu_regs_pkg::NPU_DESC_POOL_PARAM_ENTRY_WIDTH];
+  assign rq_c     = cw[npu_regs_pkg::NPU_DESC_REQUANT_CHANNELS_BIT +: npu_regs_pkg::NPU_DESC_REQUANT_CHANNELS_WIDTH];
+  assign pl_c     = cw[npu_regs_pkg::NPU_DESC_POOL_CHANNELS_BIT +: npu_regs_pkg::NPU_DESC_POOL_CHANNELS_WIDTH];
   assign rq_g   = AW'((rq_c + 16'(PwRows - 1)) >> $clog2(PwRows));
   assign rq_cw  = AW'((rq_c + 16'(ActWordB - 1)) >> ActWBits);
   assign pl_cw  = AW'((pl_c + 16'(ActWordB - 1)) >> ActWBits);
-  assign pl_irs = 32'(npu_regs_pkg::npu_desc_pool_in_w(cw)) * 32'(pl_cw);
-  assign pl_ors = 32'(npu_regs_pkg::npu_desc_pool_out_w(cw)) * 32'(pl_cw);
+  assign pl_irs = 32'(cw[npu_regs_pkg::NPU_DESC_POOL_IN_W_BIT +: npu_regs_pkg::NPU_DESC_POOL_IN_W_WIDTH]) * 32'(pl_cw);
+  assign pl_ors = 32'(cw[npu_regs_pkg::NPU_DESC_POOL_OUT_W_BIT +: npu_regs_pkg::NPU_DESC_POOL_OUT_W_WIDTH]) * 32'(pl_cw);
 
   npu_ppu #(
     .Lanes      (PpuLanes),
@@ -729,49 +729,49 @@ module npu_top #(
     .busy_o                  (ppu_busy),
     .done_o                  (ppu_done),
     .cfg_op_i                (c_op),
-    .cfg_pool_mode_i         (2'(npu_regs_pkg::npu_desc_pool_mode(cw))),
-    .cfg_count_include_pad_i (npu_regs_pkg::npu_desc_pool_count_include_pad(cw)),
-    .cfg_src_base_i          (p_rq  ? AW'(npu_regs_pkg::npu_desc_requant_src_addr(cw)) :
-                              p_add ? AW'(npu_regs_pkg::npu_desc_add_src_a_addr(cw) >> ActWBits) :
-                                      AW'(npu_regs_pkg::npu_desc_pool_src_addr(cw) >> ActWBits)),
-    .cfg_src2_base_i         (AW'(npu_regs_pkg::npu_desc_add_src_b_addr(cw) >> ActWBits)),
-    .cfg_dst_base_i          (p_rq  ? AW'(npu_regs_pkg::npu_desc_requant_dst_addr(cw) >> ActWBits) :
-                              p_add ? AW'(npu_regs_pkg::npu_desc_add_dst_addr(cw) >> ActWBits) :
-                                      AW'(npu_regs_pkg::npu_desc_pool_dst_addr(cw) >> ActWBits)),
+    .cfg_pool_mode_i         (2'(cw[npu_regs_pkg::NPU_DESC_POOL_MODE_BIT +: npu_regs_pkg::NPU_DESC_POOL_MODE_WIDTH])),
+    .cfg_count_include_pad_i (cw[npu_regs_pkg::NPU_DESC_POOL_COUNT_INCLUDE_PAD_BIT +: npu_regs_pkg::NPU_DESC_POOL_COUNT_INCLUDE_PAD_WIDTH]),
+    .cfg_src_base_i          (p_rq  ? AW'(cw[npu_regs_pkg::NPU_DESC_REQUANT_SRC_ADDR_BIT +: npu_regs_pkg::NPU_DESC_REQUANT_SRC_ADDR_WIDTH]) :
+                              p_add ? AW'(cw[npu_regs_pkg::NPU_DESC_ADD_SRC_A_ADDR_BIT +: npu_regs_pkg::NPU_DESC_ADD_SRC_A_ADDR_WIDTH] >> ActWBits) :
+                                      AW'(cw[npu_regs_pkg::NPU_DESC_POOL_SRC_ADDR_BIT +: npu_regs_pkg::NPU_DESC_POOL_SRC_ADDR_WIDTH] >> ActWBits)),
+    .cfg_src2_base_i         (AW'(cw[npu_regs_pkg::NPU_DESC_ADD_SRC_B_ADDR_BIT +: npu_regs_pkg::NPU_DESC_ADD_SRC_B_ADDR_WIDTH] >> ActWBits)),
+    .cfg_dst_base_i          (p_rq  ? AW'(cw[npu_regs_pkg::NPU_DESC_REQUANT_DST_ADDR_BIT +: npu_regs_pkg::NPU_DESC_REQUANT_DST_ADDR_WIDTH] >> ActWBits) :
+                              p_add ? AW'(cw[npu_regs_pkg::NPU_DESC_ADD_DST_ADDR_BIT +: npu_regs_pkg::NPU_DESC_ADD_DST_ADDR_WIDTH] >> ActWBits) :
+                                      AW'(cw[npu_regs_pkg::NPU_DESC_POOL_DST_ADDR_BIT +: npu_regs_pkg::NPU_DESC_POOL_DST_ADDR_WIDTH] >> ActWBits)),
     .cfg_mult_base_i         (p_rq ? AW'(rq_param) + rq_g : AW'(pl_param)),
     .cfg_shift_base_i        (AW'(rq_param) + (rq_g << 1)),
     .cfg_src_pix_stride_i    (p_rq ? rq_g : pl_cw),
     .cfg_src_row_stride_i    (AW'(pl_irs)),
     .cfg_dst_pix_stride_i    (p_rq ? rq_cw : pl_cw),
     .cfg_dst_row_stride_i    (AW'(pl_ors)),
-    .cfg_pixels_i            (npu_regs_pkg::npu_desc_requant_pixels(cw)),
+    .cfg_pixels_i            (cw[npu_regs_pkg::NPU_DESC_REQUANT_PIXELS_BIT +: npu_regs_pkg::NPU_DESC_REQUANT_PIXELS_WIDTH]),
     .cfg_channels_i          (p_rq ? rq_c : pl_c),
-    .cfg_count_i             (npu_regs_pkg::npu_desc_add_count(cw)),
-    .cfg_in_h_i              (npu_regs_pkg::npu_desc_pool_in_h(cw)),
-    .cfg_in_w_i              (npu_regs_pkg::npu_desc_pool_in_w(cw)),
-    .cfg_out_h_i             (npu_regs_pkg::npu_desc_pool_out_h(cw)),
-    .cfg_out_w_i             (npu_regs_pkg::npu_desc_pool_out_w(cw)),
-    .cfg_kh_i                (npu_regs_pkg::npu_desc_pool_kh(cw)),
-    .cfg_kw_i                (npu_regs_pkg::npu_desc_pool_kw(cw)),
-    .cfg_stride_h_i          (npu_regs_pkg::npu_desc_pool_stride_h(cw)),
-    .cfg_stride_w_i          (npu_regs_pkg::npu_desc_pool_stride_w(cw)),
-    .cfg_pad_t_i             (npu_regs_pkg::npu_desc_pool_pad_t(cw)),
-    .cfg_pad_l_i             (npu_regs_pkg::npu_desc_pool_pad_l(cw)),
-    .cfg_in_zp_i             (p_add ? npu_regs_pkg::npu_desc_add_in0_zp(cw) : npu_regs_pkg::npu_desc_pool_in_zp(cw)),
-    .cfg_in2_zp_i            (npu_regs_pkg::npu_desc_add_in1_zp(cw)),
-    .cfg_out_zp_i            (p_rq  ? npu_regs_pkg::npu_desc_requant_out_zp(cw) :
-                              p_add ? npu_regs_pkg::npu_desc_add_out_zp(cw) : npu_regs_pkg::npu_desc_pool_out_zp(cw)),
-    .cfg_in_mult_i           (npu_regs_pkg::npu_desc_add_in0_mult(cw)),
-    .cfg_in_shift_i          (6'(npu_regs_pkg::npu_desc_add_in0_shift(cw))),
-    .cfg_in2_mult_i          (npu_regs_pkg::npu_desc_add_in1_mult(cw)),
-    .cfg_in2_shift_i         (6'(npu_regs_pkg::npu_desc_add_in1_shift(cw))),
-    .cfg_out_mult_i          (p_add ? npu_regs_pkg::npu_desc_add_out_mult(cw) : npu_regs_pkg::npu_desc_pool_global_mult(cw)),
-    .cfg_out_shift_i         (p_add ? 6'(npu_regs_pkg::npu_desc_add_out_shift(cw)) :
-                                      6'(npu_regs_pkg::npu_desc_pool_global_shift(cw))),
-    .cfg_act_min_i           (p_rq  ? npu_regs_pkg::npu_desc_requant_act_min(cw) :
-                              p_add ? npu_regs_pkg::npu_desc_add_act_min(cw) : npu_regs_pkg::npu_desc_pool_act_min(cw)),
-    .cfg_act_max_i           (p_rq  ? npu_regs_pkg::npu_desc_requant_act_max(cw) :
-                              p_add ? npu_regs_pkg::npu_desc_add_act_max(cw) : npu_regs_pkg::npu_desc_pool_act_max(cw)),
+    .cfg_count_i             (cw[npu_regs_pkg::NPU_DESC_ADD_COUNT_BIT +: npu_regs_pkg::NPU_DESC_ADD_COUNT_WIDTH]),
+    .cfg_in_h_i              (cw[npu_regs_pkg::NPU_DESC_POOL_IN_H_BIT +: npu_regs_pkg::NPU_DESC_POOL_IN_H_WIDTH]),
+    .cfg_in_w_i              (cw[npu_regs_pkg::NPU_DESC_POOL_IN_W_BIT +: npu_regs_pkg::NPU_DESC_POOL_IN_W_WIDTH]),
+    .cfg_out_h_i             (cw[npu_regs_pkg::NPU_DESC_POOL_OUT_H_BIT +: npu_regs_pkg::NPU_DESC_POOL_OUT_H_WIDTH]),
+    .cfg_out_w_i             (cw[npu_regs_pkg::NPU_DESC_POOL_OUT_W_BIT +: npu_regs_pkg::NPU_DESC_POOL_OUT_W_WIDTH]),
+    .cfg_kh_i                (cw[npu_regs_pkg::NPU_DESC_POOL_KH_BIT +: npu_regs_pkg::NPU_DESC_POOL_KH_WIDTH]),
+    .cfg_kw_i                (cw[npu_regs_pkg::NPU_DESC_POOL_KW_BIT +: npu_regs_pkg::NPU_DESC_POOL_KW_WIDTH]),
+    .cfg_stride_h_i          (cw[npu_regs_pkg::NPU_DESC_POOL_STRIDE_H_BIT +: npu_regs_pkg::NPU_DESC_POOL_STRIDE_H_WIDTH]),
+    .cfg_stride_w_i          (cw[npu_regs_pkg::NPU_DESC_POOL_STRIDE_W_BIT +: npu_regs_pkg::NPU_DESC_POOL_STRIDE_W_WIDTH]),
+    .cfg_pad_t_i             (cw[npu_regs_pkg::NPU_DESC_POOL_PAD_T_BIT +: npu_regs_pkg::NPU_DESC_POOL_PAD_T_WIDTH]),
+    .cfg_pad_l_i             (cw[npu_regs_pkg::NPU_DESC_POOL_PAD_L_BIT +: npu_regs_pkg::NPU_DESC_POOL_PAD_L_WIDTH]),
+    .cfg_in_zp_i             (p_add ? cw[npu_regs_pkg::NPU_DESC_ADD_IN0_ZP_BIT +: npu_regs_pkg::NPU_DESC_ADD_IN0_ZP_WIDTH] : cw[npu_regs_pkg::NPU_DESC_POOL_IN_ZP_BIT +: npu_regs_pkg::NPU_DESC_POOL_IN_ZP_WIDTH]),
+    .cfg_in2_zp_i            (cw[npu_regs_pkg::NPU_DESC_ADD_IN1_ZP_BIT +: npu_regs_pkg::NPU_DESC_ADD_IN1_ZP_WIDTH]),
+    .cfg_out_zp_i            (p_rq  ? cw[npu_regs_pkg::NPU_DESC_REQUANT_OUT_ZP_BIT +: npu_regs_pkg::NPU_DESC_REQUANT_OUT_ZP_WIDTH] :
+                              p_add ? cw[npu_regs_pkg::NPU_DESC_ADD_OUT_ZP_BIT +: npu_regs_pkg::NPU_DESC_ADD_OUT_ZP_WIDTH] : cw[npu_regs_pkg::NPU_DESC_POOL_OUT_ZP_BIT +: npu_regs_pkg::NPU_DESC_POOL_OUT_ZP_WIDTH]),
+    .cfg_in_mult_i           (cw[npu_regs_pkg::NPU_DESC_ADD_IN0_MULT_BIT +: npu_regs_pkg::NPU_DESC_ADD_IN0_MULT_WIDTH]),
+    .cfg_in_shift_i          (6'(cw[npu_regs_pkg::NPU_DESC_ADD_IN0_SHIFT_BIT +: npu_regs_pkg::NPU_DESC_ADD_IN0_SHIFT_WIDTH])),
+    .cfg_in2_mult_i          (cw[npu_regs_pkg::NPU_DESC_ADD_IN1_MULT_BIT +: npu_regs_pkg::NPU_DESC_ADD_IN1_MULT_WIDTH]),
+    .cfg_in2_shift_i         (6'(cw[npu_regs_pkg::NPU_DESC_ADD_IN1_SHIFT_BIT +: npu_regs_pkg::NPU_DESC_ADD_IN1_SHIFT_WIDTH])),
+    .cfg_out_mult_i          (p_add ? cw[npu_regs_pkg::NPU_DESC_ADD_OUT_MULT_BIT +: npu_regs_pkg::NPU_DESC_ADD_OUT_MULT_WIDTH] : cw[npu_regs_pkg::NPU_DESC_POOL_GLOBAL_MULT_BIT +: npu_regs_pkg::NPU_DESC_POOL_GLOBAL_MULT_WIDTH]),
+    .cfg_out_shift_i         (p_add ? 6'(cw[npu_regs_pkg::NPU_DESC_ADD_OUT_SHIFT_BIT +: npu_regs_pkg::NPU_DESC_ADD_OUT_SHIFT_WIDTH]) :
+                                      6'(cw[npu_regs_pkg::NPU_DESC_POOL_GLOBAL_SHIFT_BIT +: npu_regs_pkg::NPU_DESC_POOL_GLOBAL_SHIFT_WIDTH])),
+    .cfg_act_min_i           (p_rq  ? cw[npu_regs_pkg::NPU_DESC_REQUANT_ACT_MIN_BIT +: npu_regs_pkg::NPU_DESC_REQUANT_ACT_MIN_WIDTH] :
+                              p_add ? cw[npu_regs_pkg::NPU_DESC_ADD_ACT_MIN_BIT +: npu_regs_pkg::NPU_DESC_ADD_ACT_MIN_WIDTH] : cw[npu_regs_pkg::NPU_DESC_POOL_ACT_MIN_BIT +: npu_regs_pkg::NPU_DESC_POOL_ACT_MIN_WIDTH]),
+    .cfg_act_max_i           (p_rq  ? cw[npu_regs_pkg::NPU_DESC_REQUANT_ACT_MAX_BIT +: npu_regs_pkg::NPU_DESC_REQUANT_ACT_MAX_WIDTH] :
+                              p_add ? cw[npu_regs_pkg::NPU_DESC_ADD_ACT_MAX_BIT +: npu_regs_pkg::NPU_DESC_ADD_ACT_MAX_WIDTH] : cw[npu_regs_pkg::NPU_DESC_POOL_ACT_MAX_BIT +: npu_regs_pkg::NPU_DESC_POOL_ACT_MAX_WIDTH]),
     .acc_req_o               (ppu_acc_req),
     .acc_addr_o              (ppu_acc_addr),
     .acc_rdata_i             (acc_a_rdata),
@@ -1034,8 +1034,12 @@ module npu_top #(
   assign busy = {cp_busy, q_busy[2] | st_busy, ppu_busy, dw_busy | epi_dw, pw_busy | epi_pw,
                 q_busy[0] | ld_busy};
 
+  // Descriptor bits no engine port takes: the header, the tag and the
+  // reserved words and bits (npu_cmdproc has checked them already).
   logic unused_top;
-  assign unused_top = ^{q_busy[1], wgt_a_word[AW-1:WgtAw], wstep[31:AW],
+  assign unused_top = ^{ld_desc[511:416], ld_desc[255:240], ld_desc[159:136], ld_desc[63:0],
+                        st_desc[511:416], st_desc[255:240], st_desc[159:136], st_desc[63:0],
+                        cw[383:368], cw[63:32], cw[15:8], q_busy[1], wgt_a_word[AW-1:WgtAw], wstep[31:AW],
                         cv_irs[ActWBits-1:0], cv_ips[ActWBits-1:0], cv_in[ActWBits-1:0],
                         cv_wgt, epi_n[31:AW], pl_irs[31:AW], pl_ors[31:AW],
                         cv_param[31:AW], rq_param[31:AW], pl_param[31:AW]};
