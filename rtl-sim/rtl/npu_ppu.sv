@@ -48,8 +48,8 @@
 //            ActBytes/Lanes cycles per output word (+ 1 with ActOnePort)
 // plus the pipeline latency (about 10 cycles, 17 for ADD) once per job.
 //
-// Descriptor fields (§4.4-4.6; npu_top reads them with the generated
-// npu_regs_pkg::npu_desc_<layout>_<field>() functions) to cfg_* (byte
+// Descriptor fields (§4.4-4.6; npu_top slices them with the generated
+// npu_regs_pkg::NPU_DESC_<LAYOUT>_<FIELD>_BIT/_WIDTH) to cfg_* (byte
 // addresses / word size):
 //   REQUANT  src_addr -> src_base (ACC), dst_addr -> dst_base, param_entry:
 //            mult_base = entry + G, shift_base = entry + 2G (G =
