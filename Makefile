@@ -100,7 +100,8 @@ TOOL_BINS := $(TOOLS:%=$(BUILD)/bin/%)
 # sim; the others skip what needs "sim" at run time, with the reason.
 TEST_SIM_SRCS := $(wildcard tests/rtl/*.cc) \
 	$(shell grep -l -e 'rtl-sim/harness/npu_sim\.h' -e 'driver/sim\.h' tests/*/*.cc 2>/dev/null)
-TEST_SRCS := $(filter-out $(if $(NPU_HAVE_SIM),,$(TEST_SIM_SRCS)),$(sort $(wildcard tests/*/*.cc)))
+# tests/usb/ is its own binary (tests/usb/usb.mk): it preloads umockdev.
+TEST_SRCS := $(filter-out $(if $(NPU_HAVE_SIM),,$(TEST_SIM_SRCS)) tests/usb/%,$(sort $(wildcard tests/*/*.cc)))
 TEST_OBJS := $(TEST_SRCS:%.cc=$(BUILD)/obj/%.o)
 TEST_BIN := $(BUILD)/bin/npu-tests
 
@@ -374,6 +375,10 @@ clean:
 	rm -rf build build-asan build-tsan build-null
 
 include rtl-sim/rtl.mk
+# The dev board: its firmware (host library, Cortex-M build, unit tests
+# under QEMU, fuzzing) and the virtual board with the USB tests.
+include firmware/firmware.mk
+include tests/usb/usb.mk
 # The harness only with the sim backend: without it nothing reads the
 # Verilator root or names a model.
 ifneq ($(NPU_HAVE_SIM),)
