@@ -93,7 +93,8 @@ struct npu_usb_info {
 	uint32_t board_id;    /* board type/revision, board-defined */
 	uint32_t fw_version;  /* firmware version, (major << 16) | minor */
 	uint32_t max_xfer;    /* largest len of one bulk request, bytes */
-	uint32_t npu_status;  /* NPU_USB_ST_OK, or NPU_REFUSED: the NPU's ID/VERSION/CAPS failed */
+	uint32_t npu_status;  /* NPU_USB_ST_OK; NPU_REFUSED: the NPU's ID/VERSION/CAPS failed;
+	                       * BUS_ERROR: the CSR bus failed while they were read */
 	uint64_t dram_base;   /* NPU address of board DRAM */
 	uint64_t dram_size;   /* bytes */
 	uint32_t npu_id;      /* the NPU's ID, VERSION, CAPS0..3, CAPS_ENGINES */

@@ -51,8 +51,8 @@ struct fw {
 	struct npu_usb_req cur; /* the request whose data is arriving */
 	uint32_t data_done;     /* bytes of cur's data written */
 	int in_data;            /* collecting cur's data */
+	int in_xfer;            /* a transfer has started and not ended */
 	int discard;            /* rest of this transfer is dropped (after an error) */
-	uint16_t cur_status;    /* error seen while taking cur's data */
 
 	/* Replies not yet sent, oldest first (a ring). */
 	struct fw_reply rq[NPU_USB_MAX_INFLIGHT];
@@ -93,6 +93,17 @@ int fw_control(struct fw *fw, const uint8_t setup[8], const uint8_t *out, uint8_
  */
 void fw_bulk_out(struct fw *fw, const uint8_t *data, size_t len, int end);
 
+/*
+ * Bytes the request being received still needs: the rest of its header,
+ * then of a WRITE's data; 0 when it is complete (the transfer should end
+ * there), FW_EXPECT_UNKNOWN while the rest of a transfer is discarded
+ * after an error (only a short packet ends it). A USB driver that cannot
+ * see transfer boundaries (a packet of exactly wMaxPacketSize may be the
+ * last) ends the transfer at a short packet or when this reaches 0.
+ */
+#define FW_EXPECT_UNKNOWN 0xffffffffu
+uint32_t fw_bulk_out_expect(const struct fw *fw);
+
 /* Whether a new bulk OUT transfer may start: the reply queue has room
  * (else the driver NAKs the host until it has). A transfer once started
  * is always taken whole. */
@@ -102,7 +113,9 @@ int fw_bulk_out_ready(const struct fw *fw);
  * Up to max bytes of the reply stream for bulk IN. Returns the byte count
  * (0: nothing to send, NAK); *end is set when the bytes returned finish a
  * reply (the transfer is complete there: a reply is its own transfer).
- * Never more than one reply per call.
+ * Never more than one reply per call. A return of 0 with *end set ends
+ * the transfer short with a zero-length packet: a READ whose DRAM failed
+ * after its OK header went out (GET_STATUS says BUS_ERROR).
  */
 size_t fw_bulk_in(struct fw *fw, uint8_t *buf, size_t max, int *end);
 
