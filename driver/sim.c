@@ -9,6 +9,15 @@
  *   bw=N                   host-memory bytes per cycle (default 8)
  *   max_cycles=N           give up on a job after N simulated cycles
  *                          (default: only the host timeout applies)
+ *   memory=shared|separate shared (default): the device reads and writes
+ *                          the host's buffers in place, like an integrated
+ *                          NPU, and buf_sync has nothing to do. separate:
+ *                          each buffer has a device copy of its own, as on
+ *                          a card or board with its own DRAM (usb, PCIe),
+ *                          and only buf_sync moves bytes between the two:
+ *                          what the driver forgets to sync is wrong on the
+ *                          other side. npu_sim_backend_sync_bytes() counts
+ *                          the bytes moved.
  *   watchdog=N             the device's watchdog budget (WDOG_BUDGET) is
  *                          N cycles: every driver write of WDOG_BUDGET is
  *                          replaced by N (the driver arms 50 M, i.e. about
@@ -78,6 +87,8 @@ struct sim_priv {
 	uint64_t next_addr;
 	uint64_t max_cycles; /* 0: no cycle limit per wait */
 	uint32_t watchdog;   /* 0: WDOG_BUDGET as the driver writes it */
+	int separate;        /* memory=separate: buffers have a device copy */
+	uint64_t synced[2];  /* bytes buf_sync moved: to the device, from it */
 };
 
 /* A decimal or 0x-hex number filling v[0..len). */
@@ -196,6 +207,10 @@ static int sim_open(struct npu_hw *hw, const char *args)
 			cfg.mem_bytes_per_cycle = x;
 		} else if (KEY("max_cycles") && !parse_u32(v, vlen, &x)) {
 			p->max_cycles = x;
+		} else if (KEY("memory") && vlen == 6 && !memcmp(v, "shared", 6)) {
+			p->separate = 0;
+		} else if (KEY("memory") && vlen == 8 && !memcmp(v, "separate", 8)) {
+			p->separate = 1;
 		} else if (KEY("watchdog") && !parse_u32(v, vlen, &x) && x) {
 			p->watchdog = x;
 		} else if (KEY("bus_error") && !parse_range(v, vlen, &f.bus_addr, &f.bus_len)) {
@@ -264,26 +279,33 @@ static int sim_buf_alloc(struct npu_hw *hw, size_t size, uint32_t flags, struct 
 {
 	struct sim_priv *p = npu_hw_priv(hw);
 	size_t rounded;
-	void *host;
+	void *host, *dev = NULL;
 
 	if (!size || !flags || (flags & ~(NPU_HW_BUF_DEV_READ | NPU_HW_BUF_DEV_WRITE)))
 		return NPU_ERR_INVALID_ARG;
 	rounded = (size + SIM_ALIGN - 1) & ~(size_t)(SIM_ALIGN - 1);
 	host = aligned_alloc(SIM_ALIGN, rounded);
-	if (!host)
-		return NPU_ERR_NO_MEM;
+	if (p->separate)
+		dev = aligned_alloc(SIM_ALIGN, rounded);
+	if (!host || (p->separate && !dev))
+		goto err;
 	memset(host, 0, rounded);
-	if (npu_sim_map(p->sim, p->next_addr, host, size) != 0) {
-		free(host);
-		return NPU_ERR_NO_MEM;
-	}
+	if (dev)
+		memset(dev, 0, rounded);
+	if (npu_sim_map(p->sim, p->next_addr, dev ? dev : host, size) != 0)
+		goto err;
 	buf->host = host;
 	buf->dev_addr = p->next_addr;
 	buf->size = size;
 	buf->flags = flags;
-	buf->priv = NULL;
+	buf->priv = dev;
 	p->next_addr += rounded + SIM_ALIGN;
 	return NPU_OK;
+
+err:
+	free(host);
+	free(dev);
+	return NPU_ERR_NO_MEM;
 }
 
 static void sim_buf_free(struct npu_hw *hw, struct npu_hw_buf *buf)
@@ -292,6 +314,26 @@ static void sim_buf_free(struct npu_hw *hw, struct npu_hw_buf *buf)
 
 	npu_sim_unmap(p->sim, buf->dev_addr);
 	free(buf->host);
+	free(buf->priv);
+}
+
+/* memory=separate: copy between the buffer and its device copy. */
+static int sim_buf_sync(struct npu_hw *hw, struct npu_hw_buf *buf, size_t off, size_t len,
+                        enum npu_hw_sync_dir dir)
+{
+	struct sim_priv *p = npu_hw_priv(hw);
+	uint8_t *dev = buf->priv;
+
+	if (off > buf->size || len > buf->size - off)
+		return NPU_ERR_INVALID_ARG;
+	if (!dev)
+		return NPU_OK;
+	if (dir == NPU_HW_SYNC_TO_DEVICE)
+		memcpy(dev + off, (const uint8_t *)buf->host + off, len);
+	else
+		memcpy((uint8_t *)buf->host + off, dev + off, len);
+	p->synced[dir == NPU_HW_SYNC_TO_DEVICE ? 0 : 1] += len;
+	return NPU_OK;
 }
 
 static int sim_submit(struct npu_hw *hw, uint32_t tail)
@@ -357,7 +399,7 @@ const struct npu_backend_ops npu_sim_backend = {
         .reg_write = sim_reg_write,
         .buf_alloc = sim_buf_alloc,
         .buf_free = sim_buf_free,
-        .buf_sync = NULL,
+        .buf_sync = sim_buf_sync,
         .submit = sim_submit,
         .wait_irq = sim_wait_irq,
         .reset = sim_reset,
@@ -368,4 +410,18 @@ struct npu_sim *npu_sim_backend_device(struct npu_hw *hw)
 	if (!hw || hw->ops != &npu_sim_backend)
 		return NULL;
 	return ((struct sim_priv *)npu_hw_priv(hw))->sim;
+}
+
+int npu_sim_backend_sync_bytes(struct npu_hw *hw, uint64_t *to_dev, uint64_t *from_dev)
+{
+	struct sim_priv *p;
+
+	if (!hw || hw->ops != &npu_sim_backend)
+		return -1;
+	p = npu_hw_priv(hw);
+	if (!p->separate)
+		return -1;
+	*to_dev = p->synced[0];
+	*from_dev = p->synced[1];
+	return 0;
 }
