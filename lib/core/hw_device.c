@@ -55,6 +55,21 @@ struct hw_dev {
 	struct npu_dev core; /* ring, windows, faults, recovery */
 };
 
+/* Bytes of the arena one NPU segment exchanges with the host: [off, off+len). */
+struct hw_range {
+	size_t off, len;
+};
+
+/* What crosses the host/device boundary around one NPU segment: the bytes
+ * the host wrote since the previous NPU segment (the job's input, CPU
+ * layers' outputs), and the bytes CPU layers read before the next one
+ * (and the job's output after the last). Offsets are the same in every
+ * context's arena. */
+struct hw_seg_sync {
+	struct hw_range *to_dev, *from_dev;
+	uint32_t n_to_dev, n_from_dev;
+};
+
 /* One execution context's device memory. */
 struct hw_ctx {
 	struct npu_hw_buf arena;
@@ -67,6 +82,7 @@ struct hw_model {
 	struct npui_sched *sched;
 	struct npu_hw_buf consts; /* shared by the contexts: read-only */
 	uint32_t *seg_first;      /* per segment: index of its first descriptor */
+	struct hw_seg_sync *sync; /* per segment (CPU segments: none) */
 	uint32_t total_desc;
 	struct hw_ctx ctx[NPUI_MODEL_CONTEXTS];
 };
@@ -167,6 +183,11 @@ static void hw_model_free(struct hw_dev *d, struct hw_model *hm)
 		free(hm->ctx[i].desc);
 	}
 	npu_hw_buf_free(d->hw, &hm->consts);
+	for (uint32_t si = 0; hm->sync && si < hm->sched->num_segments; si++) {
+		free(hm->sync[si].to_dev);
+		free(hm->sync[si].from_dev);
+	}
+	free(hm->sync);
 	free(hm->seg_first);
 	npui_sched_free(hm->sched);
 	free(hm);
@@ -212,6 +233,133 @@ static int hw_relocate(struct hw_model *hm, struct hw_ctx *hc)
 	return NPU_OK;
 }
 
+/* Sort ranges by offset and merge the ones that touch; returns the count. */
+static int range_cmp(const void *a, const void *b)
+{
+	const struct hw_range *x = a, *y = b;
+
+	return x->off < y->off ? -1 : x->off > y->off;
+}
+
+static uint32_t ranges_merge(struct hw_range *r, uint32_t n)
+{
+	uint32_t k = 0;
+
+	qsort(r, n, sizeof(*r), range_cmp);
+	for (uint32_t i = 0; i < n; i++) {
+		if (k && r[i].off <= r[k - 1].off + r[k - 1].len) {
+			size_t end = r[i].off + r[i].len;
+
+			if (end > r[k - 1].off + r[k - 1].len)
+				r[k - 1].len = end - r[k - 1].off;
+		} else {
+			r[k++] = r[i];
+		}
+	}
+	return k;
+}
+
+/* The ranges of the tensors marked in want[] (those with arena bytes). */
+static int ranges_of(const struct npui_graph *g, const size_t *arena_off, const uint8_t *want,
+                     struct hw_range **out, uint32_t *n_out)
+{
+	struct hw_range *r = calloc(g->num_tensors + 1, sizeof(*r));
+	uint32_t n = 0;
+
+	if (!r)
+		return NPU_ERR_NO_MEM;
+	for (uint32_t t = 0; t < g->num_tensors; t++) {
+		const struct npui_tensor *tt = &g->tensors[t];
+
+		if (!want[t] || arena_off[t] == NPUI_NO_BYTES)
+			continue;
+		r[n].off = arena_off[t];
+		r[n].len = (size_t)tt->h * tt->w * tt->c;
+		n++;
+	}
+	*out = r;
+	*n_out = ranges_merge(r, n);
+	return NPU_OK;
+}
+
+/*
+ * The sync ranges of every NPU segment (struct hw_seg_sync). The host's
+ * arena and the device's agree on every byte a reader will use: before an
+ * NPU segment the device gets what the host wrote since the last one (the
+ * device holds everything else already, from earlier segments or as its
+ * own output), and after it the host gets what CPU layers read before the
+ * next NPU segment, plus the job's output after the last. Tensors are
+ * live until their last reader (the arena plan), so neither side
+ * overwrites a byte the other still needs. On sim (no buf_sync) this
+ * costs nothing; over USB it is most of the traffic of a job.
+ */
+static int hw_plan_sync(const struct npui_graph *g, const struct npui_sched *s,
+                        const size_t *arena_off, struct hw_seg_sync *sync)
+{
+	uint8_t *dirty = calloc(g->num_tensors, 1), *want = calloc(g->num_tensors, 1);
+	uint8_t *host_made = calloc(g->num_tensors, 1);
+	int rc = NPU_ERR_NO_MEM;
+
+	if (!dirty || !want || !host_made)
+		goto out;
+	dirty[g->input] = 1; /* written by npu_run before the first step */
+	for (uint32_t si = 0; si < s->num_segments; si++) {
+		const struct npui_segment *seg = &s->segments[si];
+		uint32_t sj;
+
+		if (seg->kind != NPUI_SEG_NPU) {
+			for (uint32_t i = 0; i < seg->num_layers; i++)
+				dirty[g->layers[seg->first_layer + i].output] = 1;
+			continue;
+		}
+		rc = ranges_of(g, arena_off, dirty, &sync[si].to_dev, &sync[si].n_to_dev);
+		if (rc != NPU_OK)
+			goto out;
+		memset(dirty, 0, g->num_tensors);
+		/* What the CPU segments up to the next NPU segment read and did
+		 * not make themselves; the output when no NPU segment follows. */
+		memset(want, 0, g->num_tensors);
+		memset(host_made, 0, g->num_tensors);
+		for (sj = si + 1; sj < s->num_segments && s->segments[sj].kind != NPUI_SEG_NPU;
+		     sj++) {
+			const struct npui_segment *cs = &s->segments[sj];
+
+			for (uint32_t i = 0; i < cs->num_layers; i++) {
+				const struct npui_layer *l = &g->layers[cs->first_layer + i];
+
+				for (unsigned k = 0; k < l->num_inputs; k++)
+					if (l->inputs[k] != g->input && !host_made[l->inputs[k]])
+						want[l->inputs[k]] = 1;
+				host_made[l->output] = 1;
+			}
+		}
+		if (sj == s->num_segments && !host_made[g->output])
+			want[g->output] = 1;
+		rc = ranges_of(g, arena_off, want, &sync[si].from_dev, &sync[si].n_from_dev);
+		if (rc != NPU_OK)
+			goto out;
+	}
+	rc = NPU_OK;
+out:
+	free(dirty);
+	free(want);
+	free(host_made);
+	return rc;
+}
+
+/* Sync ranges r[0..n) of buf in one direction. */
+static int hw_sync_ranges(struct hw_dev *d, struct npu_hw_buf *buf, const struct hw_range *r,
+                          uint32_t n, enum npu_hw_sync_dir dir)
+{
+	for (uint32_t i = 0; i < n; i++) {
+		int rc = npu_hw_buf_sync(d->hw, buf, r[i].off, r[i].len, dir);
+
+		if (rc != NPU_OK)
+			return rc;
+	}
+	return NPU_OK;
+}
+
 /* io_lock held: the DMA buffers are made here. */
 static int hw_model_prepare_locked(npu_device *dev, npu_model *m, struct hw_model *hm,
                                    const size_t *arena_off, size_t arena_size)
@@ -220,6 +368,12 @@ static int hw_model_prepare_locked(npu_device *dev, npu_model *m, struct hw_mode
 	const struct npui_graph *g = m->g;
 	int rc;
 
+	hm->sync = calloc(hm->sched->num_segments + 1, sizeof(*hm->sync));
+	if (!hm->sync)
+		return NPU_ERR_NO_MEM;
+	rc = hw_plan_sync(g, hm->sched, arena_off, hm->sync);
+	if (rc != NPU_OK)
+		return rc;
 	if (hm->sched->const_size) {
 		rc = npu_hw_buf_alloc(d->hw, hm->sched->const_size, NPU_HW_BUF_DEV_READ,
 		                      &hm->consts);
@@ -412,8 +566,9 @@ static int hw_run_npu(struct hw_dev *d, npu_model *m, struct npui_ctx *c, uint32
 	}
 	if ((rc = hw_set_windows(d, hm, hc)))
 		goto err_recover;
-	/* The CPU wrote the arena (input, CPU layers). */
-	if ((rc = npu_hw_buf_sync(d->hw, &hc->arena, 0, hc->arena.size, NPU_HW_SYNC_TO_DEVICE)))
+	/* What the CPU wrote (input, CPU layers). */
+	if ((rc = hw_sync_ranges(d, &hc->arena, hm->sync[si].to_dev, hm->sync[si].n_to_dev,
+	                         NPU_HW_SYNC_TO_DEVICE)))
 		goto err_recover;
 	/* One ring batch per layer, so cycles are attributed exactly. */
 	while (k < seg->num_desc) {
@@ -437,7 +592,9 @@ static int hw_run_npu(struct hw_dev *d, npu_model *m, struct npui_ctx *c, uint32
 		}
 		k += n;
 	}
-	if ((rc = npu_hw_buf_sync(d->hw, &hc->arena, 0, hc->arena.size, NPU_HW_SYNC_FROM_DEVICE)))
+	/* What the CPU reads next (CPU layers' inputs, the output). */
+	if ((rc = hw_sync_ranges(d, &hc->arena, hm->sync[si].from_dev, hm->sync[si].n_from_dev,
+	                         NPU_HW_SYNC_FROM_DEVICE)))
 		goto err_recover;
 	return NPU_OK;
 
