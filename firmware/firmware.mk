@@ -28,3 +28,56 @@ $(FW_TEST_HOST): $(FW_TEST_HOST_OBJS) $(FW_HOST_OBJS)
 .PHONY: fw-test-host
 fw-test-host: $(FW_TEST_HOST)
 	$(FW_TEST_HOST)
+
+# ---- Cortex-M3 (QEMU's mps2-an385) ----------------------------------------
+#
+# The same sources cross-compiled, freestanding, no C library:
+# firmware/cortexm has the vector table and reset (startup.c), the memory
+# functions (libc.c), semihosting for output and the exit status, the
+# AN385 linker script. Two images:
+#   $(BUILD)/firmware/fw-test.elf   the unit tests over the fake board
+#   $(BUILD)/firmware/lwnpu-fw.elf  the board image: core, driver core,
+#                                   board HAL (hal_board.c), main loop
+FW_ARM_CC ?= arm-none-eabi-gcc
+FW_ARM_SIZE ?= arm-none-eabi-size
+FW_QEMU ?= qemu-system-arm
+FW_ARM_DIR := $(BUILD)/firmware
+FW_ARM_CFLAGS := -mcpu=cortex-m3 -mthumb -std=c11 -Os -g -ffreestanding -fno-common \
+	-ffunction-sections -fdata-sections $(WARN) -Ilib/include -I.
+FW_ARM_LDFLAGS := -mcpu=cortex-m3 -mthumb -nostdlib -nostartfiles -Wl,--gc-sections \
+	-Wl,-T,firmware/cortexm/an385.ld
+FW_ARM_RT := firmware/cortexm/startup.c firmware/cortexm/libc.c firmware/cortexm/semihost.c
+FW_ARM_CORE := firmware/fw.c $(FW_DRIVER_SRCS)
+FW_ARM_TEST_SRCS := $(FW_ARM_RT) $(FW_ARM_CORE) firmware/tests/fw_test.c \
+	firmware/tests/fake_hal.c firmware/cortexm/test_io.c
+FW_ARM_BOARD_SRCS := $(FW_ARM_RT) $(FW_ARM_CORE) firmware/cortexm/hal_board.c \
+	firmware/cortexm/main.c
+FW_ARM_TEST := $(FW_ARM_DIR)/fw-test.elf
+FW_ARM_BOARD := $(FW_ARM_DIR)/lwnpu-fw.elf
+
+$(FW_ARM_DIR)/obj/%.o: %.c
+	@mkdir -p $(@D)
+	$(FW_ARM_CC) $(FW_ARM_CFLAGS) -MMD -MP -c $< -o $@
+# Loops that must stay loops (they are memset and memcpy).
+$(FW_ARM_DIR)/obj/firmware/cortexm/libc.o: FW_ARM_CFLAGS += -fno-builtin \
+	-fno-tree-loop-distribute-patterns
+
+$(FW_ARM_TEST): $(FW_ARM_TEST_SRCS:%.c=$(FW_ARM_DIR)/obj/%.o) firmware/cortexm/an385.ld
+	$(FW_ARM_CC) $(FW_ARM_LDFLAGS) -o $@ $(filter %.o,$^) -lgcc
+$(FW_ARM_BOARD): $(FW_ARM_BOARD_SRCS:%.c=$(FW_ARM_DIR)/obj/%.o) firmware/cortexm/an385.ld
+	$(FW_ARM_CC) $(FW_ARM_LDFLAGS) -Wl,-Map,$@.map -o $@ $(filter %.o,$^) -lgcc
+
+# The tests on the host, then on the Cortex-M3 under QEMU (about 0.1 s; the
+# exit status is the number of failed checks, through semihosting).
+.PHONY: fw-test fw-test-arm fw-size fw-images
+fw-images: $(FW_ARM_TEST) $(FW_ARM_BOARD)
+fw-test: fw-test-host fw-test-arm
+fw-test-arm: $(FW_ARM_TEST)
+	timeout 30 $(FW_QEMU) -M mps2-an385 -nographic -monitor none -serial none -semihosting \
+		-kernel $(FW_ARM_TEST)
+
+# What the board image costs (text/data/bss, bytes).
+fw-size: $(FW_ARM_BOARD)
+	$(FW_ARM_SIZE) $(FW_ARM_BOARD)
+
+-include $(shell find $(FW_ARM_DIR)/obj -name '*.d' 2>/dev/null)
