@@ -51,13 +51,14 @@ LDLIBS := -lpthread -lm
 # at build time"): driver/NAME.c for each NAME in BACKENDS, and the
 # registry (driver/backend.c) lists exactly those, in the order of
 # NPU_BACKENDS_KNOWN, through the generated $(BUILD)/gen/npu_backends.h.
-# The default is every backend that builds here; usb, vfio and drm join
+# The default is every backend that builds here; vfio and drm join
 # NPU_BACKENDS_KNOWN and the default when they land. `make BACKENDS=null`
 # leaves the simulator out, and with it Verilator, yosys, the harness and
-# -lstdc++: libnpu, the cpu device, the tools and every test that does not
-# need the simulator still build and pass.
-NPU_BACKENDS_KNOWN := sim null
-BACKENDS ?= null sim
+# -lstdc++, and the dev board's usb backend with libusb: libnpu, the cpu
+# device, the tools and every test that does not need them still build
+# and pass.
+NPU_BACKENDS_KNOWN := sim null usb
+BACKENDS ?= null sim usb
 NPU_BACKENDS := $(filter $(BACKENDS),$(NPU_BACKENDS_KNOWN))
 ifneq ($(filter-out $(NPU_BACKENDS_KNOWN),$(BACKENDS)),)
 $(error BACKENDS: unknown backend(s) $(filter-out $(NPU_BACKENDS_KNOWN),$(BACKENDS)); known: $(NPU_BACKENDS_KNOWN))
@@ -66,6 +67,7 @@ ifeq ($(NPU_BACKENDS),)
 $(error BACKENDS is empty; choose from: $(NPU_BACKENDS_KNOWN))
 endif
 NPU_HAVE_SIM := $(filter sim,$(NPU_BACKENDS))
+NPU_HAVE_USB := $(filter usb,$(NPU_BACKENDS))
 NPU_BACKENDS_H := $(BUILD)/gen/npu_backends.h
 
 # Driver files that are not a backend (the registry, the driver core) are
@@ -80,6 +82,12 @@ LIB_SRCS := $(sort $(wildcard lib/*/*.c lib/*.c) \
 SIM_BUILD ?= $(BUILD)
 NPU_SIM_LIB := $(if $(NPU_HAVE_SIM),$(SIM_BUILD)/rtl-sim/libnpusim.a)
 SIM_LDLIBS := $(if $(NPU_HAVE_SIM),$(NPU_SIM_LIB) -lstdc++)
+# The usb backend (driver/usb.c) is a libusb-1.0 client: Debian's
+# libusb-1.0-0-dev, named directly (<libusb-1.0/libusb.h>, -lusb-1.0) so
+# that no pkg-config runs while the makefile is read (tools/check-first-run).
+USB_LDLIBS := $(if $(NPU_HAVE_USB),-lusb-1.0)
+# What every program that links libnpu links besides it.
+BACKEND_LDLIBS := $(SIM_LDLIBS) $(USB_LDLIBS)
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
 LIB := $(BUILD)/libnpu.a
 
@@ -167,13 +175,13 @@ $(LIB): $(LIB_OBJS)
 define TOOL_RULE
 $(BUILD)/bin/$(1): $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard tools/$(1)/*.c)) $(TOOLS_COMMON_OBJS) $(LIB) $(ONNX_OBJ) $(NPU_SIM_LIB)
 	@mkdir -p $$(@D)
-	$$(CC) $$(LDFLAGS) -o $$@ $$(filter-out $(ONNX_OBJ),$$(filter %.o,$$^)) $(LIB) $(ONNX_OBJ) -lprotobuf-c $(SIM_LDLIBS) $$(LDLIBS)
+	$$(CC) $$(LDFLAGS) -o $$@ $$(filter-out $(ONNX_OBJ),$$(filter %.o,$$^)) $(LIB) $(ONNX_OBJ) -lprotobuf-c $(BACKEND_LDLIBS) $$(LDLIBS)
 endef
 $(foreach t,$(TOOLS),$(eval $(call TOOL_RULE,$(t))))
 
 $(TEST_BIN): $(TEST_OBJS) $(TOOLS_COMMON_OBJS) $(LIB) $(ONNX_OBJ) $(NPU_SIM_LIB)
 	@mkdir -p $(@D)
-	$(CXX) $(LDFLAGS) -o $@ $(TEST_OBJS) $(TOOLS_COMMON_OBJS) $(LIB) $(ONNX_OBJ) -lprotobuf-c $(SIM_LDLIBS) \
+	$(CXX) $(LDFLAGS) -o $@ $(TEST_OBJS) $(TOOLS_COMMON_OBJS) $(LIB) $(ONNX_OBJ) -lprotobuf-c $(BACKEND_LDLIBS) \
 		-lgtest_main -lgtest $(LDLIBS)
 
 # ---- shared library, install (docs/API.md, "Shared library and ABI") --
@@ -209,7 +217,7 @@ $(sort $(PIC_STAMP) $(SIM_BUILD)/.pic-objects):
 $(SHLIB): $(LIB) $(NPU_SIM_LIB) $(NPU_MAP)
 	$(CC) -shared $(LDFLAGS) -Wl,-soname,$(NPU_SONAME) -Wl,--version-script=$(NPU_MAP) \
 		-Wl,--no-undefined $(addprefix -Wl$(comma)-u$(comma),$(NPU_EXPORTS)) \
-		-o $@ $(LIB) $(SIM_LDLIBS) $(LDLIBS)
+		-o $@ $(LIB) $(BACKEND_LDLIBS) $(LDLIBS)
 $(SHLIB_LINKS): $(SHLIB)
 	ln -sf $(if $(filter %.so,$@),$(NPU_SONAME),$(notdir $(SHLIB))) $@
 
@@ -242,7 +250,7 @@ install: $(SHLIB) $(SHLIB_LINKS) $(DIST_LIB) $(TOOL_BINS)
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
 		-e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' -e 's|@VERSION@|$(NPU_VERSION)|' \
 		-e 's|@BACKENDS@|$(NPU_BACKENDS)|' \
-		-e 's|@LIBS_PRIVATE@|$(if $(NPU_HAVE_SIM),-lstdc++ )-lpthread -lm|' \
+		-e 's|@LIBS_PRIVATE@|$(if $(NPU_HAVE_SIM),-lstdc++ )$(if $(NPU_HAVE_USB),-lusb-1.0 )-lpthread -lm|' \
 		npu.pc.in >$(DESTDIR)$(PKGCONFIGDIR)/npu.pc
 	install -m 644 $(MAN_PAGES) $(DESTDIR)$(MANDIR)/man1/
 
@@ -347,7 +355,7 @@ $(TEST_BIN): LDLIBS += $(EXAMPLE_LDLIBS)
 define EXAMPLE_RULE
 $(BUILD)/bin/$(1): $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard examples/$(1)/*.c)) $(LIB) $(NPU_SIM_LIB)
 	@mkdir -p $$(@D)
-	$$(CC) $$(LDFLAGS) -o $$@ $$(filter %.o,$$^) $(LIB) $(SIM_LDLIBS) $(EXAMPLE_LDLIBS) $$(LDLIBS)
+	$$(CC) $$(LDFLAGS) -o $$@ $$(filter %.o,$$^) $(LIB) $(BACKEND_LDLIBS) $(EXAMPLE_LDLIBS) $$(LDLIBS)
 endef
 $(foreach e,$(EXAMPLES),$(eval $(call EXAMPLE_RULE,$(e))))
 

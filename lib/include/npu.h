@@ -77,10 +77,12 @@ typedef struct npu_job npu_job;
 
 /*
  * Open a device by URI: "cpu", "sim", "sim:config=small", "null" (no
- * device: fails with NPU_ERR_NOT_SUPPORTED); npu_backend_names() lists
- * what this build has. Planned, not built: "usb", "vfio", "drm" backends
- * (docs/GOALS.md). The part before the first ':' names the backend; the
- * rest are its options. uri == NULL (or "") uses $NPU_DEVICE, else "cpu".
+ * device: fails with NPU_ERR_NOT_SUPPORTED), "usb" (the first dev board;
+ * "usb:BUS:ADDR" decimal, "usb:VID:PID" hex: docs/DRIVER.md);
+ * npu_backend_names() lists what this build has. Planned, not built:
+ * "vfio", "drm" backends (docs/GOALS.md). The part before the first ':'
+ * names the backend; the rest are its options. uri == NULL (or "") uses
+ * $NPU_DEVICE, else "cpu".
  * Returns NPU_OK, NPU_ERR_INVALID_ARG (out NULL), NPU_ERR_NO_DEVICE
  * (no backend of that name), NPU_ERR_NO_MEM, or the backend's open error.
  */
