@@ -81,3 +81,36 @@ fw-size: $(FW_ARM_BOARD)
 	$(FW_ARM_SIZE) $(FW_ARM_BOARD)
 
 -include $(shell find $(FW_ARM_DIR)/obj -name '*.d' 2>/dev/null)
+
+# ---- fuzzing (docs/RELIABILITY.md) ------------------------------------------
+#
+# firmware/fuzz/fw_fuzz.c, a libFuzzer target with ASan and UBSan: its
+# input is a trace (firmware/fw_trace.h) replayed against the core and the
+# fake board, invariants checked after every record. The seeds are
+# checked in (firmware/fuzz/corpus: make fuzz-seeds writes the unit
+# tests' sessions there); what a run finds beyond them stays in
+# $(BUILD)/fuzz/corpus, a crash in $(BUILD)/fuzz/artifacts.
+#   make fuzz           fuzz for FUZZ_SECONDS (60)
+#   make fuzz-regress   replay the checked-in corpus once (a second)
+FW_FUZZ_CC ?= clang
+FUZZ_SECONDS ?= 60
+FW_FUZZ := $(BUILD)/bin/fw-fuzz
+FW_FUZZ_CORPUS := firmware/fuzz/corpus
+FW_FUZZ_SRCS := firmware/fuzz/fw_fuzz.c firmware/fw.c $(FW_DRIVER_SRCS) firmware/tests/fake_hal.c
+FW_FUZZ_HDRS := $(wildcard firmware/*.h firmware/tests/*.h) driver/npu_usb_proto.h \
+	driver/npu_dev.h driver/backend.h driver/npu_regs.h lib/include/npu.h
+
+$(FW_FUZZ): $(FW_FUZZ_SRCS) $(FW_FUZZ_HDRS)
+	@mkdir -p $(@D)
+	$(FW_FUZZ_CC) -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined \
+		-fno-sanitize-recover=all $(WARN) -Ilib/include -I. $(FW_FUZZ_SRCS) -o $@
+
+.PHONY: fuzz fuzz-regress fuzz-seeds
+fuzz: $(FW_FUZZ)
+	@mkdir -p $(BUILD)/fuzz/corpus $(BUILD)/fuzz/artifacts
+	$(FW_FUZZ) $(BUILD)/fuzz/corpus $(FW_FUZZ_CORPUS) -max_total_time=$(FUZZ_SECONDS) \
+		-max_len=16384 -artifact_prefix=$(BUILD)/fuzz/artifacts/ -print_final_stats=1
+fuzz-regress: $(FW_FUZZ)
+	$(FW_FUZZ) $(FW_FUZZ_CORPUS)/*
+fuzz-seeds: $(FW_TEST_HOST)
+	FW_TEST_TRACE_DIR=$(FW_FUZZ_CORPUS) $(FW_TEST_HOST)

@@ -15,6 +15,10 @@
  *   FW_TRACE_INTR_IN   no payload: the host polled the interrupt endpoint
  *   FW_TRACE_IRQ       1-byte payload: the NPU's interrupt line is now 0/1
  *   FW_TRACE_POLL      no payload: one main-loop step (fw_poll)
+ *   FW_TRACE_FAKE      the test board's own (firmware/tests/fake_hal.h,
+ *                      fake_apply): a fault switched or an NPU register
+ *                      set; the unit tests and the fuzz target write and
+ *                      read it, a recorder of a real session never does
  * A reader ignores unknown kinds and stops at a truncated record.
  */
 #ifndef LWNPU_FIRMWARE_FW_TRACE_H
@@ -28,6 +32,7 @@ enum fw_trace_kind {
 	FW_TRACE_INTR_IN = 5,
 	FW_TRACE_IRQ = 6,
 	FW_TRACE_POLL = 7,
+	FW_TRACE_FAKE = 0x80,
 };
 
 #define FW_TRACE_HDR_BYTES 3u

@@ -1,6 +1,7 @@
 /* The fake board (fake_hal.h). */
 #include <string.h>
 
+#include "driver/npu_usb_proto.h"
 #include "firmware/tests/fake_hal.h"
 
 static int fake_csr_read(void *ctx, uint32_t off, uint32_t *value)
@@ -27,8 +28,18 @@ static int fake_csr_write(void *ctx, uint32_t off, uint32_t value)
 	return 0;
 }
 
-/* The core promises [addr, addr + len) inside DRAM and len > 0; a broken
- * promise lands in the guards (or beyond them: the sanitizers see it). */
+/* The core promises [addr, addr + len) inside DRAM and len > 0: a call
+ * that breaks it is counted and refused (the guards catch what a wrong
+ * length or address in the copy itself would do). */
+static int fake_dram_stray(struct fake *f, uint64_t addr, uint32_t len)
+{
+	if (len && addr >= FAKE_DRAM_BASE && addr - FAKE_DRAM_BASE < FAKE_DRAM_SIZE &&
+	    len <= FAKE_DRAM_SIZE - (addr - FAKE_DRAM_BASE))
+		return 0;
+	f->stray++;
+	return 1;
+}
+
 static int fake_dram_fail(struct fake *f)
 {
 	if (f->dram_fail_after == FAKE_NO_FAIL)
@@ -44,7 +55,7 @@ static int fake_dram_write(void *ctx, uint64_t addr, const uint8_t *src, uint32_
 	struct fake *f = ctx;
 
 	f->dram_writes++;
-	if (fake_dram_fail(f))
+	if (fake_dram_stray(f, addr, len) || fake_dram_fail(f))
 		return -1;
 	memcpy(fake_dram(f, addr), src, len);
 	return 0;
@@ -55,7 +66,7 @@ static int fake_dram_read(void *ctx, uint64_t addr, uint8_t *dst, uint32_t len)
 	struct fake *f = ctx;
 
 	f->dram_reads++;
-	if (fake_dram_fail(f))
+	if (fake_dram_stray(f, addr, len) || fake_dram_fail(f))
 		return -1;
 	memcpy(dst, fake_dram(f, addr), len);
 	return 0;
@@ -79,13 +90,38 @@ uint8_t *fake_dram(struct fake *f, uint64_t addr)
 	return f->mem + FAKE_GUARD + (addr - FAKE_DRAM_BASE);
 }
 
-int fake_guards_ok(const struct fake *f)
+int fake_dram_ok(const struct fake *f)
 {
+	if (f->stray)
+		return 0;
 	for (uint32_t i = 0; i < FAKE_GUARD; i++)
 		if (f->mem[i] != FAKE_GUARD_BYTE ||
 		    f->mem[FAKE_GUARD + FAKE_DRAM_SIZE + i] != FAKE_GUARD_BYTE)
 			return 0;
 	return 1;
+}
+
+void fake_apply(struct fake *f, const uint8_t *p, size_t n)
+{
+	uint8_t b[FAKE_APPLY_MAX] = {0};
+	uint32_t v;
+
+	memcpy(b, p, n < sizeof(b) ? n : sizeof(b));
+	v = npu_usb_get32(b + 1);
+	switch (b[0] & 3) {
+	case FAKE_CSR_FAIL:
+		f->csr_fail_off = v == FAKE_NO_FAIL ? FAKE_NO_FAIL : v & 0xffcu;
+		break;
+	case FAKE_DRAM_FAIL:
+		f->dram_fail_after = v;
+		break;
+	case FAKE_RESET_FAIL:
+		f->reset_fails = v & 1;
+		break;
+	default:
+		f->regs[NPU_REG_IRQ_STATUS / 4 + (b[1] & 7)] = npu_usb_get32(b + 2);
+		break;
+	}
 }
 
 void fake_init(struct fake *f)

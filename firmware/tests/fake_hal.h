@@ -9,6 +9,7 @@
 #ifndef LWNPU_FIRMWARE_TESTS_FAKE_HAL_H
 #define LWNPU_FIRMWARE_TESTS_FAKE_HAL_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "firmware/fw_hal.h"
@@ -30,6 +31,7 @@ struct fake {
 	uint32_t dram_fail_after; /* DRAM calls that succeed before they fail */
 	int reset_fails;          /* npu_reset returns -1 */
 	uint32_t csr_reads, csr_writes, dram_writes, dram_reads, resets;
+	uint32_t stray; /* DRAM calls outside DRAM or of 0 bytes (refused) */
 	uint32_t last_csr_write_off, last_csr_write_val;
 };
 
@@ -37,7 +39,25 @@ struct fake {
 void fake_init(struct fake *f);
 /* Board DRAM at NPU address addr (inside it). */
 uint8_t *fake_dram(struct fake *f, uint64_t addr);
-/* 1 when every guard byte is intact. */
-int fake_guards_ok(const struct fake *f);
+/*
+ * A FW_TRACE_FAKE record's payload (missing bytes read as 0):
+ *   p[0] & 3 == 0: CSR accesses at offset p[1..4] & 0xffc fail
+ *                  (0xffffffff: none)
+ *   p[0] & 3 == 1: p[1..4] more DRAM calls succeed, then all fail
+ *                  (0xffffffff: never)
+ *   p[0] & 3 == 2: npu_reset fails when p[1] & 1
+ *   p[0] & 3 == 3: register IRQ_STATUS + 4 * (p[1] & 7) = p[2..5] (the
+ *                  eight words IRQ_STATUS .. ERR_INDEX, what an event reads)
+ * Integers little-endian.
+ */
+#define FAKE_CSR_FAIL   0
+#define FAKE_DRAM_FAIL  1
+#define FAKE_RESET_FAIL 2
+#define FAKE_SET_REG    3
+#define FAKE_APPLY_MAX  6 /* payload bytes read */
+void fake_apply(struct fake *f, const uint8_t *p, size_t n);
+
+/* 1 when every guard byte is intact and no DRAM call strayed. */
+int fake_dram_ok(const struct fake *f);
 
 #endif /* LWNPU_FIRMWARE_TESTS_FAKE_HAL_H */

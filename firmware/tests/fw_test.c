@@ -122,6 +122,27 @@ static void t_poll(void)
 	fw_poll(&FW);
 }
 
+/* A fault of the fake board switched (FAKE_CSR_FAIL, FAKE_DRAM_FAIL,
+ * FAKE_RESET_FAIL), recorded so that the seed replays it. */
+static void t_fake(uint8_t what, uint32_t v)
+{
+	uint8_t p[5] = {what};
+
+	npu_usb_put32(p + 1, v);
+	rec(FW_TRACE_FAKE, p, sizeof(p), NULL, 0);
+	fake_apply(&F, p, sizeof(p));
+}
+
+/* A register of the block an event reads (IRQ_STATUS .. ERR_INDEX). */
+static void t_fake_reg(uint32_t off, uint32_t v)
+{
+	uint8_t p[6] = {FAKE_SET_REG, (uint8_t)((off - NPU_REG_IRQ_STATUS) / 4)};
+
+	npu_usb_put32(p + 2, v);
+	rec(FW_TRACE_FAKE, p, sizeof(p), NULL, 0);
+	fake_apply(&F, p, sizeof(p));
+}
+
 /* ---- requests and replies ----------------------------------------------- */
 
 static uint8_t big[NPU_USB_REQ_BYTES + FW_MAX_XFER + 8];
@@ -307,7 +328,7 @@ static void test_registers(void)
 	uint32_t status, v;
 	struct npu_usb_status st;
 
-	F.regs[NPU_REG_ERR_INDEX / 4] = 0xdeadbeefu;
+	t_fake_reg(NPU_REG_ERR_INDEX, 0xdeadbeefu);
 	CHECK_EQ(reg_read(NPU_REG_ID, &status), NPU_HW_ID_MAGIC);
 	CHECK_EQ(status, NPU_USB_ST_OK);
 	CHECK_EQ(reg_read(NPU_REG_ERR_INDEX, &status), 0xdeadbeefu);
@@ -328,7 +349,7 @@ static void test_registers(void)
 	CHECK_EQ(st.last_error_seq, NPU_USB_REQ_REG_READ);
 
 	/* A bus error. */
-	F.csr_fail_off = NPU_REG_ERR_CODE;
+	t_fake(FAKE_CSR_FAIL, NPU_REG_ERR_CODE);
 	CHECK_EQ(reg_read(NPU_REG_ERR_CODE, &status), 0);
 	CHECK_EQ(status, NPU_USB_ST_BUS_ERROR);
 	CHECK_EQ(get_status().last_error, NPU_USB_ST_BUS_ERROR);
@@ -646,7 +667,7 @@ static void test_bus_errors(void)
 	pattern(data, 64, 11);
 	put_req(b, NPU_USB_OP_WRITE, 41, 64, FAKE_DRAM_BASE);
 	memcpy(b + NPU_USB_REQ_BYTES, data, 64);
-	F.dram_fail_after = 1;
+	t_fake(FAKE_DRAM_FAIL, 1);
 	t_out(b, NPU_USB_REQ_BYTES + 16, 0);
 	t_out(b + NPU_USB_REQ_BYTES + 16, 16, 0);
 	CHECK_EQ(F.dram_writes, 2);
@@ -659,20 +680,20 @@ static void test_bus_errors(void)
 	CHECK_EQ(get_status().last_error_seq, 41);
 
 	/* A READ whose data cannot be read: an error header, no data. */
-	F.dram_fail_after = 0;
+	t_fake(FAKE_DRAM_FAIL, 0);
 	send(NPU_USB_OP_READ, 42, 64, FAKE_DRAM_BASE, NULL, 0);
 	CHECK_EQ(recv(&rsp), NPU_USB_RSP_BYTES);
 	CHECK_RSP(rsp, NPU_USB_OP_READ, NPU_USB_ST_BUS_ERROR, 42, 0);
 	/* ... failing after OK went out: the transfer ends short, with a
 	 * zero-length packet when nothing is left to send. */
-	F.dram_fail_after = 1;
+	t_fake(FAKE_DRAM_FAIL, 1);
 	send(NPU_USB_OP_READ, 43, 64, FAKE_DRAM_BASE, NULL, 0);
 	CHECK_EQ(t_in(rbuf, NPU_USB_RSP_BYTES + 32, &end), NPU_USB_RSP_BYTES + 32);
 	CHECK(!end);
 	CHECK_EQ(t_in(rbuf, 64, &end), 0);
 	CHECK(end);
 	CHECK_EQ(get_status().last_error_seq, 43);
-	F.dram_fail_after = FAKE_NO_FAIL;
+	t_fake(FAKE_DRAM_FAIL, FAKE_NO_FAIL);
 	send(NPU_USB_OP_READ, 44, 4, FAKE_DRAM_BASE, NULL, 0);
 	CHECK_EQ(recv(&rsp), NPU_USB_RSP_BYTES + 4);
 	CHECK_RSP(rsp, NPU_USB_OP_READ, NPU_USB_ST_OK, 44, 4);
@@ -681,11 +702,11 @@ static void test_bus_errors(void)
 
 static void set_fault(uint32_t irq_status, uint32_t code, uint64_t addr, uint32_t index)
 {
-	F.regs[NPU_REG_IRQ_STATUS / 4] = irq_status;
-	F.regs[NPU_REG_ERR_CODE / 4] = code;
-	F.regs[NPU_REG_ERR_ADDR_LO / 4] = (uint32_t)addr;
-	F.regs[NPU_REG_ERR_ADDR_HI / 4] = (uint32_t)(addr >> 32);
-	F.regs[NPU_REG_ERR_INDEX / 4] = index;
+	t_fake_reg(NPU_REG_IRQ_STATUS, irq_status);
+	t_fake_reg(NPU_REG_ERR_CODE, code);
+	t_fake_reg(NPU_REG_ERR_ADDR_LO, (uint32_t)addr);
+	t_fake_reg(NPU_REG_ERR_ADDR_HI, (uint32_t)(addr >> 32));
+	t_fake_reg(NPU_REG_ERR_INDEX, index);
 }
 
 static void test_events(void)
@@ -732,7 +753,7 @@ static void test_events(void)
 	for (i = 0; i < 10; i++) {
 		t_irq(0);
 		t_poll();
-		F.regs[NPU_REG_ERR_INDEX / 4] = i;
+		t_fake_reg(NPU_REG_ERR_INDEX, i);
 		t_irq(1);
 		t_poll();
 	}
@@ -748,8 +769,8 @@ static void test_events(void)
 	/* An event whose registers cannot be read carries 0 there. */
 	t_irq(0);
 	t_poll();
-	F.csr_fail_off = NPU_REG_ERR_CODE;
-	F.regs[NPU_REG_ERR_CODE / 4] = 9;
+	t_fake(FAKE_CSR_FAIL, NPU_REG_ERR_CODE);
+	t_fake_reg(NPU_REG_ERR_CODE, 9);
 	t_irq(1);
 	t_poll();
 	CHECK_EQ(t_intr(b, sizeof(b)), NPU_USB_EVENT_BYTES);
@@ -804,7 +825,7 @@ static void test_reset(void)
 	CHECK_EQ(recv(&rsp), NPU_USB_RSP_BYTES + 4);
 	CHECK_RSP(rsp, NPU_USB_OP_READ, NPU_USB_ST_OK, 54, 4);
 	/* A reset that does not go idle: STALL, BUS_ERROR. */
-	F.reset_fails = 1;
+	t_fake(FAKE_RESET_FAIL, 1);
 	CHECK_EQ(do_reset(), FW_STALL);
 	st = get_status();
 	CHECK_EQ(st.last_error, NPU_USB_ST_BUS_ERROR);
@@ -926,9 +947,9 @@ int main(void)
 		if (fw_init(&FW, &F.hal) != 0)
 			fail(__LINE__, "fw_init");
 		cases[i].fn();
-		if (!fake_guards_ok(&F))
-			fail(__LINE__, "DRAM guard bytes overwritten");
-		if (!trace_full)
+		if (!fake_dram_ok(&F))
+			fail(__LINE__, "DRAM written outside DRAM (guard bytes or a stray call)");
+		if (!trace_full && trace_n)
 			test_save_trace(case_name, trace, trace_n);
 		test_puts(failures == before ? "ok   " : "FAIL ");
 		test_puts(case_name);
