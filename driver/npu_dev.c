@@ -94,6 +94,7 @@ static int ring_program(struct npu_dev *d)
 	int rc;
 
 	d->tail = 0;
+	d->published = 0;
 	d->head = 0;
 	d->win_valid = 0;
 	if ((rc = wr(d, NPU_REG_CTRL, 0)) ||
@@ -185,7 +186,6 @@ uint32_t npu_dev_ring_space(const struct npu_dev *d)
 int npu_dev_ring_put(struct npu_dev *d, const uint32_t *desc, uint32_t or_flags)
 {
 	uint32_t *slot = (uint32_t *)d->ring.host + (size_t)d->tail * NPU_HW_DESC_WORDS;
-	size_t off = (size_t)d->tail * NPU_HW_DESC_BYTES;
 
 	if (!npu_dev_ring_space(d))
 		return NPU_ERR_BUSY;
@@ -201,11 +201,30 @@ int npu_dev_ring_put(struct npu_dev *d, const uint32_t *desc, uint32_t or_flags)
 			return NPU_ERR_INVALID_ARG;
 	}
 	d->tail = (d->tail + 1) % d->ring_entries;
-	return npu_hw_buf_sync(d->hw, &d->ring, off, NPU_HW_DESC_BYTES, NPU_HW_SYNC_TO_DEVICE);
+	return NPU_OK;
+}
+
+/* Make slots [from, to) of the ring visible to the device: one sync, or
+ * two where the range wraps. */
+static int ring_sync(struct npu_dev *d, uint32_t from, uint32_t to)
+{
+	uint32_t end = to > from ? to : d->ring_entries;
+	int rc = npu_hw_buf_sync(d->hw, &d->ring, (size_t)from * NPU_HW_DESC_BYTES,
+	                         (size_t)(end - from) * NPU_HW_DESC_BYTES, NPU_HW_SYNC_TO_DEVICE);
+
+	if (rc || to > from || !to)
+		return rc;
+	return npu_hw_buf_sync(d->hw, &d->ring, 0, (size_t)to * NPU_HW_DESC_BYTES,
+	                       NPU_HW_SYNC_TO_DEVICE);
 }
 
 int npu_dev_ring_submit(struct npu_dev *d)
 {
+	int rc;
+
+	if (d->published != d->tail && (rc = ring_sync(d, d->published, d->tail)))
+		return rc;
+	d->published = d->tail;
 	return npu_hw_submit(d->hw, d->tail);
 }
 

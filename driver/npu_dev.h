@@ -97,6 +97,7 @@ struct npu_dev {
 	uint32_t ring_entries;
 	uint32_t wdog_cycles; /* WDOG_BUDGET armed by every ring init; 0 = off */
 	uint32_t tail;        /* next slot the host fills */
+	uint32_t published;   /* slots before it are synced and submitted */
 	uint32_t head;        /* RING_HEAD as last read */
 
 	/* Windows as last programmed, valid while win_valid (a ring init or
@@ -156,16 +157,18 @@ uint32_t npu_dev_ring_space(const struct npu_dev *d);
 
 /*
  * Copy one descriptor (NPU_HW_DESC_BYTES) into the slot at the tail, OR
- * or_flags (NPU_HW_FLAG_*) into its flags byte, make it visible to the
- * device (buf_sync) and advance the tail; desc NULL puts a FENCE. The
- * device sees it only after npu_dev_ring_submit. Returns NPU_OK,
- * NPU_ERR_BUSY (ring full as of the last RING_HEAD read) or the backend's
- * error.
+ * or_flags (NPU_HW_FLAG_*) into its flags byte and advance the tail; desc
+ * NULL puts a FENCE. The device sees it only after npu_dev_ring_submit.
+ * Returns NPU_OK, NPU_ERR_BUSY (ring full as of the last RING_HEAD read)
+ * or NPU_ERR_INVALID_ARG (flags a FENCE cannot carry).
  */
 int npu_dev_ring_put(struct npu_dev *d, const uint32_t *desc, uint32_t or_flags);
 
-/* Hand the slots up to the tail to the device (RING_TAIL, DOORBELL).
- * Returns NPU_OK or the backend's error. */
+/* Hand the slots up to the tail to the device: make the slots put since
+ * the last submit visible (buf_sync, one call for the run of them, two
+ * where it wraps: on a device with its own memory one transfer per batch,
+ * not per descriptor), then RING_TAIL, DOORBELL. Returns NPU_OK or the
+ * backend's error. */
 int npu_dev_ring_submit(struct npu_dev *d);
 
 /* Read RING_HEAD into *head and d->head. Returns NPU_OK,

@@ -47,6 +47,10 @@ constexpr uint32_t kCyclesPerDesc = 10;
 struct Fake {
 	std::map<uint32_t, uint32_t> regs;
 	std::vector<uint32_t> ring_host; // the ring buffer handed to the core
+	// The device's own copy of the ring, as on a board with its own DRAM:
+	// only buf_sync fills it, and the command processor reads only it.
+	std::vector<uint32_t> ring_dev;
+	std::vector<std::pair<size_t, size_t>> syncs; // (offset, bytes) per buf_sync
 	uint64_t ring_addr = 0x40000000;
 	uint32_t head = 0, tail = 0, irq = 0;
 	uint64_t cycles = 0;
@@ -72,7 +76,7 @@ struct Fake {
 	void run()
 	{
 		for (uint32_t k = 0; k < retire_max && head != tail && !(irq & 2); k++) {
-			const uint32_t *slot = &ring_host[static_cast<size_t>(head) * kWords];
+			const uint32_t *slot = &ring_dev[static_cast<size_t>(head) * kWords];
 			if (fault_at >= 0 && seen.size() == static_cast<size_t>(fault_at)) {
 				irq |= NPU_REG_IRQ_STATUS_ERROR_MASK;
 				regs[NPU_REG_ERR_CODE] = fault_code;
@@ -150,6 +154,18 @@ void fake_buf_free(npu_hw *, npu_hw_buf *)
 {
 }
 
+int fake_buf_sync(npu_hw *hw, npu_hw_buf *buf, size_t off, size_t len, npu_hw_sync_dir dir)
+{
+	Fake *f = F(hw);
+	EXPECT_EQ(dir, NPU_HW_SYNC_TO_DEVICE);
+	EXPECT_EQ(buf->host, f->ring_host.data());
+	EXPECT_LE(off + len, f->ring_host.size() * 4);
+	memcpy(reinterpret_cast<uint8_t *>(f->ring_dev.data()) + off,
+	       reinterpret_cast<const uint8_t *>(f->ring_host.data()) + off, len);
+	f->syncs.emplace_back(off, len);
+	return NPU_OK;
+}
+
 int fake_submit(npu_hw *hw, uint32_t tail)
 {
 	F(hw)->submits++;
@@ -179,7 +195,7 @@ const npu_backend_ops kFakeOps = {
         sizeof(Fake),   fake_open,
         fake_close,     fake_reg_read,
         fake_reg_write, fake_buf_alloc,
-        fake_buf_free,  nullptr,
+        fake_buf_free,  fake_buf_sync,
         fake_submit,    fake_wait_irq,
         fake_reset,
 };
@@ -205,6 +221,7 @@ class DriverCore : public ::testing::Test
 	{
 		ASSERT_EQ(npu_dev_open(&dev, &hw, 3), NPU_OK);
 		fake.ring_host.assign(static_cast<size_t>(entries) * kWords, 0);
+		fake.ring_dev.assign(static_cast<size_t>(entries) * kWords, 0);
 		ring.host = fake.ring_host.data();
 		ring.dev_addr = fake.ring_addr;
 		ring.size = fake.ring_host.size() * 4;
@@ -344,6 +361,41 @@ TEST_F(DriverCore, ShortBatchAndFullRing)
 		ASSERT_EQ(npu_dev_ring_put(&dev, d.data(), 0), NPU_OK) << i;
 	EXPECT_EQ(npu_dev_ring_space(&dev), 0u);
 	EXPECT_EQ(npu_dev_ring_put(&dev, d.data(), 0), NPU_ERR_BUSY);
+}
+
+// The device sees slots only when they are submitted, and a batch is one
+// buf_sync (two where it wraps), not one per descriptor: over USB that is
+// one transfer instead of one per 64 bytes.
+TEST_F(DriverCore, SubmitSyncsTheBatchOnceAndWrapsInTwo)
+{
+	Ring(8);
+	std::vector<uint32_t> d = Stream(6);
+	for (uint32_t i = 0; i < 3; i++)
+		ASSERT_EQ(
+		        npu_dev_ring_put(&dev, d.data() + i * kWords, i == 2 ? NPU_HW_FLAG_IRQ : 0),
+		        NPU_OK);
+	EXPECT_TRUE(fake.syncs.empty()) << "a put alone makes nothing visible";
+	ASSERT_EQ(npu_dev_ring_submit(&dev), NPU_OK);
+	ASSERT_EQ(fake.syncs.size(), 1u);
+	EXPECT_EQ(fake.syncs[0], std::make_pair(size_t{0}, size_t{3} * NPU_HW_DESC_BYTES));
+	ASSERT_EQ(npu_dev_drain(&dev, 100), NPU_OK);
+	// Slots 3..7, then 0: the run wraps.
+	for (uint32_t i = 0; i < 6; i++)
+		ASSERT_EQ(
+		        npu_dev_ring_put(&dev, d.data() + i * kWords, i == 5 ? NPU_HW_FLAG_IRQ : 0),
+		        NPU_OK);
+	ASSERT_EQ(npu_dev_ring_submit(&dev), NPU_OK);
+	ASSERT_EQ(fake.syncs.size(), 3u);
+	EXPECT_EQ(fake.syncs[1],
+	          std::make_pair(size_t{3} * NPU_HW_DESC_BYTES, size_t{5} * NPU_HW_DESC_BYTES));
+	EXPECT_EQ(fake.syncs[2], std::make_pair(size_t{0}, size_t{1} * NPU_HW_DESC_BYTES));
+	// Nothing new: a submit syncs nothing.
+	ASSERT_EQ(npu_dev_ring_submit(&dev), NPU_OK);
+	EXPECT_EQ(fake.syncs.size(), 3u);
+	ASSERT_EQ(npu_dev_drain(&dev, 100), NPU_OK);
+	ASSERT_EQ(fake.seen.size(), 9u);
+	for (uint32_t i = 0; i < 6; i++)
+		EXPECT_EQ(fake.seen[3 + i][1], i * 100 + 1) << "the device read what was put";
 }
 
 // An interrupt is not "the batch is done": with the first descriptor

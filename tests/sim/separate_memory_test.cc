@@ -117,7 +117,7 @@ TEST_P(SimSeparate, BitExactAgainstCpu)
 // mobilenet_v1, mobilenet_v2 and squeezenet place no layer on the CPU:
 // one NPU segment, so a job moves exactly its input to the device and its
 // output back, not the arena; the rest of what goes to the device is
-// descriptors, one ring slot (NPU_HW_DESC_BYTES) at a time.
+// descriptors, NPU_HW_DESC_BYTES a ring slot.
 TEST(SimSeparateTraffic, AllOnNpuMovesOnlyInputAndOutput)
 {
 	NPU_TEST_REQUIRE_BACKEND("sim");
