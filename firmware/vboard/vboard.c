@@ -613,12 +613,42 @@ static void on_submit(struct vboard *vb, UMockdevIoctlClient *c)
 	done_errno(c, 0);
 }
 
+/* What a reap gets without a URB: 0 (a URB of c is done, or the reap
+ * waits for one) or the errno it is answered with at once. Under lock. */
+static int reap_verdict(struct vboard *vb, UMockdevIoctlClient *c, int block)
+{
+	if (q_has_client(&vb->done, c))
+		return 0;
+	/* A client reaps until EAGAIN after each wake-up (libusb does): the
+	 * reap after one that found a URB ends that loop at once; the next
+	 * one, after its poll, waits. */
+	if (g_object_get_data(G_OBJECT(c), "vboard-reaped")) {
+		g_object_set_data(G_OBJECT(c), "vboard-reaped", NULL);
+		return EAGAIN;
+	}
+	if (!client_live(vb, c) && !q_has_client(&vb->ctrl, c) && !q_has_client(&vb->out, c) &&
+	    !q_has_client(&vb->in, c) && !q_has_client(&vb->intr, c))
+		return ENODEV;
+	return !block && vb->reap_wait_us <= 0 ? EAGAIN : 0;
+}
+
 static void on_reap(struct vboard *vb, UMockdevIoctlClient *c, int block)
 {
-	UMockdevIoctlData *arg = arg_data(c, sizeof(void *));
+	UMockdevIoctlData *arg;
 	struct vb_reaper *r;
 	struct vb_urb *u;
+	int err;
 
+	/* Answer at once where the client's pointer is not needed: a round
+	 * trip to the client saved. */
+	pthread_mutex_lock(&vb->lock);
+	err = reap_verdict(vb, c, block);
+	pthread_mutex_unlock(&vb->lock);
+	if (err) {
+		done_errno(c, err);
+		return;
+	}
+	arg = arg_data(c, sizeof(void *));
 	if (!arg) {
 		done_errno(c, EFAULT);
 		return;
@@ -628,26 +658,6 @@ static void on_reap(struct vboard *vb, UMockdevIoctlClient *c, int block)
 	if (u) {
 		give(arg, c, u);
 		pthread_mutex_unlock(&vb->lock);
-		return;
-	}
-	/* A client reaps until EAGAIN after each wake-up (libusb does): the
-	 * reap after one that found a URB ends that loop at once; the next
-	 * one, after its poll, waits. */
-	if (g_object_get_data(G_OBJECT(c), "vboard-reaped")) {
-		g_object_set_data(G_OBJECT(c), "vboard-reaped", NULL);
-		pthread_mutex_unlock(&vb->lock);
-		done_errno(c, EAGAIN);
-		return;
-	}
-	if (!client_live(vb, c) && !q_has_client(&vb->ctrl, c) && !q_has_client(&vb->out, c) &&
-	    !q_has_client(&vb->in, c) && !q_has_client(&vb->intr, c)) {
-		pthread_mutex_unlock(&vb->lock);
-		done_errno(c, ENODEV);
-		return;
-	}
-	if (!block && vb->reap_wait_us <= 0) {
-		pthread_mutex_unlock(&vb->lock);
-		done_errno(c, EAGAIN);
 		return;
 	}
 	r = calloc(1, sizeof(*r));
