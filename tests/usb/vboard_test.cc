@@ -685,6 +685,54 @@ TEST_F(VboardTest, HotplugSeesUnplugAndPlug)
 	EXPECT_EQ(Info().magic, NPU_USB_INFO_MAGIC);
 }
 
+TEST_F(VboardTest, TwoBoardsOnTwoBuses)
+{
+	struct vboard_config cfg = {};
+	struct vboard *vb2 = nullptr;
+	unsigned bus1, addr1, bus2, addr2;
+
+	cfg.dram_size = 2 * kDramSize;
+	cfg.npu_config = "small";
+	ASSERT_EQ(vboard_create(&cfg, &vb2), 0);
+	vboard_address(vb_, &bus1, &addr1);
+	vboard_address(vb2, &bus2, &addr2);
+	EXPECT_NE(bus1, bus2);
+
+	// The second arrived while libusb was running (hotplug): open it by
+	// its address and tell it from the first by its DRAM.
+	libusb_device_handle *h2 = nullptr;
+	double end = NowS() + 5;
+	while (!h2 && NowS() < end) {
+		libusb_device **list;
+		ssize_t n = libusb_get_device_list(ctx_, &list);
+		for (ssize_t i = 0; i < n; i++) {
+			if (libusb_get_bus_number(list[i]) == bus2 &&
+			    libusb_get_device_address(list[i]) == addr2) {
+				EXPECT_EQ(libusb_open(list[i], &h2), 0);
+			}
+		}
+		libusb_free_device_list(list, 1);
+		if (!h2) {
+			struct timeval tv = {0, 20000};
+			libusb_handle_events_timeout(ctx_, &tv);
+		}
+	}
+	ASSERT_NE(h2, nullptr) << "the second board is not visible";
+	ASSERT_EQ(libusb_claim_interface(h2, NPU_USB_INTERFACE), 0);
+	uint8_t b[NPU_USB_INFO_BYTES];
+	ASSERT_EQ(libusb_control_transfer(h2, NPU_USB_RT_IN, NPU_USB_REQ_GET_INFO, 0, 0, b,
+	                                  sizeof(b), kTimeoutMs),
+	          (int)NPU_USB_INFO_BYTES);
+	struct npu_usb_info in2;
+	npu_usb_info_get(b, &in2);
+	EXPECT_EQ(in2.dram_size, 2 * kDramSize);
+	EXPECT_EQ(Info().dram_size, kDramSize);
+	libusb_release_interface(h2, NPU_USB_INTERFACE);
+	libusb_close(h2);
+	vboard_destroy(vb2);
+	EXPECT_EQ(Info().magic, NPU_USB_INFO_MAGIC) << "the first board outlives the second";
+}
+
 // ---- the recorder ------------------------------------------------------------
 
 class VboardRecordTest : public VboardTest
