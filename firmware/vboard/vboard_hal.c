@@ -152,12 +152,15 @@ int vboard_npu_busy(struct vboard_npu *n)
 int vboard_npu_clock(struct vboard_npu *n, uint64_t cycles)
 {
 	/* npu_sim_run stops at a high interrupt line; the NPU itself goes on
-	 * with its queue while the line waits for the host, so clock it
-	 * through the drain, which ignores the line (it returns early once
-	 * the memory has been quiet for a few cycles; the caller loops). */
-	if (npu_sim_run(n->sim, 0) == 1) {
-		npu_sim_drain(n->sim, cycles);
-		return 1;
-	}
-	return npu_sim_run(n->sim, cycles);
+	 * with its queue while the line waits for the host, so then it is
+	 * clocked through the drain, which ignores the line (and returns
+	 * whenever the memory has been quiet a few cycles: again until the
+	 * slice is used up). */
+	uint64_t start = npu_sim_cycles(n->sim), ran;
+
+	if (npu_sim_run(n->sim, 0) != 1)
+		return npu_sim_run(n->sim, cycles);
+	while ((ran = npu_sim_cycles(n->sim) - start) < cycles)
+		npu_sim_drain(n->sim, cycles - ran);
+	return 1;
 }

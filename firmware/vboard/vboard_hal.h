@@ -35,9 +35,9 @@ void vboard_npu_power_off(struct vboard_npu *n);
 /* Whether the NPU has work: STATUS.BUSY, or RING_HEAD != RING_TAIL while
  * not halted (three CSR reads, a device cycle each). */
 int vboard_npu_busy(struct vboard_npu *n);
-/* Clock the NPU up to cycles (fewer when its line rises or, with the line
- * already high, when its memory goes quiet). Returns 1 if the interrupt
- * line is high afterwards. */
+/* Clock the NPU for cycles, fewer if its interrupt line rises meanwhile
+ * (with the line already high, the whole slice). Returns 1 if the line is
+ * high afterwards. */
 int vboard_npu_clock(struct vboard_npu *n, uint64_t cycles);
 
 #endif /* LWNPU_FIRMWARE_VBOARD_HAL_H */
