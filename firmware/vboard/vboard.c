@@ -193,69 +193,31 @@ static void tb_put(unsigned bus)
 
 /* ---- descriptors and the sysfs device ---------------------------------- */
 
+/* Written as the bytes go on the wire, one descriptor (or field group) a
+ * line. */
+/* clang-format off */
 static const uint8_t dev_desc[18] = {
-        18,
-        USB_DT_DEVICE,
-        0x00,
-        0x02, /* bcdUSB 2.00 */
-        0xff,
-        0x00,
-        0x00, /* vendor class at device level */
-        64,   /* bMaxPacketSize0 */
-        NPU_USB_VID & 0xff,
-        NPU_USB_VID >> 8,
-        NPU_USB_PID & 0xff,
-        NPU_USB_PID >> 8,
-        0x00,
-        0x01, /* bcdDevice 1.00 */
-        0,
-        0,
-        0, /* no strings */
-        1, /* bNumConfigurations */
+	18, USB_DT_DEVICE, 0x00, 0x02,          /* bcdUSB 2.00 */
+	0xff, 0x00, 0x00, 64,                   /* vendor class, bMaxPacketSize0 64 */
+	NPU_USB_VID & 0xff, NPU_USB_VID >> 8,
+	NPU_USB_PID & 0xff, NPU_USB_PID >> 8,
+	0x00, 0x01,                             /* bcdDevice: firmware 1.0 */
+	0, 0, 0,                                /* no strings */
+	1,                                      /* bNumConfigurations */
 };
 
 #define CONF_TOTAL (9 + 9 + 3 * 7)
 static const uint8_t conf_desc[CONF_TOTAL] = {
-        9,
-        USB_DT_CONFIG,
-        CONF_TOTAL,
-        0,
-        1, /* one interface */
-        1,
-        0,
-        0x80,
-        50, /* value 1, bus powered, 100 mA */
-        9,
-        USB_DT_INTERFACE,
-        NPU_USB_INTERFACE,
-        0,
-        3,
-        0xff,
-        0x00,
-        0x00,
-        0,
-        7,
-        USB_DT_ENDPOINT,
-        NPU_USB_EP_BULK_OUT,
-        USB_ENDPOINT_XFER_BULK,
-        NPU_USB_BULK_PACKET & 0xff,
-        NPU_USB_BULK_PACKET >> 8,
-        0,
-        7,
-        USB_DT_ENDPOINT,
-        NPU_USB_EP_BULK_IN,
-        USB_ENDPOINT_XFER_BULK,
-        NPU_USB_BULK_PACKET & 0xff,
-        NPU_USB_BULK_PACKET >> 8,
-        0,
-        7,
-        USB_DT_ENDPOINT,
-        NPU_USB_EP_INTR_IN,
-        USB_ENDPOINT_XFER_INT,
-        NPU_USB_INTR_PACKET & 0xff,
-        NPU_USB_INTR_PACKET >> 8,
-        1,
+	9, USB_DT_CONFIG, CONF_TOTAL, 0, 1, 1, 0, 0x80, 50, /* config 1, bus powered, 100 mA */
+	9, USB_DT_INTERFACE, NPU_USB_INTERFACE, 0, 3, 0xff, 0x00, 0x00, 0,
+	7, USB_DT_ENDPOINT, NPU_USB_EP_BULK_OUT, USB_ENDPOINT_XFER_BULK,
+	   NPU_USB_BULK_PACKET & 0xff, NPU_USB_BULK_PACKET >> 8, 0,
+	7, USB_DT_ENDPOINT, NPU_USB_EP_BULK_IN, USB_ENDPOINT_XFER_BULK,
+	   NPU_USB_BULK_PACKET & 0xff, NPU_USB_BULK_PACKET >> 8, 0,
+	7, USB_DT_ENDPOINT, NPU_USB_EP_INTR_IN, USB_ENDPOINT_XFER_INT,
+	   NPU_USB_INTR_PACKET & 0xff, NPU_USB_INTR_PACKET >> 8, 4, /* every 2^(4-1) microframes: 1 ms */
 };
+/* clang-format on */
 
 static void sys_path(const struct vboard *vb, char *p, size_t n)
 {

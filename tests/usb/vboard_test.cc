@@ -253,6 +253,7 @@ TEST_F(VboardTest, EnumeratesWithItsEndpoints)
 		EXPECT_EQ(id.endpoint[2].bEndpointAddress, NPU_USB_EP_INTR_IN);
 		EXPECT_EQ(id.endpoint[2].bmAttributes & 3, LIBUSB_TRANSFER_TYPE_INTERRUPT);
 		EXPECT_EQ(id.endpoint[2].wMaxPacketSize, NPU_USB_INTR_PACKET);
+		EXPECT_EQ(id.endpoint[2].bInterval, 4) << "1 ms at high speed";
 		libusb_free_config_descriptor(cd);
 	}
 	libusb_free_device_list(list, 1);
