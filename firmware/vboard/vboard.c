@@ -557,8 +557,11 @@ static void on_submit(struct vboard *vb, UMockdevIoctlClient *c)
 	urb->len = (uint32_t)u->buffer_length;
 	urb->client_addr = d->client_addr;
 	urb->boot = vb->boot;
-	u->status = -EINPROGRESS;
-	u->actual_length = 0;
+	/* status and actual_length stay as the client wrote them until the
+	 * URB completes: umockdev writes back only bytes that differ from the
+	 * client's memory as it was read at submission, so an intermediate
+	 * value written back with the SUBMIT's answer would stay there if
+	 * the final one equals the original (a zero-length control OUT). */
 	vb->st.urbs++;
 	if (u->type == USBDEVFS_URB_TYPE_CONTROL) {
 		vb->st.control++;

@@ -135,7 +135,7 @@ void vboard_npu_power_off(struct vboard_npu *n)
 
 int vboard_npu_busy(struct vboard_npu *n)
 {
-	uint32_t st, head, tail;
+	uint32_t st, ctrl, head, tail;
 
 	if (npu_sim_reg_read(n->sim, NPU_REG_STATUS, &st) != 0)
 		return 0;
@@ -143,7 +143,10 @@ int vboard_npu_busy(struct vboard_npu *n)
 		return 0; /* stopped until a soft reset */
 	if (st & NPU_REG_STATUS_BUSY_MASK)
 		return 1;
-	if (npu_sim_reg_read(n->sim, NPU_REG_RING_HEAD, &head) != 0 ||
+	/* Descriptors queued for a command processor that may fetch them. */
+	if (npu_sim_reg_read(n->sim, NPU_REG_CTRL, &ctrl) != 0 ||
+	    !(ctrl & NPU_REG_CTRL_ENABLE_MASK) ||
+	    npu_sim_reg_read(n->sim, NPU_REG_RING_HEAD, &head) != 0 ||
 	    npu_sim_reg_read(n->sim, NPU_REG_RING_TAIL, &tail) != 0)
 		return 0;
 	return head != tail;

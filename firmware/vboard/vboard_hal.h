@@ -32,8 +32,9 @@ struct vboard_npu {
 int vboard_npu_power_on(struct vboard_npu *n, const struct npu_sim_config *scfg,
                         uint64_t dram_size);
 void vboard_npu_power_off(struct vboard_npu *n);
-/* Whether the NPU has work: STATUS.BUSY, or RING_HEAD != RING_TAIL while
- * not halted (three CSR reads, a device cycle each). */
+/* Whether the NPU has work: STATUS.BUSY, or RING_HEAD != RING_TAIL with
+ * CTRL.ENABLE set, while not halted (up to four CSR reads, a device cycle
+ * each). */
 int vboard_npu_busy(struct vboard_npu *n);
 /* Clock the NPU for cycles, fewer if its interrupt line rises meanwhile
  * (with the line already high, the whole slice). Returns 1 if the line is

@@ -734,6 +734,47 @@ TEST_F(VboardTest, TwoBoardsOnTwoBuses)
 	EXPECT_EQ(Info().magic, NPU_USB_INFO_MAGIC) << "the first board outlives the second";
 }
 
+// A board whose NPU memory answers slowly: a job keeps the board thread
+// in NPU slices, so URBs wait there for a while.
+class VboardSlowMemoryTest : public VboardTest
+{
+      protected:
+	void Create() override
+	{
+		struct vboard_config cfg = {};
+		cfg.dram_size = kDramSize;
+		cfg.mem_latency = 200000;
+		ASSERT_EQ(vboard_create(&cfg, &vb_), 0);
+	}
+};
+
+TEST_F(VboardSlowMemoryTest, ControlRequestsWhileTheNpuRuns)
+{
+	// The NPU fetches its first descriptor (the ring is in a readable
+	// window): 200000 cycles of latency.
+	ASSERT_EQ(RegWrite(NPU_REG_WIN_BASE_LO(0), (uint32_t)kDramBase), 0);
+	ASSERT_EQ(RegWrite(NPU_REG_WIN_SIZE(0), 1u << 20), 0);
+	ASSERT_EQ(RegWrite(NPU_REG_WIN_CTRL(0), NPU_REG_WIN_CTRL_READ_MASK), 0);
+	ASSERT_EQ(RegWrite(NPU_REG_RING_BASE_LO, (uint32_t)kDramBase), 0);
+	ASSERT_EQ(RegWrite(NPU_REG_RING_SIZE, 4), 0);
+	ASSERT_EQ(RegWrite(NPU_REG_CTRL, NPU_REG_CTRL_ENABLE_MASK), 0);
+	ASSERT_EQ(RegWrite(NPU_REG_RING_TAIL, 1), 0);
+	ASSERT_EQ(RegWrite(NPU_REG_DOORBELL, 1), 0);
+	uint32_t st = 0;
+	ASSERT_EQ(RegRead(NPU_REG_STATUS, &st), NPU_USB_ST_OK);
+	EXPECT_NE(st & NPU_REG_STATUS_BUSY_MASK, 0u);
+	// A control OUT with no data stage that completes after its submission
+	// has been answered: its status must still reach the client (umockdev
+	// writes back only what differs from the client's memory).
+	EXPECT_EQ(libusb_control_transfer(h_, NPU_USB_RT_OUT, NPU_USB_REQ_RESET, 0, 0, nullptr, 0,
+	                                  kTimeoutMs),
+	          0);
+	EXPECT_EQ(Status().last_error, NPU_USB_ST_OK);
+	struct vboard_stats vs;
+	vboard_get_stats(vb_, &vs);
+	EXPECT_GT(vs.npu_cycles, 200000u) << "the fetch was waited for";
+}
+
 // ---- the recorder ------------------------------------------------------------
 
 class VboardRecordTest : public VboardTest

@@ -20,7 +20,7 @@
 
 static const char usage_text[] =
         "usage: npu-vboard [--config default|small] [--dram-mib N] [--record FILE]\n"
-        "                  [--] COMMAND [ARG...]\n"
+        "                  [--stats] [--] COMMAND [ARG...]\n"
         "\n"
         "Run COMMAND with a virtual lwnpu dev board plugged in. The board is the\n"
         "firmware's host build over the Verilated NPU and board DRAM, presented to\n"
@@ -35,6 +35,8 @@ static const char usage_text[] =
         "      --config NAME    the NPU's configuration: default (16x16) or small (4x4)\n"
         "      --dram-mib N     board DRAM in MiB (default 256), at NPU address\n"
         "                       0x80000000\n"
+        "      --stats          when COMMAND has exited, print the board's counters\n"
+        "                       (URBs, bytes each way, events, NPU cycles) on stderr\n"
         "      --record FILE    record the session as a firmware trace\n"
         "                       (firmware/fw_trace.h, the fuzz target's seeds); after a\n"
         "                       re-plug FILE.2, FILE.3, ... (same as NPU_VBOARD_RECORD)\n"
@@ -68,16 +70,35 @@ static int parse_mib(const char *s, unsigned long long *out)
 	                                                                                     : 0;
 }
 
+#ifndef NPU_VBOARD_MISSING
+static void print_stats(struct vboard *vb)
+{
+	struct vboard_stats st;
+
+	vboard_get_stats(vb, &st);
+	fprintf(stderr,
+	        "npu-vboard: %llu URBs (%llu control), bulk %llu bytes out / %llu in, "
+	        "%llu events, %llu NPU cycles, DRAM %llu bytes written / %llu read by the "
+	        "firmware\n",
+	        (unsigned long long)st.urbs, (unsigned long long)st.control,
+	        (unsigned long long)st.bulk_out_bytes, (unsigned long long)st.bulk_in_bytes,
+	        (unsigned long long)st.events, (unsigned long long)st.npu_cycles,
+	        (unsigned long long)st.dram_written, (unsigned long long)st.dram_read);
+}
+#endif
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
 	        {"config", required_argument, NULL, 'c'},
 	        {"dram-mib", required_argument, NULL, 'm'},
 	        {"record", required_argument, NULL, 'r'},
+	        {"stats", no_argument, NULL, 's'},
 	        {"help", no_argument, NULL, 'h'},
 	        {NULL, 0, NULL, 0},
 	};
 	const char *config = "default", *record = NULL;
+	int stats = 0;
 	unsigned long long mib = 256;
 	int c;
 
@@ -94,6 +115,9 @@ int main(int argc, char **argv)
 			break;
 		case 'r':
 			record = optarg;
+			break;
+		case 's':
+			stats = 1;
 			break;
 		case 'h':
 			fputs(usage_text, stdout);
@@ -113,6 +137,7 @@ int main(int argc, char **argv)
 	}
 #ifdef NPU_VBOARD_MISSING
 	(void)record;
+	(void)stats;
 	fprintf(stderr, "npu-vboard: %s\n", NPU_VBOARD_MISSING);
 	return 1;
 #else
@@ -166,6 +191,8 @@ int main(int argc, char **argv)
 			goto err_destroy;
 		}
 	}
+	if (stats)
+		print_stats(vb);
 	vboard_destroy(vb);
 	if (WIFSIGNALED(status))
 		return 128 + WTERMSIG(status);
