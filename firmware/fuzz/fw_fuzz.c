@@ -40,6 +40,7 @@ static struct fw FW;
 /* The replies the model expects, oldest first. */
 struct expect {
 	uint8_t op;
+	uint16_t status;
 	uint32_t seq, len;
 	uint64_t addr;
 };
@@ -50,6 +51,13 @@ struct model {
 	uint8_t hdr[NPU_USB_REQ_BYTES];
 	uint32_t hdr_n;
 	int in_xfer, dropped, cut, replied;
+	/* The model's own reading of it (the spec, written again): the
+	 * status it has decided (0 and !decided: none yet), the data bytes
+	 * a good WRITE still needs. */
+	int decided;
+	uint16_t status;
+	struct npu_usb_req req;
+	uint32_t data_left;
 	uint32_t replies_before;
 	uint32_t replies; /* queued by the core, as counted by the model */
 
@@ -67,6 +75,8 @@ struct model {
 };
 
 static struct model M;
+/* What board DRAM must hold: the model's WRITEs. */
+static uint8_t shadow[FAKE_DRAM_SIZE];
 
 /* Replies the core holds plus those the model has read: what it queued. */
 static uint32_t core_replies(void)
@@ -76,27 +86,83 @@ static uint32_t core_replies(void)
 
 static void expect_reply(void)
 {
-	struct expect e = {0, 0, 0, 0};
-	struct npu_usb_req r;
+	struct expect e = {0, M.status, 0, 0, 0};
 
-	if (M.hdr_n == NPU_USB_REQ_BYTES) {
-		npu_usb_req_get(M.hdr, &r);
-		if (r.magic == NPU_USB_REQ_MAGIC) {
-			e.op = r.op;
-			e.seq = r.seq;
-			e.len = r.len;
-			e.addr = r.addr;
-		}
+	REQUIRE(M.decided);
+	if (M.hdr_n == NPU_USB_REQ_BYTES && M.req.magic == NPU_USB_REQ_MAGIC) {
+		e.op = M.req.op;
+		e.seq = M.req.seq;
+		e.len = M.req.len;
+		e.addr = M.req.addr;
 	}
 	REQUIRE(M.q_n < NPU_USB_MAX_INFLIGHT);
 	M.q[(M.q_head + M.q_n) % (NPU_USB_MAX_INFLIGHT + 1)] = e;
 	M.q_n++;
 }
 
+/* The header's checks as docs/USB_PROTOCOL.md lists them. */
+static uint16_t spec_check(const struct npu_usb_req *r)
+{
+	if (r->magic != NPU_USB_REQ_MAGIC)
+		return NPU_USB_ST_BAD_MAGIC;
+	if ((r->op != NPU_USB_OP_WRITE && r->op != NPU_USB_OP_READ) || r->flags || r->rsvd)
+		return NPU_USB_ST_BAD_OP;
+	if (r->len < 1 || r->len > FW_MAX_XFER)
+		return NPU_USB_ST_BAD_LEN;
+	/* In 128-bit arithmetic, so that nothing wraps. */
+	if ((unsigned __int128)r->addr < FAKE_DRAM_BASE ||
+	    (unsigned __int128)r->addr + r->len >
+	            (unsigned __int128)FAKE_DRAM_BASE + FAKE_DRAM_SIZE)
+		return NPU_USB_ST_BAD_ADDR;
+	return NPU_USB_ST_OK;
+}
+
+static void decide(uint16_t status)
+{
+	M.decided = 1;
+	M.status = status;
+}
+
+/* The model reads a piece of the transfer; wr, wr_n get the WRITE data
+ * the piece carries for DRAM at wr_off (none: wr_n 0). */
+static void model_take(const uint8_t *p, size_t n, const uint8_t **wr, uint32_t *wr_n,
+                       uint32_t *wr_off)
+{
+	size_t k;
+
+	*wr_n = 0;
+	while (n && !M.decided) {
+		if (M.hdr_n < NPU_USB_REQ_BYTES) {
+			k = NPU_USB_REQ_BYTES - M.hdr_n < n ? NPU_USB_REQ_BYTES - M.hdr_n : n;
+			memcpy(M.hdr + M.hdr_n, p, k);
+			M.hdr_n += (uint32_t)k;
+			if (M.hdr_n == NPU_USB_REQ_BYTES) {
+				npu_usb_req_get(M.hdr, &M.req);
+				if (spec_check(&M.req) != NPU_USB_ST_OK)
+					decide(spec_check(&M.req));
+				else if (M.req.op == NPU_USB_OP_WRITE)
+					M.data_left = M.req.len;
+			}
+		} else if (M.data_left) {
+			k = M.data_left < n ? M.data_left : n;
+			*wr = p;
+			*wr_n = (uint32_t)k;
+			*wr_off = (uint32_t)(M.req.addr - FAKE_DRAM_BASE) + M.req.len - M.data_left;
+			M.data_left -= (uint32_t)k;
+		} else {
+			decide(NPU_USB_ST_OVERFLOW);
+			k = n;
+		}
+		p += k;
+		n -= k;
+	}
+}
+
 static void bulk_out(const uint8_t *p, size_t n, int end)
 {
 	uint8_t *copy = malloc(n ? n : 1); /* exactly n: ASan sees an over-read */
-	uint32_t k, d;
+	const uint8_t *wr = NULL;
+	uint32_t k, d, wr_n = 0, wr_off = 0, writes = F.dram_writes;
 
 	memcpy(copy, p, n);
 	if (!M.in_xfer && n) {
@@ -105,19 +171,31 @@ static void bulk_out(const uint8_t *p, size_t n, int end)
 		M.cut = 0;
 		M.replied = 0;
 		M.hdr_n = 0;
+		M.decided = M.dropped;
+		M.status = 0;
+		M.data_left = 0;
 		M.replies_before = core_replies();
 	}
-	if (M.in_xfer) {
-		k = NPU_USB_REQ_BYTES - M.hdr_n;
-		if (k > n)
-			k = (uint32_t)n;
-		memcpy(M.hdr + M.hdr_n, p, k);
-		M.hdr_n += k;
-	}
+	if (M.in_xfer)
+		model_take(p, n, &wr, &wr_n, &wr_off);
 	fw_bulk_out(&FW, copy, n, end);
 	free(copy);
 	if (!M.in_xfer)
 		return;
+	/* WRITE data is in DRAM when the call returns, unless DRAM failed
+	 * (the fake's countdown ran out: then BUS_ERROR, and the shadow
+	 * takes what did land). */
+	if (F.dram_fail_after == 0 && F.dram_writes > writes) {
+		if (!M.decided)
+			decide(NPU_USB_ST_BUS_ERROR);
+		memcpy(shadow, fake_dram(&F, FAKE_DRAM_BASE), FAKE_DRAM_SIZE);
+	} else if (wr_n) {
+		REQUIRE(!memcmp(fake_dram(&F, FAKE_DRAM_BASE + wr_off), wr, wr_n));
+		memcpy(shadow + wr_off, wr, wr_n);
+	}
+	if (end && !M.decided)
+		decide(M.hdr_n < NPU_USB_REQ_BYTES || M.data_left ? NPU_USB_ST_SHORT
+		                                                  : NPU_USB_ST_OK);
 	/* One reply per transfer: at once for an error, else at its end. */
 	d = core_replies() - M.replies_before;
 	REQUIRE(d <= 1);
@@ -125,6 +203,15 @@ static void bulk_out(const uint8_t *p, size_t n, int end)
 		expect_reply();
 		M.replied = 1;
 	}
+	/* What a USB driver is told the request still needs: the header's
+	 * rest, or nothing knowable while the transfer is discarded. */
+	k = fw_bulk_out_expect(&FW);
+	if (end)
+		REQUIRE(k == NPU_USB_REQ_BYTES);
+	else if (M.dropped || M.cut || M.replied)
+		REQUIRE(k == FW_EXPECT_UNKNOWN);
+	else if (M.hdr_n < NPU_USB_REQ_BYTES)
+		REQUIRE(k == NPU_USB_REQ_BYTES - M.hdr_n);
 	if (end) {
 		REQUIRE(d == (M.dropped || M.cut ? 0u : 1u));
 		M.in_xfer = 0;
@@ -142,6 +229,10 @@ static void check_reply_hdr(void)
 	REQUIRE(M.cur.rsvd == 0);
 	REQUIRE(M.cur.status <= NPU_USB_ST_NPU_REFUSED);
 	REQUIRE(M.cur.seq == M.cur_want.seq);
+	/* The model's status; a READ whose DRAM read failed says so. */
+	REQUIRE(M.cur.status == M.cur_want.status ||
+	        (M.cur.status == NPU_USB_ST_BUS_ERROR && M.cur_want.status == NPU_USB_ST_OK &&
+	         M.cur.op == NPU_USB_OP_READ && F.dram_fail_after == 0));
 	REQUIRE(M.cur.op == M.cur_want.op || M.cur.status == NPU_USB_ST_BAD_MAGIC);
 	if (M.cur.status == NPU_USB_ST_OK && M.cur.op == NPU_USB_OP_READ)
 		REQUIRE(M.cur.len == M.cur_want.len);
@@ -217,6 +308,7 @@ static void control(const uint8_t *p, size_t n)
 		M.ev_reset = 1;
 		if (M.in_xfer) {
 			M.cut = 1;
+			M.decided = 1;
 			M.replies_before = core_replies();
 		}
 	}
@@ -232,6 +324,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	fake_init(&F);
 	memset(&M, 0, sizeof(M));
+	memset(shadow, 0, sizeof(shadow));
 	REQUIRE(fw_init(&FW, &F.hal) == 0);
 	while (size - off >= FW_TRACE_HDR_BYTES) {
 		const uint8_t kind = data[off];
@@ -277,5 +370,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		 * read once its header is out. */
 		REQUIRE(FW.rq_count == M.q_n + (M.rsp_n == NPU_USB_RSP_BYTES ? 1u : 0u));
 	}
+	/* Nothing but the model's WRITEs changed DRAM. */
+	REQUIRE(!memcmp(shadow, fake_dram(&F, FAKE_DRAM_BASE), FAKE_DRAM_SIZE));
 	return 0;
 }
