@@ -559,16 +559,19 @@ static void test_short_overflow(void)
 	CHECK_EQ(get_status().errors, 7);
 }
 
+/* Data past 512 bytes: offsets of both parities in every range. */
+#define BYTEWISE_LEN 700
+
 static void test_bytewise(void)
 {
-	uint8_t b[NPU_USB_REQ_BYTES + 300];
+	uint8_t b[NPU_USB_REQ_BYTES + BYTEWISE_LEN];
 	struct npu_usb_rsp rsp;
 	size_t i, n;
 	int end;
 
-	pattern(data, 300, 5);
-	put_req(b, NPU_USB_OP_WRITE, 31, 300, FAKE_DRAM_BASE + 1000);
-	memcpy(b + NPU_USB_REQ_BYTES, data, 300);
+	pattern(data, BYTEWISE_LEN, 5);
+	put_req(b, NPU_USB_OP_WRITE, 31, BYTEWISE_LEN, FAKE_DRAM_BASE + 1000);
+	memcpy(b + NPU_USB_REQ_BYTES, data, BYTEWISE_LEN);
 	for (i = 0; i < sizeof(b); i++) {
 		t_out(b + i, 1, i + 1 == sizeof(b));
 		if (i + 1 < sizeof(b))
@@ -578,12 +581,12 @@ static void test_bytewise(void)
 	}
 	CHECK_EQ(recv(&rsp), NPU_USB_RSP_BYTES);
 	CHECK_RSP(rsp, NPU_USB_OP_WRITE, NPU_USB_ST_OK, 31, 0);
-	CHECK(!memcmp(fake_dram(&F, FAKE_DRAM_BASE + 1000), data, 300));
-	CHECK_EQ(F.dram_writes, 300); /* written as it came, one byte a call */
+	CHECK(!memcmp(fake_dram(&F, FAKE_DRAM_BASE + 1000), data, BYTEWISE_LEN));
+	CHECK_EQ(F.dram_writes, BYTEWISE_LEN); /* written as it came, one byte a call */
 
 	/* A READ byte by byte, its transfer ended by an empty piece; the
 	 * reply read one byte at a time. */
-	put_req(b, NPU_USB_OP_READ, 32, 300, FAKE_DRAM_BASE + 1000);
+	put_req(b, NPU_USB_OP_READ, 32, BYTEWISE_LEN, FAKE_DRAM_BASE + 1000);
 	for (i = 0; i < NPU_USB_REQ_BYTES; i++)
 		t_out(b + i, 1, 0);
 	CHECK_EQ(fw_bulk_out_expect(&FW), 0);
@@ -595,12 +598,12 @@ static void test_bytewise(void)
 			break;
 		n++;
 		if (!end)
-			CHECK(n < NPU_USB_RSP_BYTES + 300);
+			CHECK(n < NPU_USB_RSP_BYTES + BYTEWISE_LEN);
 	}
-	CHECK_EQ(n, NPU_USB_RSP_BYTES + 300);
+	CHECK_EQ(n, NPU_USB_RSP_BYTES + BYTEWISE_LEN);
 	npu_usb_rsp_get(rbuf, &rsp);
-	CHECK_RSP(rsp, NPU_USB_OP_READ, NPU_USB_ST_OK, 32, 300);
-	CHECK(!memcmp(rbuf + NPU_USB_RSP_BYTES, data, 300));
+	CHECK_RSP(rsp, NPU_USB_OP_READ, NPU_USB_ST_OK, 32, BYTEWISE_LEN);
+	CHECK(!memcmp(rbuf + NPU_USB_RSP_BYTES, data, BYTEWISE_LEN));
 
 	/* A bad magic by bytes: the error once the header is whole; expect
 	 * says the rest is discarded. */
@@ -615,6 +618,60 @@ static void test_bytewise(void)
 	CHECK_RSP(rsp, 0, NPU_USB_ST_BAD_MAGIC, 0, 0);
 	CHECK_EQ(recv(&rsp), 0);
 	CHECK_EQ(fw_bulk_out_expect(&FW), NPU_USB_REQ_BYTES);
+}
+
+/* As a USB controller delivers them: 512-byte packets, the transfer's end
+ * found as the board's main loop finds it (a short packet, or the core
+ * saying the request is complete), the reply read a packet at a time. */
+static void test_packets(void)
+{
+	const uint32_t len = 3000, total = NPU_USB_REQ_BYTES + 3000;
+	uint8_t b[NPU_USB_REQ_BYTES + 3000];
+	struct npu_usb_rsp rsp;
+	uint32_t off = 0, n;
+	size_t k, got = 0;
+	int end = 0, ends = 0;
+
+	pattern(data, len, 13);
+	put_req(b, NPU_USB_OP_WRITE, 71, len, FAKE_DRAM_BASE + 777);
+	memcpy(b + NPU_USB_REQ_BYTES, data, len);
+	while (off < total) {
+		n = total - off < NPU_USB_BULK_PACKET ? total - off : NPU_USB_BULK_PACKET;
+		t_out(b + off, n, 0);
+		off += n;
+		if (n < NPU_USB_BULK_PACKET || fw_bulk_out_expect(&FW) == 0) {
+			t_out(NULL, 0, 1);
+			ends++;
+		}
+	}
+	CHECK_EQ(ends, 1);
+	CHECK_EQ(recv(&rsp), NPU_USB_RSP_BYTES);
+	CHECK_RSP(rsp, NPU_USB_OP_WRITE, NPU_USB_ST_OK, 71, 0);
+	CHECK(!memcmp(fake_dram(&F, FAKE_DRAM_BASE + 777), data, len));
+	CHECK_EQ(*fake_dram(&F, FAKE_DRAM_BASE + 776), 0);
+	CHECK_EQ(*fake_dram(&F, FAKE_DRAM_BASE + 777 + len), 0);
+
+	/* 488 data bytes end the request on a packet boundary: no short
+	 * packet, the core's count ends it. */
+	put_req(b, NPU_USB_OP_WRITE, 72, NPU_USB_BULK_PACKET - NPU_USB_REQ_BYTES, FAKE_DRAM_BASE);
+	t_out(b, NPU_USB_BULK_PACKET, 0);
+	CHECK_EQ(fw_bulk_out_expect(&FW), 0);
+	t_out(NULL, 0, 1);
+	CHECK_EQ(recv(&rsp), NPU_USB_RSP_BYTES);
+	CHECK_RSP(rsp, NPU_USB_OP_WRITE, NPU_USB_ST_OK, 72, 0);
+
+	send(NPU_USB_OP_READ, 73, len, FAKE_DRAM_BASE + 777, NULL, 0);
+	while (!end && got < sizeof(rbuf)) {
+		k = t_in(rbuf + got, NPU_USB_BULK_PACKET, &end);
+		CHECK(k == NPU_USB_BULK_PACKET || end);
+		if (!k)
+			break;
+		got += k;
+	}
+	CHECK_EQ(got, NPU_USB_RSP_BYTES + len);
+	npu_usb_rsp_get(rbuf, &rsp);
+	CHECK_RSP(rsp, NPU_USB_OP_READ, NPU_USB_ST_OK, 73, len);
+	CHECK(!memcmp(rbuf + NPU_USB_RSP_BYTES, data, len));
 }
 
 static void test_backpressure(void)
@@ -924,15 +981,24 @@ struct test_case {
 	void (*fn)(void);
 };
 
+/* clang-format off */
 static const struct test_case cases[] = {
-        {"handshake", test_handshake},   {"control_bad", test_control_bad},
-        {"registers", test_registers},   {"dram_roundtrip", test_dram_roundtrip},
-        {"malformed", test_malformed},   {"short_overflow", test_short_overflow},
-        {"bytewise", test_bytewise},     {"backpressure", test_backpressure},
-        {"bus_errors", test_bus_errors}, {"events", test_events},
-        {"reset", test_reset},           {"refused", test_refused},
-        {"init_hal", test_init_hal},
+	{"handshake", test_handshake},
+	{"control_bad", test_control_bad},
+	{"registers", test_registers},
+	{"dram_roundtrip", test_dram_roundtrip},
+	{"malformed", test_malformed},
+	{"short_overflow", test_short_overflow},
+	{"bytewise", test_bytewise},
+	{"packets", test_packets},
+	{"backpressure", test_backpressure},
+	{"bus_errors", test_bus_errors},
+	{"events", test_events},
+	{"reset", test_reset},
+	{"refused", test_refused},
+	{"init_hal", test_init_hal},
 };
+/* clang-format on */
 
 int main(void)
 {
