@@ -67,6 +67,7 @@ struct model {
 	/* The reply being read. */
 	uint8_t rsp[NPU_USB_RSP_BYTES];
 	uint32_t rsp_n, data_n;
+	uint32_t in_fails; /* the fake's failed DRAM calls before this fw_bulk_in */
 	struct npu_usb_rsp cur;
 	struct expect cur_want;
 
@@ -162,7 +163,7 @@ static void bulk_out(const uint8_t *p, size_t n, int end)
 {
 	uint8_t *copy = malloc(n ? n : 1); /* exactly n: ASan sees an over-read */
 	const uint8_t *wr = NULL;
-	uint32_t k, d, wr_n = 0, wr_off = 0, writes = F.dram_writes;
+	uint32_t k, d, wr_n = 0, wr_off = 0, fails = F.dram_fails;
 
 	memcpy(copy, p, n);
 	if (!M.in_xfer && n) {
@@ -182,10 +183,9 @@ static void bulk_out(const uint8_t *p, size_t n, int end)
 	free(copy);
 	if (!M.in_xfer)
 		return;
-	/* WRITE data is in DRAM when the call returns, unless DRAM failed
-	 * (the fake's countdown ran out: then BUS_ERROR, and the shadow
-	 * takes what did land). */
-	if (F.dram_fail_after == 0 && F.dram_writes > writes) {
+	/* WRITE data is in DRAM when the call returns, unless a DRAM call
+	 * failed: then BUS_ERROR, and the shadow takes what did land. */
+	if (F.dram_fails != fails) {
 		if (!M.decided)
 			decide(NPU_USB_ST_BUS_ERROR);
 		memcpy(shadow, fake_dram(&F, FAKE_DRAM_BASE), FAKE_DRAM_SIZE);
@@ -229,10 +229,11 @@ static void check_reply_hdr(void)
 	REQUIRE(M.cur.rsvd == 0);
 	REQUIRE(M.cur.status <= NPU_USB_ST_NPU_REFUSED);
 	REQUIRE(M.cur.seq == M.cur_want.seq);
-	/* The model's status; a READ whose DRAM read failed says so. */
+	/* The model's status; a READ whose DRAM read failed in this very
+	 * call says so. */
 	REQUIRE(M.cur.status == M.cur_want.status ||
 	        (M.cur.status == NPU_USB_ST_BUS_ERROR && M.cur_want.status == NPU_USB_ST_OK &&
-	         M.cur.op == NPU_USB_OP_READ && F.dram_fail_after == 0));
+	         M.cur.op == NPU_USB_OP_READ && F.dram_fails != M.in_fails));
 	REQUIRE(M.cur.op == M.cur_want.op || M.cur.status == NPU_USB_ST_BAD_MAGIC);
 	if (M.cur.status == NPU_USB_ST_OK && M.cur.op == NPU_USB_OP_READ)
 		REQUIRE(M.cur.len == M.cur_want.len);
@@ -244,7 +245,10 @@ static void bulk_in(uint16_t max)
 {
 	uint8_t *buf = malloc(max ? max : 1);
 	int end = 0;
-	size_t n = fw_bulk_in(&FW, buf, max, &end), i = 0;
+	size_t n, i = 0;
+
+	M.in_fails = F.dram_fails;
+	n = fw_bulk_in(&FW, buf, max, &end);
 
 	REQUIRE(n <= max);
 	for (; i < n && M.rsp_n < NPU_USB_RSP_BYTES; i++) {
@@ -259,11 +263,10 @@ static void bulk_in(uint16_t max)
 		M.data_n += (uint32_t)(n - i);
 	}
 	if (end) {
-		/* Whole, or cut by a DRAM read that failed (the fake's
-		 * countdown ran out). */
+		/* Whole, or cut by a DRAM read that failed in this call. */
 		REQUIRE(M.rsp_n == NPU_USB_RSP_BYTES);
 		REQUIRE(M.data_n == M.cur.len ||
-		        (F.dram_fail_after == 0 && FW.st.last_error == NPU_USB_ST_BUS_ERROR));
+		        (F.dram_fails != M.in_fails && FW.st.last_error == NPU_USB_ST_BUS_ERROR));
 		M.rsp_n = 0;
 		M.data_n = 0;
 		M.replies++;

@@ -44,8 +44,10 @@ static int fake_dram_fail(struct fake *f)
 {
 	if (f->dram_fail_after == FAKE_NO_FAIL)
 		return 0;
-	if (f->dram_fail_after == 0)
+	if (f->dram_fail_after == 0) {
+		f->dram_fails++;
 		return 1;
+	}
 	f->dram_fail_after--;
 	return 0;
 }

@@ -31,7 +31,8 @@ struct fake {
 	uint32_t dram_fail_after; /* DRAM calls that succeed before they fail */
 	int reset_fails;          /* npu_reset returns -1 */
 	uint32_t csr_reads, csr_writes, dram_writes, dram_reads, resets;
-	uint32_t stray; /* DRAM calls outside DRAM or of 0 bytes (refused) */
+	uint32_t stray;      /* DRAM calls outside DRAM or of 0 bytes (refused) */
+	uint32_t dram_fails; /* DRAM calls that failed (dram_fail_after ran out) */
 	uint32_t last_csr_write_off, last_csr_write_val;
 };
 
