@@ -1,5 +1,5 @@
 /*
- * The virtual dev board (docs/USB_PROTOCOL.md, "The virtual board"): the
+ * The virtual dev board (docs/USB_BOARD.md): the
  * firmware's host build (firmware/fw.c) over a Verilator NPU and board
  * DRAM, presented to libusb as a USB device through umockdev.
  *
@@ -21,6 +21,12 @@
  *
  * The NPU runs on the board's own thread; the ioctl handler runs on
  * umockdev's thread. Every function here may be called from any thread.
+ *
+ * Environment, read by vboard_create: NPU_VBOARD_RECORD=FILE records each
+ * boot's session as a firmware trace (firmware/fw_trace.h; FILE, then
+ * FILE.2, ... after re-plugs); NPU_VBOARD_REAP_WAIT_US=N is how long a
+ * reap with nothing to reap waits for a completion (default 1000, 0: at
+ * once, and libusb's event loop spins).
  */
 #ifndef LWNPU_FIRMWARE_VBOARD_H
 #define LWNPU_FIRMWARE_VBOARD_H
