@@ -125,9 +125,11 @@ static void decide(uint16_t status)
 }
 
 /* The model reads a piece of the transfer; wr, wr_n get the WRITE data
- * the piece carries for DRAM at wr_off (none: wr_n 0). */
-static void model_take(const uint8_t *p, size_t n, const uint8_t **wr, uint32_t *wr_n,
-                       uint32_t *wr_off)
+ * the piece carries for DRAM at wr_off (none: wr_n 0). Returns 1 when
+ * bytes follow that data in the piece: OVERFLOW, unless writing the data
+ * failed first (BUS_ERROR), which only the core's call will tell. */
+static int model_take(const uint8_t *p, size_t n, const uint8_t **wr, uint32_t *wr_n,
+                      uint32_t *wr_off)
 {
 	size_t k;
 
@@ -150,6 +152,8 @@ static void model_take(const uint8_t *p, size_t n, const uint8_t **wr, uint32_t 
 			*wr_n = (uint32_t)k;
 			*wr_off = (uint32_t)(M.req.addr - FAKE_DRAM_BASE) + M.req.len - M.data_left;
 			M.data_left -= (uint32_t)k;
+		} else if (*wr_n) {
+			return 1;
 		} else {
 			decide(NPU_USB_ST_OVERFLOW);
 			k = n;
@@ -157,6 +161,7 @@ static void model_take(const uint8_t *p, size_t n, const uint8_t **wr, uint32_t 
 		p += k;
 		n -= k;
 	}
+	return 0;
 }
 
 static void bulk_out(const uint8_t *p, size_t n, int end)
@@ -164,6 +169,7 @@ static void bulk_out(const uint8_t *p, size_t n, int end)
 	uint8_t *copy = malloc(n ? n : 1); /* exactly n: ASan sees an over-read */
 	const uint8_t *wr = NULL;
 	uint32_t k, d, wr_n = 0, wr_off = 0, fails = F.dram_fails;
+	int overflow = 0;
 
 	memcpy(copy, p, n);
 	if (!M.in_xfer && n) {
@@ -178,7 +184,7 @@ static void bulk_out(const uint8_t *p, size_t n, int end)
 		M.replies_before = core_replies();
 	}
 	if (M.in_xfer)
-		model_take(p, n, &wr, &wr_n, &wr_off);
+		overflow = model_take(p, n, &wr, &wr_n, &wr_off);
 	fw_bulk_out(&FW, copy, n, end);
 	free(copy);
 	if (!M.in_xfer)
@@ -193,6 +199,8 @@ static void bulk_out(const uint8_t *p, size_t n, int end)
 		REQUIRE(!memcmp(fake_dram(&F, FAKE_DRAM_BASE + wr_off), wr, wr_n));
 		memcpy(shadow + wr_off, wr, wr_n);
 	}
+	if (overflow && !M.decided)
+		decide(NPU_USB_ST_OVERFLOW);
 	if (end && !M.decided)
 		decide(M.hdr_n < NPU_USB_REQ_BYTES || M.data_left ? NPU_USB_ST_SHORT
 		                                                  : NPU_USB_ST_OK);
