@@ -363,6 +363,19 @@ static void urb_free(struct vb_urb *u)
 	free(u);
 }
 
+/* The next URB of q whose file is still open. The URBs of a closed file
+ * go, as the kernel kills them when a usbfs file is closed: a stale IN URB
+ * would take the next client's reply. (umockdev 0.17 tells no one when a
+ * client goes; its stream reads as closed.) */
+static struct vb_urb *q_pop_live(struct vb_queue *q)
+{
+	struct vb_urb *u;
+
+	while ((u = q_pop(q)) && !umockdev_ioctl_client_get_connected(u->client))
+		urb_free(u);
+	return u;
+}
+
 static int64_t now_us(void)
 {
 	struct timespec ts;
@@ -387,6 +400,10 @@ static void urb_complete(struct vboard *vb, struct vb_urb *u, int status, uint32
 {
 	struct vb_reaper **pp;
 
+	if (!umockdev_ioctl_client_get_connected(u->client)) {
+		urb_free(u); /* its file was closed: nobody will reap it */
+		return;
+	}
 	u->u->status = status;
 	u->u->actual_length = (int)actual;
 	for (pp = &vb->reapers; *pp; pp = &(*pp)->next) {
@@ -1080,13 +1097,13 @@ static int serve(struct vboard *vb)
 	struct vb_urb *c, *o = NULL, *i = NULL, *e = NULL;
 	int work;
 
-	c = q_pop(&vb->ctrl);
+	c = q_pop_live(&vb->ctrl);
 	if (vb->out.head && fw_bulk_out_ready(&vb->fw))
-		o = q_pop(&vb->out);
+		o = q_pop_live(&vb->out);
 	if (vb->in_maybe)
-		i = q_pop(&vb->in);
+		i = q_pop_live(&vb->in);
 	if (vb->ev_maybe)
-		e = q_pop(&vb->intr);
+		e = q_pop_live(&vb->intr);
 	vb->busy_in = i;
 	vb->busy_intr = e;
 	pthread_mutex_unlock(&vb->lock);

@@ -462,6 +462,44 @@ TEST_F(VboardTest, RequestsInFlight)
 	FreeAll(rs);
 }
 
+// A cancelled IN transfer (DISCARDURB) completes as cancelled and takes
+// no reply from the next one.
+TEST_F(VboardTest, CancelledInTransferTakesNoReply)
+{
+	std::vector<Xfer> xs(1);
+	xs[0].buf.assign(NPU_USB_RSP_BYTES, 0);
+	Submit(h_, &xs[0], NPU_USB_EP_BULK_IN, LIBUSB_TRANSFER_TYPE_BULK);
+	struct timeval tv = {0, 20000};
+	libusb_handle_events_timeout(ctx_, &tv);
+	ASSERT_EQ(libusb_cancel_transfer(xs[0].t), 0);
+	ASSERT_TRUE(WaitAll(ctx_, xs, 2.0));
+	EXPECT_EQ(xs[0].status, LIBUSB_TRANSFER_CANCELLED);
+	FreeAll(xs);
+	Write(kDramBase, Pattern(8, 1), 41); // its reply reaches this transfer
+}
+
+// A handle closed with an IN transfer still pending: as the kernel kills
+// the URBs of a closed usbfs file, the board forgets it, and the next
+// handle gets its own replies.
+TEST_F(VboardTest, ClosedHandleLeavesNoStaleUrb)
+{
+	struct libusb_transfer *t = libusb_alloc_transfer(0);
+	std::vector<uint8_t> buf(NPU_USB_RSP_BYTES);
+	Xfer x;
+	ASSERT_NE(t, nullptr);
+	libusb_fill_bulk_transfer(t, h_, NPU_USB_EP_BULK_IN, buf.data(), (int)buf.size(), XferDone,
+	                          &x, kTimeoutMs);
+	ASSERT_EQ(libusb_submit_transfer(t), 0);
+	struct timeval tv = {0, 20000};
+	libusb_handle_events_timeout(ctx_, &tv);
+	libusb_set_option(ctx_, LIBUSB_OPTION_LOG_LEVEL, LIBUSB_LOG_LEVEL_NONE); // it says so
+	Close();
+	libusb_free_transfer(t);
+	Open();
+	Write(kDramBase, Pattern(8, 2), 42);
+	EXPECT_EQ(Read(kDramBase, 8, 43), Pattern(8, 2));
+}
+
 // ---- malformed requests, straight to the board ------------------------------
 
 TEST_F(VboardTest, MalformedRequestsGetTheirErrorReply)
