@@ -1376,11 +1376,12 @@ void vboard_address(struct vboard *vb, unsigned *bus, unsigned *addr)
 
 void vboard_destroy(struct vboard *vb)
 {
-	struct vb_queue *qs[] = {&vb->ctrl, &vb->out, &vb->in, &vb->intr, &vb->done};
 	struct vb_urb *u;
 
 	if (!vb)
 		return;
+	struct vb_queue *qs[] = {&vb->ctrl, &vb->out, &vb->in, &vb->intr, &vb->done};
+
 	vboard_unplug(vb);
 	pthread_mutex_lock(&vb->lock);
 	vb->quit = 1;
