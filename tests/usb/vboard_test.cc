@@ -69,6 +69,18 @@ std::vector<uint8_t> Pattern(size_t n, unsigned seed)
 	return v;
 }
 
+// GET_INFO on a handle (zeros if it failed).
+struct npu_usb_info InfoOf(libusb_device_handle *h)
+{
+	uint8_t b[NPU_USB_INFO_BYTES] = {};
+	struct npu_usb_info in = {};
+	EXPECT_EQ(libusb_control_transfer(h, NPU_USB_RT_IN, NPU_USB_REQ_GET_INFO, 0, 0, b,
+	                                  sizeof(b), kTimeoutMs),
+	          (int)NPU_USB_INFO_BYTES);
+	npu_usb_info_get(b, &in);
+	return in;
+}
+
 // One board per test, opened and claimed through libusb.
 class VboardTest : public ::testing::Test
 {
@@ -115,13 +127,7 @@ class VboardTest : public ::testing::Test
 
 	struct npu_usb_info Info()
 	{
-		uint8_t b[NPU_USB_INFO_BYTES] = {};
-		struct npu_usb_info in = {};
-		EXPECT_EQ(libusb_control_transfer(h_, NPU_USB_RT_IN, NPU_USB_REQ_GET_INFO, 0, 0, b,
-		                                  sizeof(b), kTimeoutMs),
-		          (int)NPU_USB_INFO_BYTES);
-		npu_usb_info_get(b, &in);
-		return in;
+		return InfoOf(h_);
 	}
 
 	struct npu_usb_status Status()
@@ -758,13 +764,7 @@ TEST_F(VboardTest, TwoBoardsOnTwoBuses)
 	}
 	ASSERT_NE(h2, nullptr) << "the second board is not visible";
 	ASSERT_EQ(libusb_claim_interface(h2, NPU_USB_INTERFACE), 0);
-	uint8_t b[NPU_USB_INFO_BYTES];
-	ASSERT_EQ(libusb_control_transfer(h2, NPU_USB_RT_IN, NPU_USB_REQ_GET_INFO, 0, 0, b,
-	                                  sizeof(b), kTimeoutMs),
-	          (int)NPU_USB_INFO_BYTES);
-	struct npu_usb_info in2;
-	npu_usb_info_get(b, &in2);
-	EXPECT_EQ(in2.dram_size, 2 * kDramSize);
+	EXPECT_EQ(InfoOf(h2).dram_size, 2 * kDramSize);
 	EXPECT_EQ(Info().dram_size, kDramSize);
 	libusb_release_interface(h2, NPU_USB_INTERFACE);
 	libusb_close(h2);
@@ -922,12 +922,7 @@ TEST(VboardChild, ReachesTheParentsBoard)
 	libusb_device_handle *h = libusb_open_device_with_vid_pid(ctx, NPU_USB_VID, NPU_USB_PID);
 	ASSERT_NE(h, nullptr);
 	ASSERT_EQ(libusb_claim_interface(h, NPU_USB_INTERFACE), 0);
-	uint8_t b[NPU_USB_INFO_BYTES];
-	ASSERT_EQ(libusb_control_transfer(h, NPU_USB_RT_IN, NPU_USB_REQ_GET_INFO, 0, 0, b,
-	                                  sizeof(b), kTimeoutMs),
-	          (int)NPU_USB_INFO_BYTES);
-	struct npu_usb_info in;
-	npu_usb_info_get(b, &in);
+	struct npu_usb_info in = InfoOf(h);
 	EXPECT_EQ(in.magic, NPU_USB_INFO_MAGIC);
 	EXPECT_EQ(in.dram_size, 8ull << 20) << "the parent's --dram-mib 8";
 	libusb_release_interface(h, NPU_USB_INTERFACE);
