@@ -715,12 +715,14 @@ TEST_F(VboardTest, HotplugSeesUnplugAndPlug)
 	h_ = nullptr;
 	ASSERT_EQ(vboard_unplug(vb_), 0);
 	ASSERT_EQ(vboard_plug(vb_), 0);
-	double end = NowS() + 5;
-	while (seen.size() < 2 && NowS() < end) {
-		struct timeval tv = {0, 20000};
-		libusb_handle_events_timeout(ctx_, &tv);
-	}
-	libusb_hotplug_deregister_callback(ctx_, cb);
+	auto wait_for = [&](size_t n) {
+		double end = NowS() + 5;
+		while (seen.size() < n && NowS() < end) {
+			struct timeval tv = {0, 20000};
+			libusb_handle_events_timeout(ctx_, &tv);
+		}
+	};
+	wait_for(2);
 	ASSERT_EQ(seen.size(), 2u);
 	EXPECT_EQ(seen[0], LIBUSB_HOTPLUG_EVENT_DEVICE_LEFT);
 	EXPECT_EQ(seen[1], LIBUSB_HOTPLUG_EVENT_DEVICE_ARRIVED);
@@ -728,6 +730,17 @@ TEST_F(VboardTest, HotplugSeesUnplugAndPlug)
 	ASSERT_NE(h_, nullptr);
 	ASSERT_EQ(libusb_claim_interface(h_, NPU_USB_INTERFACE), 0);
 	EXPECT_EQ(Info().magic, NPU_USB_INFO_MAGIC);
+
+	// The plug pulled by fault injection (inside an ioctl) is seen too.
+	vboard_unplug_after_urbs(vb_, 1);
+	uint8_t b[NPU_USB_INFO_BYTES];
+	EXPECT_EQ(libusb_control_transfer(h_, NPU_USB_RT_IN, NPU_USB_REQ_GET_INFO, 0, 0, b,
+	                                  sizeof(b), kTimeoutMs),
+	          LIBUSB_ERROR_NO_DEVICE);
+	wait_for(3);
+	libusb_hotplug_deregister_callback(ctx_, cb);
+	ASSERT_EQ(seen.size(), 3u);
+	EXPECT_EQ(seen[2], LIBUSB_HOTPLUG_EVENT_DEVICE_LEFT);
 }
 
 TEST_F(VboardTest, TwoBoardsOnTwoBuses)
