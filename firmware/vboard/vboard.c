@@ -44,7 +44,7 @@
 #define VBOARD_DEFAULT_DRAM (256ull << 20)
 #define VBOARD_DRAM_MAX     (64ull << 30)
 /* NPU cycles per slice between looks at the URB queues. */
-#define VBOARD_SLICE_CYCLES 20000u
+#define VBOARD_SLICE_CYCLES 5000u
 /* Bytes handed to fw_bulk_out/fw_bulk_in per call (a DMA chunk of a real
  * USB device controller; keeps every trace record below 64 KiB). */
 #define VBOARD_CHUNK 16384u
