@@ -155,6 +155,9 @@ int main(int argc, char **argv)
 		fprintf(stderr, "npu-vboard: cannot create the board\n");
 		return 1;
 	}
+	/* The recording is this board's: a board the command makes (a test
+	 * binary) must not write the same file. */
+	unsetenv("NPU_VBOARD_RECORD");
 	/* UMOCKDEV_DIR is the testbed's already; the preload joins any other. */
 	if (pre && *pre) {
 		preload = malloc(strlen(PRELOAD) + strlen(pre) + 2);
