@@ -35,6 +35,10 @@ VBOARD_PRELOAD := -Wl,--no-as-needed -lumockdev-preload -Wl,--as-needed
 
 .PHONY: usb-test usb-tests
 
+# The tool's object differs with and without the board: it is rebuilt when
+# BACKENDS changes in this BUILD (the registry's header changes then).
+$(BUILD)/obj/tools/npu-vboard/main.o: $(NPU_BACKENDS_H)
+
 ifneq ($(VBOARD_ON),)
 
 $(VBOARD_OBJS): CPPFLAGS += $(VBOARD_CFLAGS)
