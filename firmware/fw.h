@@ -72,7 +72,8 @@ struct fw {
  * gives a working USB device: GET_INFO's npu_status says NPU_REFUSED and
  * carries the registers read, so the host can say why, and the register
  * and memory bridges keep working for diagnosis. Returns 0, or -1 for a
- * NULL or incomplete hal.
+ * NULL or incomplete hal (a NULL function, DRAM of size 0 or reaching
+ * past 2^64).
  */
 int fw_init(struct fw *fw, const struct fw_hal *hal);
 
@@ -80,7 +81,9 @@ int fw_init(struct fw *fw, const struct fw_hal *hal);
  * A control request on EP0: setup is the 8-byte setup packet; for an OUT
  * request out holds its wLength data bytes. For an IN request up to in_max
  * bytes of reply go to in. Returns the IN data length (>= 0; 0 for an OUT
- * request that succeeded) or FW_STALL.
+ * request that succeeded) or FW_STALL. A reply longer than in_max (GET_INFO
+ * needs NPU_USB_INFO_BYTES) or an OUT request without its data is a USB
+ * driver's bug: STALLed, never overrun.
  */
 int fw_control(struct fw *fw, const uint8_t setup[8], const uint8_t *out, uint8_t *in,
                size_t in_max);
@@ -89,7 +92,9 @@ int fw_control(struct fw *fw, const uint8_t setup[8], const uint8_t *out, uint8_
  * Bytes of one bulk OUT transfer, in as many pieces as the USB driver
  * delivers them (packets, or the whole transfer); end != 0 on its last
  * piece (a short packet or the transfer's length reached). Never blocks:
- * the driver calls it only when fw_bulk_out_ready() says so.
+ * the driver starts a transfer only when fw_bulk_out_ready() says so (one
+ * started otherwise is dropped whole, unanswered). The exact parsing rule
+ * is fw.c's head comment and docs/USB_PROTOCOL.md's.
  */
 void fw_bulk_out(struct fw *fw, const uint8_t *data, size_t len, int end);
 
