@@ -47,8 +47,10 @@
 
 /* bRequest values. */
 enum npu_usb_request {
-	/* IN, wValue 0, wIndex 0, wLength NPU_USB_INFO_BYTES: struct
-	 * npu_usb_info, the handshake. Always answered, whatever the state. */
+	/* IN, wValue 0, wIndex 0, wLength NPU_USB_INFO_BYTES or more (a host
+	 * of a later minor version asks for its longer INFO): struct
+	 * npu_usb_info, the handshake, as long as the board's INFO is (a short
+	 * reply). Always answered, whatever the state. */
 	NPU_USB_REQ_GET_INFO = 0x01,
 	/* IN, wValue 0, wIndex = CSR byte offset (4-aligned, below
 	 * NPU_HW_CSR_BYTES), wLength 8: struct npu_usb_reg_reply. An
