@@ -10,9 +10,13 @@
 // (the last port, b, wins in simulation).
 //
 // Written for inference as block RAM by yosys (synth_xilinx: RAMB36E1 in
-// true dual-port mode, split by width and depth) and by FPGA tools: one
-// clocked process, no reset on the array, byte-wide write enables. Tie
-// port b off (req 0) for a single-port RAM.
+// true dual-port mode, split by width and depth) and by FPGA tools: no
+// reset on the array, byte-wide write enables. The write has two forms
+// that store the same bytes: with SYNTHESIS defined (yosys defines it)
+// one process per byte lane, the form block RAM inference wants; else
+// (Verilator) one masked word per port, which costs the simulator nothing
+// while the port does not write (docs/PERFORMANCE.md "Simulator speed").
+// Tie port b off (req 0) for a single-port RAM.
 module npu_sram #(
   parameter int unsigned Width = 128,   // bits, multiple of 8
   parameter int unsigned Depth = 8192,  // words, power of two
@@ -49,9 +53,12 @@ module npu_sram #(
     end
   end
 
-  // One write process per byte lane: Verilator 5.006 cannot unroll a
-  // 256-iteration loop of delayed array writes (BLKLOOPINIT), and yosys
-  // merges same-address byte writes into one write port with enables.
+`ifdef SYNTHESIS
+  // One write process per byte lane: yosys merges same-address byte
+  // writes into one write port with byte enables (block RAM inference).
+  // Verilator 5.006 cannot unroll a 256-iteration loop of delayed array
+  // writes (BLKLOOPINIT), and this form costs it a delayed write per lane
+  // and port every cycle, so simulation uses the masked-word form below.
   for (genvar i = 0; i < NumBytes; i++) begin : g_byte
     always_ff @(posedge clk_i) begin
       if (a_req_i && a_we_i && a_be_i[i]) begin
@@ -62,6 +69,51 @@ module npu_sram #(
       end
     end
   end
+`else
+  // Simulation (docs/HARDWARE.md §7): one masked word per port, merged
+  // only when the port writes, so an idle port costs Verilator nothing.
+  // Same behaviour as the byte lanes: when both ports write one word, port
+  // b merges into port a's result (b wins a byte both write).
+  // Bytes in groups of G: Verilator unrolls the short loops (constant
+  // selects) and skips a group without enables (a DMA chunk is one group).
+  localparam int unsigned G = (NumBytes % 8 == 0) ? 8 : (NumBytes % 4 == 0) ? 4 : 1;
+
+  function automatic logic [Width-1:0] merge_be(input logic [Width-1:0]    old_word,
+                                                input logic [Width-1:0]    wdata,
+                                                input logic [NumBytes-1:0] be);
+    logic [Width-1:0] r;
+    r = old_word;
+    for (int unsigned g = 0; g < NumBytes / G; g++) begin
+      if (be[g*G +: G] != '0) begin
+        for (int unsigned k = 0; k < G; k++) begin
+          if (be[g*G + k]) begin
+            r[(g*G + k)*8 +: 8] = wdata[(g*G + k)*8 +: 8];
+          end
+        end
+      end
+    end
+    merge_be = r;
+  endfunction
+
+  logic a_wr, b_wr;
+  assign a_wr = a_req_i && a_we_i;
+  assign b_wr = b_req_i && b_we_i;
+
+  always_ff @(posedge clk_i) begin
+    if (a_wr) begin
+      mem_q[a_addr_i] <= merge_be(mem_q[a_addr_i], a_wdata_i, a_be_i);
+    end
+    // Two ifs, not if/else: Verilator would fold an if/else that assigns
+    // one target into a ?: and evaluate both merges.
+    if (b_wr && !(a_wr && a_addr_i == b_addr_i)) begin
+      mem_q[b_addr_i] <= merge_be(mem_q[b_addr_i], b_wdata_i, b_be_i);
+    end
+    if (b_wr && a_wr && a_addr_i == b_addr_i) begin
+      mem_q[b_addr_i] <= merge_be(merge_be(mem_q[a_addr_i], a_wdata_i, a_be_i), b_wdata_i,
+                                  b_be_i);
+    end
+  end
+`endif
 
   assign a_rdata_o = a_rdata_q;
   assign b_rdata_o = b_rdata_q;
