@@ -108,6 +108,7 @@ struct vboard {
 	int plugged;
 	unsigned devnum, next_devnum;
 	char devnode[32];
+	char remove_node[32];  /* the node an unplug left to remove */
 	uint64_t boot;         /* plug-ins so far: the board boots once per plug-in */
 	int sysfs_remove;      /* an unplug whose sysfs removal is still to do */
 	uint64_t unplug_after; /* URBs until a fault-injected unplug, 0: none */
@@ -277,21 +278,31 @@ static int sysfs_add(struct vboard *vb, unsigned devnum)
 }
 
 /* The removal an unplug left to do, if any: the "remove" uevent (while
- * the device's properties are still there to send), then the device. */
+ * the device's properties are still there to send), the device, and the
+ * node's ioctl socket (its listening descriptor; clients already connected
+ * keep their connection and get ENODEV). */
 static void sysfs_sync(struct vboard *vb)
 {
-	char sp[64];
+	char sp[64], node[sizeof(vb->devnode)];
 	int todo;
 
 	pthread_mutex_lock(&tb_lock);
 	pthread_mutex_lock(&vb->lock);
 	todo = vb->sysfs_remove;
 	vb->sysfs_remove = 0;
+	memcpy(node, vb->remove_node, sizeof(node));
 	pthread_mutex_unlock(&vb->lock);
 	if (todo) {
 		sys_path(vb, sp, sizeof(sp));
 		umockdev_testbed_uevent(tb, sp, "remove");
 		umockdev_testbed_remove_device(tb, sp);
+		for (guint i = 0; i < vb->attached->len; i++) {
+			if (strcmp(g_ptr_array_index(vb->attached, i), node))
+				continue;
+			umockdev_testbed_detach_ioctl(tb, node, NULL);
+			g_ptr_array_remove_index(vb->attached, i);
+			break;
+		}
 	}
 	pthread_mutex_unlock(&tb_lock);
 }
@@ -470,6 +481,7 @@ static void unplug_locked(struct vboard *vb)
 
 	vb->plugged = 0;
 	vb->sysfs_remove = 1;
+	memcpy(vb->remove_node, vb->devnode, sizeof(vb->remove_node));
 	vb->unplug_after = 0;
 	for (size_t i = 0; i < sizeof(qs) / sizeof(qs[0]); i++)
 		while ((u = q_pop(qs[i])))

@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -687,6 +688,39 @@ TEST_F(VboardTest, ReplugIsAFreshBoard)
 	ASSERT_EQ(RegRead(NPU_REG_WIN_BASE_LO(2), &v), NPU_USB_ST_OK);
 	EXPECT_EQ(v, 0u) << "the NPU booted afresh";
 	EXPECT_EQ(Status().requests, 1u) << "the firmware booted afresh";
+}
+
+int OpenFds()
+{
+	int n = 0;
+	for (int fd = 0; fd < 4096; fd++)
+		n += fcntl(fd, F_GETFD) != -1;
+	return n;
+}
+
+// Plugging and unplugging leaves nothing open behind: a fault sweep
+// re-plugs the board hundreds of times.
+TEST_F(VboardTest, ReplugLeavesNoDescriptor)
+{
+	Close();
+	ASSERT_EQ(vboard_unplug(vb_), 0);
+	ASSERT_EQ(vboard_plug(vb_), 0);
+	Open();
+	ASSERT_EQ(Info().magic, NPU_USB_INFO_MAGIC);
+	Close();
+	const int fds0 = OpenFds();
+	for (int i = 0; i < 5; i++) {
+		ASSERT_EQ(vboard_unplug(vb_), 0);
+		ASSERT_EQ(vboard_plug(vb_), 0);
+		Open();
+		ASSERT_EQ(Info().magic, NPU_USB_INFO_MAGIC);
+		Close();
+	}
+	int fds = OpenFds();
+	for (double end = NowS() + 2; fds > fds0 && NowS() < end; fds = OpenFds())
+		usleep(10000); // umockdev closes a gone client's socket on its thread
+	EXPECT_EQ(fds, fds0) << "descriptors left open by 5 re-plugs";
+	Open();
 }
 
 // libusb's hotplug (udev) sees the board leave and come back while a
