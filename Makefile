@@ -387,6 +387,22 @@ include rtl-sim/rtl.mk
 # under QEMU, fuzzing) and the virtual board with the USB tests.
 include firmware/firmware.mk
 include tests/usb/usb.mk
+
+# ---- hardware in the loop (docs/HIL.md) --------------------------------
+#
+# tools/hil/run finds a dev board, reads its GET_INFO, runs every zoo net
+# on it and on cpu and fails on any byte that differs. On a machine with a
+# board: `tools/hil/run --bin $(BUILD)/bin`. `make hil-test` runs it in CI
+# against the virtual board, at HIL_SIZE x HIL_SIZE to keep it short.
+HIL_SIZE ?= 64
+.PHONY: hil-test
+ifneq ($(VBOARD_ON),)
+hil-test: $(BUILD)/bin/npu-vboard $(BUILD)/bin/npu-zoo $(BUILD)/bin/npu-run $(BUILD)/bin/npu-bench
+	$(BUILD)/bin/npu-vboard -- tools/hil/run --bin $(BUILD)/bin --size $(HIL_SIZE)
+else
+hil-test:
+	@echo "make hil-test: no virtual board: BACKENDS=$(strip $(BACKENDS)) lacks sim or usb"
+endif
 # The harness only with the sim backend: without it nothing reads the
 # Verilator root or names a model.
 ifneq ($(NPU_HAVE_SIM),)
