@@ -37,12 +37,14 @@
  *
  * Coalesced uploads. The driver core syncs each ring entry on its own (64
  * bytes) before it rings the doorbell; a bulk round trip each would
- * dominate a layer. A TO_DEVICE sync is therefore held back as a dirty
- * range and written before the next register write, submit, wait, reset,
- * READ, or a TO_DEVICE sync that does not extend it: the NPU reads board
- * memory only for descriptors made visible by a register write (RING_TAIL,
- * DOORBELL, CTRL), so it never sees the range before it is written. Errors
- * of such a write come back from the call that flushed it.
+ * dominate a layer. A small TO_DEVICE sync (below USB_HOLD_MAX) is
+ * therefore copied aside as it is and held back; the next one that
+ * continues it on the board is appended, and the bytes are written before
+ * the next register write, submit, wait, reset, READ, large sync or
+ * non-contiguous small one. The NPU reads board memory only for
+ * descriptors made visible by a register write (RING_TAIL, DOORBELL,
+ * CTRL), so it never sees the bytes before they are there. Errors of such
+ * a write come back from the call that flushed it.
  *
  * Disconnects: LIBUSB_ERROR_NO_DEVICE from a control transfer,
  * LIBUSB_TRANSFER_NO_DEVICE from a bulk or interrupt transfer, or the
@@ -82,6 +84,10 @@
 #define USB_BULK_TIMEOUT_MS 3000u
 /* Reaping cancelled transfers never takes longer than this. */
 #define USB_REAP_MS 2000
+/* TO_DEVICE syncs below USB_HOLD_MAX bytes are held back and coalesced,
+ * up to USB_HOLD_MAX bytes at a time. */
+#define USB_HOLD_MAX  (64u << 10)
+#define USB_STAGE_MIN 4096u
 /* The event loop is left at least this often to look at the clock. */
 #define USB_POLL_MS 100
 
@@ -128,11 +134,11 @@ struct usb_priv {
 	struct usb_range *free;
 	size_t nfree, free_cap;
 
-	/* The held-back TO_DEVICE range of one buffer (host and device bases
-	 * of the buffer, [lo, hi) within it); hi == lo: none. */
-	uint8_t *pend_host;
+	/* Held-back TO_DEVICE bytes: pend_len bytes for board address
+	 * pend_dev, copied into stage when they were synced (0: none). */
+	uint8_t *stage;
+	size_t stage_cap, pend_len;
 	uint64_t pend_dev;
-	size_t pend_lo, pend_hi;
 };
 
 static void usb_note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -263,6 +269,8 @@ static int usb_ctrl_in(struct usb_priv *p, uint8_t req, uint16_t index, uint8_t 
 	int rc = libusb_control_transfer(p->h, NPU_USB_RT_IN, req, 0, index, buf, len,
 	                                 USB_CTRL_TIMEOUT_MS);
 
+	if (rc >= 0 && rc != len)
+		usb_note("request 0x%02x: %d bytes of %u", req, rc, len);
 	if (rc < 0)
 		return usb_status(p, rc);
 	return rc == len ? NPU_OK : NPU_ERR_IO;
@@ -285,8 +293,10 @@ static int usb_board_reset(struct usb_priv *p)
 	int rc = libusb_control_transfer(p->h, NPU_USB_RT_OUT, NPU_USB_REQ_RESET, 0, 0, NULL, 0,
 	                                 USB_CTRL_TIMEOUT_MS);
 
-	if (rc < 0)
+	if (rc < 0) {
+		usb_note("RESET: %s", libusb_strerror(rc));
 		return usb_status(p, rc);
+	}
 	if ((rc = usb_get_status(p, &st)))
 		return rc;
 	p->event_floor = st.next_event_seq;
@@ -448,15 +458,41 @@ static int usb_bulk(struct usb_priv *p, uint8_t op, uint64_t dev, uint8_t *host,
 	return p->gone ? NPU_ERR_DISCONNECTED : rc;
 }
 
-/* Write the held-back TO_DEVICE range, if any. */
+/* Write the held-back TO_DEVICE bytes, if any. */
 static int usb_flush(struct usb_priv *p)
 {
-	size_t lo = p->pend_lo, hi = p->pend_hi;
+	size_t len = p->pend_len;
 
-	if (hi == lo)
+	if (!len)
 		return NPU_OK;
-	p->pend_lo = p->pend_hi = 0;
-	return usb_bulk(p, NPU_USB_OP_WRITE, p->pend_dev + lo, p->pend_host + lo, hi - lo);
+	p->pend_len = 0;
+	return usb_bulk(p, NPU_USB_OP_WRITE, p->pend_dev, p->stage, len);
+}
+
+/* Hold back a small TO_DEVICE sync: appended to the held-back bytes when
+ * it continues them (ring entries, one after the other), else those are
+ * written first. The bytes are copied now: the device must see them as
+ * they were at the sync. */
+static int usb_hold(struct usb_priv *p, uint64_t dev, const uint8_t *host, size_t len)
+{
+	int rc;
+
+	if (p->pend_len && p->pend_dev + p->pend_len != dev && (rc = usb_flush(p)))
+		return rc;
+	if (!p->pend_len)
+		p->pend_dev = dev;
+	if (p->pend_len + len > p->stage_cap) {
+		size_t cap = p->pend_len + len > USB_STAGE_MIN ? p->pend_len + len : USB_STAGE_MIN;
+		uint8_t *st = realloc(p->stage, cap);
+
+		if (!st)
+			return NPU_ERR_NO_MEM;
+		p->stage = st;
+		p->stage_cap = cap;
+	}
+	memcpy(p->stage + p->pend_len, host, len);
+	p->pend_len += len;
+	return p->pend_len >= USB_HOLD_MAX ? usb_flush(p) : NPU_OK;
 }
 
 /* ---- events --------------------------------------------------------- */
@@ -514,8 +550,10 @@ static int usb_intr_submit(struct usb_priv *p)
 		return NPU_OK;
 	libusb_fill_interrupt_transfer(p->intr, p->h, NPU_USB_EP_INTR_IN, p->intr_buf,
 	                               sizeof(p->intr_buf), usb_intr_cb, p, 0);
-	if ((rc = libusb_submit_transfer(p->intr)) < 0)
+	if ((rc = libusb_submit_transfer(p->intr)) < 0) {
+		usb_note("event endpoint: %s", libusb_strerror(rc));
 		return usb_status(p, rc);
+	}
 	p->intr_active = 1;
 	return NPU_OK;
 }
@@ -736,6 +774,7 @@ static int usb_open(struct npu_hw *hw, const char *args)
 	/* A known state whatever the last host left: no queued requests,
 	 * replies or events. */
 	if ((rc = usb_board_reset(p)) != NPU_OK || (rc = usb_intr_submit(p)) != NPU_OK) {
+		usb_note("RESET or the event endpoint failed: status %d", rc);
 		rc = rc == NPU_ERR_DISCONNECTED ? NPU_ERR_NO_DEVICE : NPU_ERR_IO;
 		goto err;
 	}
@@ -777,6 +816,7 @@ static void usb_close(struct npu_hw *hw)
 	if (p->ctx)
 		libusb_exit(p->ctx);
 	free(p->free);
+	free(p->stage);
 	memset(p, 0, sizeof(*p));
 }
 
@@ -868,8 +908,10 @@ static void usb_buf_free(struct npu_hw *hw, struct npu_hw_buf *buf)
 	struct usb_priv *p = npu_hw_priv(hw);
 	size_t rounded = (buf->size + USB_ALIGN - 1) & ~(size_t)(USB_ALIGN - 1);
 
-	if (p->pend_host == buf->host)
-		p->pend_lo = p->pend_hi = 0;
+	/* Held-back bytes for this buffer alone need not reach the board. */
+	if (p->pend_len && p->pend_dev >= buf->dev_addr &&
+	    p->pend_dev + p->pend_len <= buf->dev_addr + rounded)
+		p->pend_len = 0;
 	dram_free(p, buf->dev_addr, rounded);
 	free(buf->host);
 }
@@ -887,23 +929,12 @@ static int usb_buf_sync(struct npu_hw *hw, struct npu_hw_buf *buf, size_t off, s
 	if (!len)
 		return NPU_OK;
 	if (dir == NPU_HW_SYNC_TO_DEVICE) {
-		/* Extend the held-back range when this touches it, else write
-		 * that one and hold back this one. */
-		if (p->pend_hi != p->pend_lo && p->pend_host == buf->host && off <= p->pend_hi &&
-		    off + len >= p->pend_lo) {
-			if (off < p->pend_lo)
-				p->pend_lo = off;
-			if (off + len > p->pend_hi)
-				p->pend_hi = off + len;
-			return NPU_OK;
-		}
+		if (len < USB_HOLD_MAX)
+			return usb_hold(p, buf->dev_addr + off, (uint8_t *)buf->host + off, len);
 		if ((rc = usb_flush(p)))
 			return rc;
-		p->pend_host = buf->host;
-		p->pend_dev = buf->dev_addr;
-		p->pend_lo = off;
-		p->pend_hi = off + len;
-		return NPU_OK;
+		return usb_bulk(p, NPU_USB_OP_WRITE, buf->dev_addr + off,
+		                (uint8_t *)buf->host + off, len);
 	}
 	if (dir != NPU_HW_SYNC_FROM_DEVICE)
 		return NPU_ERR_INVALID_ARG;

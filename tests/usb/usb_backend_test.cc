@@ -774,8 +774,8 @@ TEST(UsbFaults, UnplugAtEveryTransfer)
 	auto file = npu_test::zoo_model("mobilenet_v2", size);
 	auto x = seeded_input(static_cast<size_t>(size) * size * 3, 13);
 	auto want = cpu_output(file, x);
-	// Descriptors are counted around each open ... close (the board's own
-	// re-plug is left out: each vboard_plug adds a socket of umockdev's).
+	// Descriptors are counted around each open ... close, so that what
+	// the board's re-plug does is not the backend's.
 	std::string fdl0;
 
 	// A clean load + run: its URBs are the sweep's range.
