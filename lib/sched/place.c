@@ -44,6 +44,8 @@ void sp_geom_init(struct sp_geom *geo, const struct npui_caps *caps)
 	geo->par_half = caps->param_bytes / geo->pwb / 2;
 	geo->acc_words = caps->acc_bytes / (4 * geo->R);
 	geo->dw_cpad = umax(geo->L, geo->aw);
+	geo->ppl = caps->ppu_lanes ? caps->ppu_lanes : 1;
+	geo->dmab = caps->dma_bytes ? caps->dma_bytes : 8;
 }
 
 /* ---- locations ---------------------------------------------------------- */

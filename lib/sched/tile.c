@@ -98,11 +98,84 @@ static void in_range(int32_t o0, int32_t on, int32_t s, int32_t pad, int32_t k, 
 	*tpad = clo - lo;
 }
 
+/* ---- DMA boxes and what they cost ------------------------------------------ */
+
+struct dma_box {
+	uint32_t rows, cols, chans;
+	uint32_t h_cs, h_ps, h_rs; /* host strides */
+	uint32_t s_ps, s_rs;       /* SRAM strides */
+};
+
+/*
+ * Timing of the built device that the tiler's cost uses (docs/SCHEDULER.md
+ * §2, "Cost"); none of it is in CAPS. Memory latency of the board the
+ * harness models (docs/HARDWARE.md §14.3), bursts in flight per direction
+ * and beats per burst of npu_dma (§6, its Outstanding and MaxBeats), and
+ * descriptors the command processor fetches ahead (npu_cmdproc DescDepth).
+ */
+#define SP_MEM_LATENCY     100
+#define SP_DMA_OUTSTANDING 8
+#define SP_DMA_MAX_BEATS   16
+#define SP_DESC_AHEAD      2
+
+/*
+ * Cycles of a box as the DMA walks it: its
+ * bursts stream at a beat a cycle (a store gathers a burst from SRAM and
+ * then sends it: two cycles a beat and two more) but no faster than the
+ * bursts in flight allow against the latency, and the descriptor is done
+ * a latency after its last burst. Its beats are added to *beats (the
+ * memory port's budget is shared by both directions). 4 KiB crossings are
+ * ignored.
+ */
+static double box_cycles(const struct sp_geom *geo, struct dma_box b, int store, double *beats)
+{
+	uint64_t maxb = (uint64_t)SP_DMA_MAX_BEATS * geo->dmab, runs, len, full, rem;
+	double nb, nbeats, t;
+
+	runs = (uint64_t)b.rows * b.cols * (b.h_cs == 1 ? 1 : b.chans);
+	len = b.h_cs == 1 ? b.chans : 1;
+	full = len / maxb;
+	rem = len % maxb;
+	nb = (double)runs * (double)(full + (rem ? 1 : 0));
+	nbeats = (double)runs * (double)(full * SP_DMA_MAX_BEATS + cdiv((uint32_t)rem, geo->dmab));
+	*beats += nbeats;
+	t = store ? 2 * nbeats + 2 * nb : nbeats;
+	if (nb * SP_MEM_LATENCY / SP_DMA_OUTSTANDING > t)
+		t = nb * SP_MEM_LATENCY / SP_DMA_OUTSTANDING;
+	return SP_MEM_LATENCY + t;
+}
+
+/* A linear load of n bytes (weights, parameters). */
+static double linear_cycles(const struct sp_geom *geo, uint64_t n, double *beats)
+{
+	struct dma_box b = {1, 1, 0, 1, 0, 0, 0, 0};
+	double t = 0;
+
+	while (n) {
+		b.chans = n > 32768 ? 32768 : (uint32_t)n;
+		t += box_cycles(geo, b, 0, beats);
+		n -= b.chans;
+	}
+	return t;
+}
+
 /* ---- tile sizing --------------------------------------------------------- */
 
-/* What one tile of a layer needs; fits() decides. */
+/* What one tile of a layer needs (fits() decides) and does (the cost). */
 struct sp_need {
-	uint64_t in, out, wgt, par, acc;
+	uint64_t in, out, wgt, par, acc; /* SRAM: bytes; PARAM words; ACC words */
+	uint32_t nin;                    /* input boxes per step (ADD: 2) */
+	uint32_t ih, iw, ic, ips;        /* input box: pixels, channels, SRAM pixel stride */
+	uint32_t oh, ow, oc, ops;        /* output box (oc 0: no store) */
+	uint32_t ndesc;                  /* descriptors per step, weights aside */
+	double comp;                     /* engine cycles of the step */
+};
+
+/* The host side of a layer's boxes (own buffers, channels contiguous) and
+ * how often weights are loaded. */
+struct sp_host {
+	uint32_t in_w, in_c, out_w, out_c;
+	uint32_t sets; /* weight loads per channel tile (PW: groups), 0: none */
 };
 
 typedef void (*need_fn)(const struct sp_ctx *c, const void *arg, int32_t th, int32_t tw, int32_t ct,
@@ -136,20 +209,125 @@ static int candidates(int32_t all, int32_t unit, int32_t *out, int max)
 	return n;
 }
 
+/* The sizes tiles of t take along an axis of `all`, with their counts. */
+static int spans(int32_t all, int32_t t, int32_t sz[2], uint64_t cnt[2])
+{
+	int n = 0;
+
+	if (all / t) {
+		sz[n] = t;
+		cnt[n++] = (uint64_t)(all / t);
+	}
+	if (all % t) {
+		sz[n] = all % t;
+		cnt[n++] = 1;
+	}
+	return n;
+}
+
 /*
- * Choose th, tw, ct, kc. Score = DMA bytes moved + a per-step overhead;
- * each (ct, kc) candidate takes its largest spatial tile (rows first).
- * Returns 1 if some tiling fits.
+ * Estimated cycles of a layer tiled th x tw x ct (x kc): per step, the
+ * slowest of its loads, its compute, its store and the memory port's beats
+ * (the three queues overlap), plus the fetch of its descriptors; plus the
+ * first load and the last store, which nothing hides, plus the weight
+ * loads. docs/SCHEDULER.md §2 "Cost".
  */
-static int choose(const struct sp_ctx *c, const void *arg, need_fn need, int32_t OH, int32_t OW,
-                  int32_t call, int32_t cunit, int32_t kall, int32_t kunit, uint64_t in_bytes,
-                  uint64_t w_bytes, struct sp_tile *best)
+static double tile_cost(const struct sp_ctx *c, const void *arg, need_fn need,
+                        const struct sp_host *hs, int32_t OH, int32_t OW, int32_t call,
+                        int32_t kall, int32_t th, int32_t tw, int32_t ct, int32_t kc)
+{
+	const struct sp_geom *geo = &c->geo;
+	double desc = ((double)SP_MEM_LATENCY + 64.0 / geo->dmab) / SP_DESC_AHEAD;
+	int32_t hs_[2], ws_[2], cs_[2], ks_[2];
+	uint64_t hc[2], wc[2], cc[2], kcnt[2];
+	int nh = spans(OH, th, hs_, hc), nw = spans(OW, tw, ws_, wc);
+	int nc = spans(call, ct, cs_, cc), nk = kall ? spans(kall, kc, ks_, kcnt) : 1;
+	int ksplit = kall && kc < kall;
+	double total = 0, edge = 0;
+
+	if (!kall) {
+		ks_[0] = 0;
+		kcnt[0] = 1;
+	}
+	for (int a = 0; a < nc; a++) {
+		for (int k = 0; k < nk; k++)
+			for (int y = 0; y < nh; y++)
+				for (int x = 0; x < nw; x++) {
+					struct sp_need n;
+					struct dma_box b;
+					double beats = 0, ld, st = 0, wl = 0, step;
+					uint32_t nd;
+
+					need(c, arg, hs_[y], ws_[x], cs_[a], ks_[k], &n);
+					b.rows = n.ih;
+					b.cols = n.iw;
+					b.chans = n.ic;
+					b.h_cs = 1;
+					b.h_ps = hs->in_c;
+					b.h_rs = hs->in_w * hs->in_c;
+					b.s_ps = n.ips;
+					b.s_rs = n.iw * n.ips;
+					ld = n.nin * box_cycles(geo, b, 0, &beats);
+					beats *= n.nin;
+					if (n.oc) {
+						b.rows = n.oh;
+						b.cols = n.ow;
+						b.chans = n.oc;
+						b.h_ps = hs->out_c;
+						b.h_rs = hs->out_w * hs->out_c;
+						b.s_ps = n.ops;
+						b.s_rs = n.ow * n.ops;
+						st = box_cycles(geo, b, 1, &beats);
+					}
+					nd = n.ndesc;
+					if (ksplit) {
+						/* weights of the chunk with every step */
+						wl = linear_cycles(geo, n.wgt, &beats) +
+						     linear_cycles(geo, n.par * geo->pwb, &beats);
+						nd += 2;
+					}
+					step = ld + wl;
+					if (st > step)
+						step = st;
+					if (n.comp > step)
+						step = n.comp;
+					if (beats > step)
+						step = beats;
+					/* measured: the steps' descriptor fetches are not
+					 * hidden behind the work (two fetched ahead) */
+					step += nd * desc;
+					total += (double)(cc[a] * kcnt[k] * hc[y] * wc[x]) * step;
+					if (!a && !k && !y && !x)
+						edge = ld + wl + st;
+				}
+		if (hs->sets && !ksplit) {
+			struct sp_need n;
+			double beats = 0;
+
+			need(c, arg, hs_[0], ws_[0], cs_[a], ks_[0], &n);
+			total += (double)(cc[a] * hs->sets) *
+			         (linear_cycles(geo, n.wgt, &beats) +
+			          linear_cycles(geo, n.par * geo->pwb, &beats) + 2 * desc);
+		}
+	}
+	return total + edge;
+}
+
+/*
+ * Choose th, tw, ct, kc: the cheapest by tile_cost() among, for each
+ * candidate (ct, kc) and tile width, the tallest tile that fits and that
+ * height halved and quartered. Returns 1 if some tiling fits.
+ */
+static int choose(const struct sp_ctx *c, const void *arg, need_fn need, const struct sp_host *hs,
+                  int32_t OH, int32_t OW, int32_t call, int32_t cunit, int32_t kall, int32_t kunit,
+                  struct sp_tile *best)
 {
 	int32_t cts[24], kcs[24], tws[40];
 	int nct = candidates(call, cunit, cts, 24);
 	int nkc = kall ? candidates(kall, kunit, kcs, 24) : 1;
 	int ntw = 0;
 	double best_score = -1;
+	struct sp_need n;
 
 	if (!kall)
 		kcs[0] = 0;
@@ -161,11 +339,9 @@ static int choose(const struct sp_ctx *c, const void *arg, need_fn need, int32_t
 	for (int ik = 0; ik < nkc; ik++) {
 		for (int ic = 0; ic < nct; ic++) {
 			int32_t ct = cts[ic], kc = kcs[ik];
-			int32_t bth = 0, btw = 0;
-			struct sp_need n;
 
 			for (int it = 0; it < ntw; it++) {
-				int32_t tw = tws[it], lo = 1, hi = OH;
+				int32_t tw = tws[it], lo = 1, hi = OH, prev = 0;
 
 				need(c, arg, 1, tw, ct, kc, &n);
 				if (!fits(&c->geo, &n))
@@ -178,41 +354,24 @@ static int choose(const struct sp_ctx *c, const void *arg, need_fn need, int32_t
 					else
 						hi = mid - 1;
 				}
-				if ((int64_t)lo * tw > (int64_t)bth * btw) {
-					bth = lo;
-					btw = tw;
-				}
-				if (lo == OH)
-					break;
-			}
-			if (!bth)
-				continue;
-			{
-				uint64_t nsp = (uint64_t)cdiv((uint32_t)OH, (uint32_t)bth) *
-				               cdiv((uint32_t)OW, (uint32_t)btw);
-				uint64_t nct_t = cdiv((uint32_t)call, (uint32_t)ct);
-				uint64_t nkc_t = kall ? cdiv((uint32_t)kall, (uint32_t)kc) : 1;
-				double halo = 1.0;
-				double score;
+				for (int32_t q = 1; q <= 4; q *= 2) {
+					/* the same number of rows of tiles, evened out */
+					int32_t nt = (int32_t)cdiv((uint32_t)OH, (uint32_t)lo) * q;
+					int32_t th = (int32_t)cdiv((uint32_t)OH, (uint32_t)nt);
+					double score;
 
-				need(c, arg, bth, btw, ct, kc, &n);
-				/* input re-read per channel tile (PW) and halo */
-				if (kall)
-					halo = (double)nsp * (double)n.in /
-					       ((double)rup((uint32_t)kc, c->geo.aw) *
-					        ((double)OH * OW + 1));
-				score = (double)in_bytes * (kall ? (double)nct_t : 1.0) *
-				                (halo < 1 ? 1 : halo) +
-				        (double)w_bytes * (nkc_t > 1 ? (double)nsp : 1.0) +
-				        256.0 * (double)(nsp * nct_t * nkc_t);
-				if (best_score < 0 || score < best_score) {
-					best_score = score;
-					best->th = bth;
-					best->tw = btw;
-					best->ct = ct;
-					best->kc = kc;
-					best->in_sz = (uint32_t)rup((uint32_t)n.in, c->geo.aw);
-					best->out_sz = (uint32_t)rup((uint32_t)n.out, c->geo.aw);
+					if (th == prev)
+						break;
+					prev = th;
+					score = tile_cost(c, arg, need, hs, OH, OW, call, kall, th,
+					                  tw, ct, kc);
+					if (best_score < 0 || score < best_score) {
+						best_score = score;
+						best->th = th;
+						best->tw = tw;
+						best->ct = ct;
+						best->kc = kc;
+					}
 				}
 			}
 		}
@@ -220,13 +379,27 @@ static int choose(const struct sp_ctx *c, const void *arg, need_fn need, int32_t
 	if (best_score < 0)
 		return 0;
 	/* buffers for the largest tile of the chosen sizes */
-	{
-		struct sp_need n;
-		need(c, arg, best->th, best->tw, best->ct, best->kc, &n);
-		best->in_sz = (uint32_t)rup((uint32_t)n.in, c->geo.aw);
-		best->out_sz = (uint32_t)rup((uint32_t)n.out, c->geo.aw);
-	}
+	need(c, arg, best->th, best->tw, best->ct, best->kc, &n);
+	best->in_sz = (uint32_t)rup((uint32_t)n.in, c->geo.aw);
+	best->out_sz = (uint32_t)rup((uint32_t)n.out, c->geo.aw);
 	return 1;
+}
+
+/* The boxes of a step: input ih x iw x ic at SRAM pixel stride ips, output
+ * oh x ow x oc at ops; three descriptors (load, compute, store). */
+static void need_boxes(struct sp_need *n, int32_t ih, int32_t iw, uint32_t ic, uint32_t ips,
+                       int32_t oh, int32_t ow, uint32_t oc, uint32_t ops)
+{
+	n->nin = 1;
+	n->ih = (uint32_t)ih;
+	n->iw = (uint32_t)iw;
+	n->ic = ic;
+	n->ips = ips;
+	n->oh = (uint32_t)oh;
+	n->ow = (uint32_t)ow;
+	n->oc = oc;
+	n->ops = ops;
+	n->ndesc = 3;
 }
 
 static void need_pw(const struct sp_ctx *c, const void *arg, int32_t th, int32_t tw, int32_t ct,
@@ -237,12 +410,26 @@ static void need_pw(const struct sp_ctx *c, const void *arg, int32_t th, int32_t
 	uint32_t icgs = cdiv((uint32_t)kc, geo->Cc), ocgs = cdiv((uint32_t)ct, geo->R);
 	int32_t ih = imin(v->H, (th - 1) * v->sh + v->kh),
 	        iw = imin(v->W, (tw - 1) * v->sw + v->kw);
+	double px = (double)th * tw * ocgs, taps = (double)v->kh * v->kw * icgs;
+	double epi = (double)geo->R / geo->ppl;
 
 	n->in = (uint64_t)ih * iw * icgs * geo->Cc;
 	n->out = (uint64_t)th * tw * rup((uint32_t)ct, geo->aw);
 	n->wgt = (uint64_t)ocgs * v->kh * v->kw * icgs * geo->ww;
 	n->par = 3ull * ocgs;
 	n->acc = kc < v->cin_g ? (uint64_t)th * tw * ocgs : 0;
+	need_boxes(n, ih, iw, (uint32_t)kc, icgs * geo->Cc, th, tw, (uint32_t)ct,
+	           rup((uint32_t)ct, geo->aw));
+	/* an ACT word of one tap a cycle per output pixel and channel group;
+	 * the epilogue takes R results at ppu_lanes a cycle. K-split: raw
+	 * accumulators, and a PPU_REQUANT (same rate) after the last chunk. */
+	if (kc < v->cin_g) {
+		double nkc = (double)cdiv((uint32_t)v->cin_g, (uint32_t)kc);
+		n->comp = px * taps + px * epi / nkc;
+		n->ndesc = 4;
+	} else {
+		n->comp = px * (taps > epi ? taps : epi);
+	}
 }
 
 static void need_dw(const struct sp_ctx *c, const void *arg, int32_t th, int32_t tw, int32_t ct,
@@ -253,6 +440,7 @@ static void need_dw(const struct sp_ctx *c, const void *arg, int32_t th, int32_t
 	uint32_t cp = rup((uint32_t)ct, geo->dw_cpad);
 	int32_t ih = imin(v->H, (th - 1) * v->sh + v->kh),
 	        iw = imin(v->W, (tw - 1) * v->sw + v->kw);
+	double taps = (double)v->kh * v->kw, epi = (double)geo->L / geo->ppl;
 
 	(void)kc;
 	n->in = (uint64_t)ih * iw * cp;
@@ -260,6 +448,9 @@ static void need_dw(const struct sp_ctx *c, const void *arg, int32_t th, int32_t
 	n->wgt = rup((uint32_t)(v->kh * v->kw) * cp, geo->ww);
 	n->par = 3ull * cdiv((uint32_t)ct, geo->L);
 	n->acc = 0;
+	need_boxes(n, ih, iw, (uint32_t)ct, cp, th, tw, (uint32_t)ct, cp);
+	/* one tap a cycle per pixel and lane group (npu_dw) */
+	n->comp = (double)th * tw * cdiv((uint32_t)ct, geo->L) * (taps > epi ? taps : epi);
 }
 
 /* Pools reuse sp_conv for the window geometry (cin_g = C). */
@@ -277,6 +468,10 @@ static void need_pool(const struct sp_ctx *c, const void *arg, int32_t th, int32
 	n->wgt = 0;
 	n->par = v->G; /* AVG: table words (kh*kw), else 0 */
 	n->acc = 0;
+	need_boxes(n, ih, iw, (uint32_t)ct, cp, th, tw, (uint32_t)ct, cp);
+	/* one ACT word per window tap, then the word through the lanes */
+	n->comp = (double)th * tw * (cp / c->geo.aw) *
+	          ((double)v->kh * v->kw + (double)c->geo.aw / c->geo.ppl);
 }
 
 /* ADD (two inputs) and COPY (no OUT buffer): elementwise boxes. G = 2 for
@@ -285,12 +480,18 @@ static void need_elt(const struct sp_ctx *c, const void *arg, int32_t th, int32_
                      int32_t kc, struct sp_need *n)
 {
 	const struct sp_conv *v = arg;
-	uint64_t box = (uint64_t)th * tw * rup((uint32_t)ct, c->geo.aw);
+	uint32_t cp = rup((uint32_t)ct, c->geo.aw);
+	uint64_t box = (uint64_t)th * tw * cp;
 
 	(void)kc;
 	n->in = v->G == 2 ? 2 * box : box;
 	n->out = v->G == 2 ? box : 0;
 	n->wgt = n->par = n->acc = 0;
+	need_boxes(n, th, tw, (uint32_t)ct, cp, th, tw, (uint32_t)ct, cp);
+	n->nin = v->G == 2 ? 2 : 1;
+	n->ndesc = 4; /* ADD: two loads; COPY: two SYNCs */
+	/* ADD: AddLanes (4, or the PPU lanes if fewer) elements a cycle */
+	n->comp = v->G == 2 ? (double)box / (c->geo.ppl < 4 ? c->geo.ppl : 4) : 0;
 }
 
 static void pool_geom(const struct npui_graph *g, const struct npui_layer *l, struct sp_conv *v)
@@ -325,38 +526,39 @@ int sp_plan_tile(const struct sp_ctx *c, uint32_t li, int kind, struct sp_tile *
 	const struct npui_layer *l = &g->layers[li];
 	const struct npui_tensor *in = &g->tensors[l->inputs[0]];
 	const struct npui_tensor *out = &g->tensors[l->output];
+	struct sp_host hs = {(uint32_t)in->w, (uint32_t)in->c, (uint32_t)out->w, (uint32_t)out->c,
+	                     0};
 	struct sp_conv v;
 
 	memset(t, 0, sizeof(*t));
 	switch (kind) {
 	case SP_PW:
 		conv_geom(g, l, &v);
-		return choose(c, &v, need_pw, v.OH, v.OW, v.cout_g, (int32_t)c->geo.R, v.cin_g,
-		              (int32_t)c->geo.Cc, (uint64_t)in->h * in->w * in->c / v.G,
-		              (uint64_t)l->weights_count / v.G, t);
+		hs.sets = (uint32_t)v.G;
+		if (v.fc) /* a 1x1 on 1x1xK */
+			hs.in_w = 1, hs.in_c = (uint32_t)v.cin_g, hs.out_w = 1;
+		return choose(c, &v, need_pw, &hs, v.OH, v.OW, v.cout_g, (int32_t)c->geo.R, v.cin_g,
+		              (int32_t)c->geo.Cc, t);
 	case SP_DW:
 		conv_geom(g, l, &v);
 		v.cin_g = in->c;
-		return choose(c, &v, need_dw, v.OH, v.OW, in->c, (int32_t)c->geo.dw_cpad, 0, 0,
-		              (uint64_t)in->h * in->w * in->c, l->weights_count, t);
+		hs.sets = 1;
+		return choose(c, &v, need_dw, &hs, v.OH, v.OW, in->c, (int32_t)c->geo.dw_cpad, 0, 0,
+		              t);
 	case SP_POOL:
 		pool_geom(g, l, &v);
-		if (l->op == NPUI_OP_GAP) {
-			/* one tile covers the whole plane; tile channels only */
-			if (!choose(c, &v, need_pool, 1, 1, in->c, (int32_t)c->geo.aw, 0, 0,
-			            (uint64_t)in->h * in->w * in->c, 0, t))
-				return 0;
-			return 1;
-		}
-		return choose(c, &v, need_pool, v.OH, v.OW, in->c, (int32_t)c->geo.aw, 0, 0,
-		              (uint64_t)in->h * in->w * in->c, 0, t);
+		if (l->op == NPUI_OP_GAP) /* one tile covers the whole plane */
+			return choose(c, &v, need_pool, &hs, 1, 1, in->c, (int32_t)c->geo.aw, 0, 0,
+			              t);
+		return choose(c, &v, need_pool, &hs, v.OH, v.OW, in->c, (int32_t)c->geo.aw, 0, 0,
+		              t);
 	case SP_ADD:
 		memset(&v, 0, sizeof(v));
 		v.G = 2;
 		v.H = v.OH = out->h;
 		v.W = v.OW = out->w;
 		v.kh = v.kw = v.sh = v.sw = 1;
-		return choose(c, &v, need_elt, out->h, out->w, out->c, (int32_t)c->geo.aw, 0, 0, 0,
+		return choose(c, &v, need_elt, &hs, out->h, out->w, out->c, (int32_t)c->geo.aw, 0,
 		              0, t);
 	case SP_COPY: {
 		int32_t cmax = 0;
@@ -369,7 +571,8 @@ int sp_plan_tile(const struct sp_ctx *c, uint32_t li, int kind, struct sp_tile *
 		v.H = v.OH = out->h;
 		v.W = v.OW = out->w;
 		v.kh = v.kw = v.sh = v.sw = 1;
-		return choose(c, &v, need_elt, out->h, out->w, cmax, (int32_t)c->geo.aw, 0, 0, 0, 0,
+		hs.in_c = hs.out_c = (uint32_t)cmax;
+		return choose(c, &v, need_elt, &hs, out->h, out->w, cmax, (int32_t)c->geo.aw, 0, 0,
 		              t);
 	}
 	default:
@@ -489,12 +692,6 @@ static size_t blob_alloc(struct sp_ctx *c, size_t n, uint8_t **p)
 	*p = c->blob + off;
 	return off;
 }
-
-struct dma_box {
-	uint32_t rows, cols, chans;
-	uint32_t h_cs, h_ps, h_rs; /* host strides */
-	uint32_t s_ps, s_rs;       /* SRAM strides */
-};
 
 static uint32_t emit_dma(struct sp_ctx *c, int store, uint8_t rk, uint64_t host, uint32_t sram_sel,
                          uint32_t sram, const struct dma_box *b)
