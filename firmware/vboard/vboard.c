@@ -278,33 +278,35 @@ static int sysfs_add(struct vboard *vb, unsigned devnum)
 }
 
 /* The removal an unplug left to do, if any: the "remove" uevent (while
- * the device's properties are still there to send), the device, and the
- * node's ioctl socket (its listening descriptor; clients already connected
- * keep their connection and get ENODEV). */
+ * the device's properties are still there to send), then the device. The
+ * node's ioctl socket stays until the next plug-in (detach_old): clients
+ * connected before keep their connection and get ENODEV. */
 static void sysfs_sync(struct vboard *vb)
 {
-	char sp[64], node[sizeof(vb->devnode)];
+	char sp[64];
 	int todo;
 
 	pthread_mutex_lock(&tb_lock);
 	pthread_mutex_lock(&vb->lock);
 	todo = vb->sysfs_remove;
 	vb->sysfs_remove = 0;
-	memcpy(node, vb->remove_node, sizeof(node));
 	pthread_mutex_unlock(&vb->lock);
 	if (todo) {
 		sys_path(vb, sp, sizeof(sp));
 		umockdev_testbed_uevent(tb, sp, "remove");
 		umockdev_testbed_remove_device(tb, sp);
-		for (guint i = 0; i < vb->attached->len; i++) {
-			if (strcmp(g_ptr_array_index(vb->attached, i), node))
-				continue;
-			umockdev_testbed_detach_ioctl(tb, node, NULL);
-			g_ptr_array_remove_index(vb->attached, i);
-			break;
-		}
 	}
 	pthread_mutex_unlock(&tb_lock);
+}
+
+/* Before a plug-in: the ioctl sockets of earlier nodes go (each holds a
+ * listening descriptor: a board re-plugged hundreds of times by a fault
+ * sweep must not keep them). Under tb_lock. */
+static void detach_old(struct vboard *vb)
+{
+	for (guint i = 0; i < vb->attached->len; i++)
+		umockdev_testbed_detach_ioctl(tb, g_ptr_array_index(vb->attached, i), NULL);
+	g_ptr_array_set_size(vb->attached, 0);
 }
 
 /* ---- URB queues (under vb->lock) ------------------------------------- */
@@ -481,7 +483,6 @@ static void unplug_locked(struct vboard *vb)
 
 	vb->plugged = 0;
 	vb->sysfs_remove = 1;
-	memcpy(vb->remove_node, vb->devnode, sizeof(vb->remove_node));
 	vb->unplug_after = 0;
 	for (size_t i = 0; i < sizeof(qs) / sizeof(qs[0]); i++)
 		while ((u = q_pop(qs[i])))
@@ -1304,8 +1305,7 @@ err_handler:
 	pthread_mutex_lock(&tb_lock);
 	sys_path(vb, sp, sizeof(sp));
 	umockdev_testbed_remove_device(tb, sp);
-	for (guint i = 0; i < vb->attached->len; i++)
-		umockdev_testbed_detach_ioctl(tb, g_ptr_array_index(vb->attached, i), NULL);
+	detach_old(vb);
 	pthread_mutex_unlock(&tb_lock);
 	g_object_unref(vb->handler);
 err_tb:
@@ -1357,6 +1357,7 @@ int vboard_plug(struct vboard *vb)
 	pthread_cond_broadcast(&vb->cond);
 	pthread_mutex_unlock(&vb->lock);
 	pthread_mutex_lock(&tb_lock);
+	detach_old(vb);
 	rc = sysfs_add(vb, devnum);
 	pthread_mutex_unlock(&tb_lock);
 	return rc;
@@ -1414,8 +1415,7 @@ void vboard_destroy(struct vboard *vb)
 	pthread_mutex_unlock(&vb->lock);
 
 	pthread_mutex_lock(&tb_lock);
-	for (guint i = 0; i < vb->attached->len; i++)
-		umockdev_testbed_detach_ioctl(tb, g_ptr_array_index(vb->attached, i), NULL);
+	detach_old(vb);
 	pthread_mutex_unlock(&tb_lock);
 	g_ptr_array_free(vb->attached, TRUE);
 	g_object_unref(vb->handler);
