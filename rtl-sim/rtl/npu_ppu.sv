@@ -1047,10 +1047,12 @@ module npu_ppu #(
         fd_x_q[b] <= op_add ? {16'd0, act_rdata_i[b*8 +: 8], a_hold_q[b*8 +: 8]} : pacc_d[b];
       end
     end
-    for (int unsigned l = 0; l < Lanes; l++) begin
-      sum_q[l] <= ina_scaled[l] + inb_scaled[l];
+    if (ina_ovalid[0]) begin
+      for (int unsigned l = 0; l < Lanes; l++) begin
+        sum_q[l] <= ina_scaled[l] + inb_scaled[l];
+      end
+      sum_tag_q <= ina_tag[0];
     end
-    sum_tag_q <= ina_tag[0];
     if (m_ovalid[0]) begin
       mg_be_q   <= mg_be;
       mg_data_q <= mg_data;

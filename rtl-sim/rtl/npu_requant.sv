@@ -62,6 +62,14 @@ module npu_requant #(
     end
   end
 
+  // Stage k's data registers load only when the pipeline advances and
+  // stage k-1 (the input, for S1) holds an element: a stage without one
+  // keeps its old data, which nothing reads. Every stage's logic is a
+  // function evaluated under that enable, so an idle lane costs the
+  // simulator (Verilator evaluates all logic every cycle) nothing.
+  logic [NumStages-1:0] load;
+  assign load = advance ? {valid_q[NumStages-2:0], in_valid_i} : '0;
+
   // Parameters that only travel with the data.
   logic [4:0]          rs_q    [NumStages-1];  // right shift, valid in S1..S5
   logic [7:0]          zp_q    [NumStages-1];
@@ -70,27 +78,28 @@ module npu_requant #(
   logic [TagWidth-1:0] tag_q   [NumStages];
 
   // ---- S1: saturating pre-shift -----------------------------------------
-  logic [4:0]  ls_s0, rs_s0;
-  logic [62:0] shifted_s0;
-  logic [31:0] x_s1_d, x_s1_q, mult_s1_q;
+  // shift is two's complement in 6 bits: > 0 shifts left first, else the
+  // result is divided by 2^-shift in S5.
+  function automatic logic [4:0] left_shift(input logic [5:0] shift);
+    left_shift = (!shift[5] && shift != 6'd0) ? shift[4:0] : 5'd0;
+  endfunction
 
-  always_comb begin
-    // shift_i is two's complement in 6 bits: >0 shifts left first.
-    if (!shift_i[5] && shift_i != 6'd0) begin
-      ls_s0 = shift_i[4:0];
-      rs_s0 = 5'd0;
-    end else begin
-      ls_s0 = 5'd0;
-      rs_s0 = 5'(6'd0 - shift_i);
-    end
-    shifted_s0 = {{31{acc_i[31]}}, acc_i} << ls_s0;
+  function automatic logic [4:0] right_shift(input logic [5:0] shift);
+    right_shift = (!shift[5] && shift != 6'd0) ? 5'd0 : 5'(6'd0 - shift);
+  endfunction
+
+  function automatic logic [31:0] presat(input logic [31:0] acc, input logic [4:0] ls);
+    logic [62:0] shifted;
+    shifted = {{31{acc[31]}}, acc} << ls;
     // The result fits int32 iff bits 62:31 are all copies of the sign.
-    if (shifted_s0[62:31] == {32{shifted_s0[62]}}) begin
-      x_s1_d = shifted_s0[31:0];
+    if (shifted[62:31] == {32{shifted[62]}}) begin
+      presat = shifted[31:0];
     end else begin
-      x_s1_d = acc_i[31] ? 32'h8000_0000 : 32'h7FFF_FFFF;
+      presat = acc[31] ? 32'h8000_0000 : 32'h7FFF_FFFF;
     end
-  end
+  endfunction
+
+  logic [31:0] x_s1_q, mult_s1_q;
 
   // ---- S2: partial products ----------------------------------------------
   // x * mult = x * signed(mult[31:16]) * 2^16 + x * unsigned(mult[15:0]).
@@ -99,96 +108,100 @@ module npu_requant #(
   logic               neg_s2_q;   // product < 0
   logic               minmin_s2_q, minmin_s3_q;
 
-  logic x_zero_s1, m_zero_s1, minmin_s1;
-  assign x_zero_s1 = (x_s1_q == 32'd0);
-  assign m_zero_s1 = (mult_s1_q == 32'd0);
-  assign minmin_s1 = (x_s1_q == 32'h8000_0000) && (mult_s1_q == 32'h8000_0000);
-
   // ---- S3: sum + nudge ---------------------------------------------------
-  logic signed [63:0] sum_s3_d, sum_s3_q;
-  logic signed [63:0] nudge_s2;
+  logic signed [63:0] sum_s3_q;
 
-  always_comb begin
-    nudge_s2 = neg_s2_q ? (64'sd1 - (64'sd1 <<< 30)) : (64'sd1 <<< 30);
-    sum_s3_d = (64'(p_hi_s2_q) <<< 16) + 64'(p_lo_s2_q) + nudge_s2;
-  end
+  function automatic logic signed [63:0] sum_nudge(input logic signed [47:0] p_hi,
+                                                   input logic signed [48:0] p_lo,
+                                                   input logic neg);
+    logic signed [63:0] nudge;
+    nudge = neg ? (64'sd1 - (64'sd1 <<< 30)) : (64'sd1 <<< 30);
+    sum_nudge = (64'(p_hi) <<< 16) + 64'(p_lo) + nudge;
+  endfunction
 
   // ---- S4: divide by 2^31 truncating toward zero -------------------------
-  logic signed [63:0] adj_s3;
-  logic [31:0]        srdhm_s4_d, srdhm_s4_q;
+  logic [31:0] srdhm_s4_q;
 
-  always_comb begin
-    adj_s3 = sum_s3_q[63] ? (sum_s3_q + 64'sd2147483647) : sum_s3_q;
-    // Outside the MIN*MIN case the quotient fits in int32 (|a*b| < 2^62).
-    srdhm_s4_d = minmin_s3_q ? 32'h7FFF_FFFF : adj_s3[62:31];
-  end
-
-  // The discarded fraction and the (redundant) top sign bit of the quotient.
-  logic unused_adj;
-  assign unused_adj = ^{adj_s3[63], adj_s3[30:0]};
+  // Outside the MIN*MIN case the quotient fits in int32 (|a*b| < 2^62):
+  // bits 62:31 of the adjusted sum; the fraction and the (redundant) top
+  // sign bit are discarded.
+  function automatic logic [31:0] srdhm_div(input logic signed [63:0] sum,
+                                            input logic minmin);
+    logic [31:0] quo;
+    quo = 32'((sum[63] ? (sum + 64'sd2147483647) : sum) >>> 31);
+    srdhm_div = minmin ? 32'h7FFF_FFFF : quo;
+  endfunction
 
   // ---- S5: rounding divide by power of two -------------------------------
-  logic [31:0] mask_s4, rem_s4, thr_s4, quo_s4;
-  logic [31:0] scaled_s5_d, scaled_s5_q;
+  logic [31:0] scaled_s5_q;
 
-  always_comb begin
-    mask_s4     = (32'd1 << rs_q[3]) - 32'd1;  // rs <= 31: mask <= 2^31 - 1
-    rem_s4      = srdhm_s4_q & mask_s4;
-    thr_s4      = (mask_s4 >> 1) + {31'd0, srdhm_s4_q[31]};
-    quo_s4      = $unsigned($signed(srdhm_s4_q) >>> rs_q[3]);
-    scaled_s5_d = quo_s4 + {31'd0, (rem_s4 > thr_s4)};
-  end
+  function automatic logic [31:0] rdivpot(input logic [31:0] x, input logic [4:0] rs);
+    logic [31:0] mask, rem, thr, quo;
+    mask    = (32'd1 << rs) - 32'd1;  // rs <= 31: mask <= 2^31 - 1
+    rem     = x & mask;
+    thr     = (mask >> 1) + {31'd0, x[31]};
+    quo     = $unsigned($signed(x) >>> rs);
+    rdivpot = quo + {31'd0, (rem > thr)};
+  endfunction
 
   // ---- S6: zero point and clamp ------------------------------------------
-  logic signed [32:0] withzp_s5;
-  logic signed [32:0] lo_s5, hi_s5;
-  logic [7:0]         q_s6_d, q_s6_q;
-  logic [31:0]        scaled_s6_q;
+  logic [7:0]  q_s6_q;
+  logic [31:0] scaled_s6_q;
 
-  always_comb begin
-    withzp_s5 = 33'(signed'(scaled_s5_q)) + 33'(signed'(zp_q[4]));
-    lo_s5     = 33'(signed'(amin_q[4]));
-    hi_s5     = 33'(signed'(amax_q[4]));
+  function automatic logic [7:0] zp_clamp(input logic [31:0] scaled, input logic [7:0] zp,
+                                          input logic [7:0] amin, input logic [7:0] amax);
+    logic signed [32:0] withzp;
+    withzp = 33'(signed'(scaled)) + 33'(signed'(zp));
     // Same order as npui_clamp: the lower bound is tested first.
-    if (withzp_s5 < lo_s5) begin
-      q_s6_d = amin_q[4];
-    end else if (withzp_s5 > hi_s5) begin
-      q_s6_d = amax_q[4];
+    if (withzp < 33'(signed'(amin))) begin
+      zp_clamp = amin;
+    end else if (withzp > 33'(signed'(amax))) begin
+      zp_clamp = amax;
     end else begin
-      q_s6_d = withzp_s5[7:0];
+      zp_clamp = withzp[7:0];
     end
-  end
+  endfunction
 
   always_ff @(posedge clk_i) begin
-    if (advance) begin
-      // S1
-      x_s1_q    <= x_s1_d;
+    if (load[0]) begin
+      x_s1_q    <= presat(acc_i, left_shift(shift_i));
       mult_s1_q <= mult_i;
-      rs_q[0]   <= rs_s0;
+      rs_q[0]   <= right_shift(shift_i);
       zp_q[0]   <= zp_i;
       amin_q[0] <= act_min_i;
       amax_q[0] <= act_max_i;
       tag_q[0]  <= tag_i;
-      // S2
+    end
+    if (load[1]) begin
       p_hi_s2_q   <= $signed(x_s1_q) * $signed(mult_s1_q[31:16]);
       p_lo_s2_q   <= $signed(x_s1_q) * $signed({1'b0, mult_s1_q[15:0]});
-      neg_s2_q    <= (x_s1_q[31] ^ mult_s1_q[31]) & ~x_zero_s1 & ~m_zero_s1;
-      minmin_s2_q <= minmin_s1;
-      // S3
-      sum_s3_q    <= sum_s3_d;
+      neg_s2_q    <= (x_s1_q[31] ^ mult_s1_q[31]) & (x_s1_q != 32'd0) & (mult_s1_q != 32'd0);
+      minmin_s2_q <= (x_s1_q == 32'h8000_0000) && (mult_s1_q == 32'h8000_0000);
+    end
+    if (load[2]) begin
+      sum_s3_q    <= sum_nudge(p_hi_s2_q, p_lo_s2_q, neg_s2_q);
       minmin_s3_q <= minmin_s2_q;
-      // S4, S5, S6
-      srdhm_s4_q  <= srdhm_s4_d;
-      scaled_s5_q <= scaled_s5_d;
+    end
+    if (load[3]) begin
+      srdhm_s4_q <= srdhm_div(sum_s3_q, minmin_s3_q);
+    end
+    if (load[4]) begin
+      scaled_s5_q <= rdivpot(srdhm_s4_q, rs_q[3]);
+    end
+    if (load[5]) begin
       scaled_s6_q <= scaled_s5_q;
-      q_s6_q      <= q_s6_d;
-      for (int unsigned i = 1; i < NumStages - 1; i++) begin
+      q_s6_q      <= zp_clamp(scaled_s5_q, zp_q[4], amin_q[4], amax_q[4]);
+    end
+    for (int unsigned i = 1; i < NumStages - 1; i++) begin
+      if (load[i]) begin
         rs_q[i]   <= rs_q[i-1];
         zp_q[i]   <= zp_q[i-1];
         amin_q[i] <= amin_q[i-1];
         amax_q[i] <= amax_q[i-1];
       end
-      for (int unsigned i = 1; i < NumStages; i++) begin
+    end
+    for (int unsigned i = 1; i < NumStages; i++) begin
+      if (load[i]) begin
         tag_q[i] <= tag_q[i-1];
       end
     end
