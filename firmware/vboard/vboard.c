@@ -17,6 +17,7 @@
  * every queue (busy), and umockdev writes them back to the client when the
  * URB is reaped.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <link.h>
 #include <pthread.h>
@@ -28,6 +29,8 @@
 #include <unistd.h>
 
 #include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 
 #include <linux/usb/ch9.h>
 #include <linux/usbdevice_fs.h>
@@ -299,13 +302,53 @@ static void sysfs_sync(struct vboard *vb)
 	pthread_mutex_unlock(&tb_lock);
 }
 
+/* The descriptor of this process listening on the ioctl socket of node,
+ * or -1. Under tb_lock. */
+static int listener_fd(const char *node)
+{
+	gchar *root = umockdev_testbed_get_root_dir(tb);
+	gchar *path = g_strdup_printf("%s/ioctl%s", root, node);
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *e;
+	int found = -1;
+
+	while (d && found < 0 && (e = readdir(d))) {
+		struct sockaddr_un a;
+		socklen_t al = sizeof(a), ol;
+		int fd = atoi(e->d_name), on = 0;
+
+		ol = sizeof(on);
+		if (e->d_name[0] < '0' || e->d_name[0] > '9' || fd == dirfd(d) ||
+		    getsockname(fd, (struct sockaddr *)&a, &al) != 0 || a.sun_family != AF_UNIX ||
+		    al <= offsetof(struct sockaddr_un, sun_path) ||
+		    strncmp(a.sun_path, path, sizeof(a.sun_path)) ||
+		    getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &on, &ol) != 0 || !on)
+			continue;
+		found = fd;
+	}
+	if (d)
+		closedir(d);
+	g_free(path);
+	g_free(root);
+	return found;
+}
+
 /* Before a plug-in: the ioctl sockets of earlier nodes go (each holds a
  * listening descriptor: a board re-plugged hundreds of times by a fault
- * sweep must not keep them). Under tb_lock. */
+ * sweep must not keep them). umockdev closes a detached socket a moment
+ * later on its own thread; this waits for that (up to 1 s), so that the
+ * process's descriptors are settled when vboard_plug returns (the usb
+ * backend's tests count them around a re-plug). Under tb_lock. */
 static void detach_old(struct vboard *vb)
 {
-	for (guint i = 0; i < vb->attached->len; i++)
-		umockdev_testbed_detach_ioctl(tb, g_ptr_array_index(vb->attached, i), NULL);
+	for (guint i = 0; i < vb->attached->len; i++) {
+		const char *node = g_ptr_array_index(vb->attached, i);
+		int fd = listener_fd(node);
+
+		umockdev_testbed_detach_ioctl(tb, node, NULL);
+		for (int n = 0; fd >= 0 && n < 200 && listener_fd(node) == fd; n++)
+			usleep(5000);
+	}
 	g_ptr_array_set_size(vb->attached, 0);
 }
 

@@ -698,6 +698,19 @@ int OpenFds()
 	return n;
 }
 
+// The count once it has not changed for 20 ms (umockdev closes a gone
+// client's socket on its own thread, a moment after the client).
+int StableFds()
+{
+	int prev = -1, n = OpenFds();
+	for (int i = 0; i < 100 && n != prev; i++) {
+		usleep(20000);
+		prev = n;
+		n = OpenFds();
+	}
+	return n;
+}
+
 // Plugging and unplugging leaves nothing open behind: a fault sweep
 // re-plugs the board hundreds of times.
 TEST_F(VboardTest, ReplugLeavesNoDescriptor)
@@ -708,18 +721,17 @@ TEST_F(VboardTest, ReplugLeavesNoDescriptor)
 	Open();
 	ASSERT_EQ(Info().magic, NPU_USB_INFO_MAGIC);
 	Close();
-	const int fds0 = OpenFds();
+	const int fds0 = StableFds();
 	for (int i = 0; i < 5; i++) {
+		const int before = StableFds();
 		ASSERT_EQ(vboard_unplug(vb_), 0);
 		ASSERT_EQ(vboard_plug(vb_), 0);
+		EXPECT_EQ(OpenFds(), before) << "settled when vboard_plug returns";
 		Open();
 		ASSERT_EQ(Info().magic, NPU_USB_INFO_MAGIC);
 		Close();
 	}
-	int fds = OpenFds();
-	for (double end = NowS() + 2; fds > fds0 && NowS() < end; fds = OpenFds())
-		usleep(10000); // umockdev closes a gone client's socket on its thread
-	EXPECT_EQ(fds, fds0) << "descriptors left open by 5 re-plugs";
+	EXPECT_EQ(StableFds(), fds0) << "descriptors left open by 5 re-plugs";
 	Open();
 }
 
