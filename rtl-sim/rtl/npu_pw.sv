@@ -346,35 +346,51 @@ module npu_pw #(
   // log2(Cols) bits, inside 32 for any Cols <= 2^15. Rows must be even.
   localparam int unsigned Pairs = Rows / 2;
 
-  logic signed [8:0]  x_s1    [Cols];
-  logic signed [24:0] wpk_s1  [Pairs*Cols];
-  logic signed [33:0] ppk_s1  [Pairs*Cols];
-  logic signed [31:0] dot_s1  [Rows];
-
-  always_comb begin
+  // The array as a function, called only while stage 1 holds an in-bounds
+  // tap: Verilator evaluates all logic every cycle, so an idle array (DW,
+  // PPU and DMA phases, padding taps) would otherwise cost it Rows*Cols
+  // multiplies per cycle. Row r's sum is dot[r*32 +: 32].
+  function automatic logic [Rows*32-1:0] pw_dot(input logic [Cols*8-1:0]      act,
+                                                input logic [Rows*Cols*8-1:0] wgt,
+                                                input logic [Cols-1:0]        cmask,
+                                                input logic [7:0]             zp);
+    logic [Cols*9-1:0]  x;  // signed 9-bit x[c] - zp per column
+    logic signed [24:0] wpk;
+    logic signed [33:0] ppk;
+    logic [31:0]        lo, hi;
+    logic [Rows*32-1:0] dot;
     for (int unsigned c = 0; c < Cols; c++) begin
       // Channels past in_c contribute nothing, whatever the SRAM holds.
-      x_s1[c] = s1_col_mask_q[c] ?
-                9'(signed'(act_rdata_i[c*8 +: 8])) - 9'(signed'(cfg_in_zp_i)) : 9'sd0;
-    end
-    for (int unsigned r = 0; r < Rows; r++) begin
-      dot_s1[r] = 32'sd0;
+      x[c*9 +: 9] = cmask[c] ? 9'(signed'(act[c*8 +: 8])) - 9'(signed'(zp)) : 9'd0;
     end
     for (int unsigned q = 0; q < Pairs; q++) begin
+      lo = 32'd0;
+      hi = 32'd0;
       for (int unsigned c = 0; c < Cols; c++) begin
-        wpk_s1[q*Cols + c] =
-            (25'(signed'(wgt_rdata_i[((2*q + 1)*Cols + c)*8 +: 8])) <<< 16) +
-            25'(signed'(wgt_rdata_i[(2*q*Cols + c)*8 +: 8]));
-        ppk_s1[q*Cols + c] = 34'(wpk_s1[q*Cols + c]) * 34'(x_s1[c]);
-        dot_s1[2*q] = dot_s1[2*q] + 32'(signed'(ppk_s1[q*Cols + c][15:0]));
-        dot_s1[2*q + 1] = dot_s1[2*q + 1] + 32'(signed'(ppk_s1[q*Cols + c][33:16])) +
-                          32'({31'd0, ppk_s1[q*Cols + c][15]});
+        wpk = (25'(signed'(wgt[((2*q + 1)*Cols + c)*8 +: 8])) <<< 16) +
+              25'(signed'(wgt[(2*q*Cols + c)*8 +: 8]));
+        ppk = 34'(wpk) * 34'(signed'(x[c*9 +: 9]));
+        lo  = lo + 32'(signed'(ppk[15:0]));
+        hi  = hi + 32'(signed'(ppk[33:16])) + 32'({31'd0, ppk[15]});
       end
+      dot[2*q*32 +: 32]       = lo;
+      dot[(2*q + 1)*32 +: 32] = hi;
+    end
+    pw_dot = dot;
+  endfunction
+
+  logic [Rows*32-1:0] dot_s1;
+
+  always_comb begin
+    // Not `if/else`: Verilator would fold that into a ?: and evaluate the
+    // function before it.
+    dot_s1 = '0;
+    if (s1_valid_q && s1_in_bounds_q) begin
+      dot_s1 = pw_dot(act_rdata_i, wgt_rdata_i, s1_col_mask_q, cfg_in_zp_i);
     end
     for (int unsigned r = 0; r < Rows; r++) begin
       acc_d[r] = (s1_first_q ? (cfg_accumulate_i ? acc_rdata_i[r*32 +: 32] : bias_q[r]) :
-                               acc_q[r]) +
-                 (s1_in_bounds_q ? dot_s1[r] : 32'd0);
+                               acc_q[r]) + dot_s1[r*32 +: 32];
     end
   end
 
