@@ -118,8 +118,46 @@ struct dma_box {
 #define SP_DMA_MAX_BEATS   16
 #define SP_DESC_AHEAD      2
 
+/* Largest divisor of n that is at most lim (>= 1). */
+static uint32_t divisor_upto(uint32_t n, uint32_t lim)
+{
+	uint32_t f = n < lim ? n : lim;
+
+	while (f > 1 && n % f)
+		f--;
+	return f ? f : 1;
+}
+
 /*
- * Cycles of a box as the DMA walks it: its
+ * The same box with fewer, longer runs. The walker (npu_dma_box) makes one
+ * run per pixel when the host channel stride is 1 and cuts runs into
+ * bursts, so a latency-bound DMA moves one pixel per burst; pixels, then
+ * rows, that follow each other both in host memory and in SRAM are one run
+ * instead (a multiple of them while chans fits its 16-bit field). Same
+ * bytes at the same addresses; SRAM strides stay whole words.
+ */
+static void box_merge(struct dma_box *b)
+{
+	uint32_t f;
+
+	if (b->h_cs != 1)
+		return;
+	if (b->cols > 1 && b->h_ps == b->chans && b->s_ps == b->chans) {
+		f = divisor_upto(b->cols, 0xffffu / b->chans);
+		b->chans *= f;
+		b->cols /= f;
+		b->h_ps = b->s_ps = b->chans;
+	}
+	if (b->cols == 1 && b->rows > 1 && b->h_rs == b->chans && b->s_rs == b->chans) {
+		f = divisor_upto(b->rows, 0xffffu / b->chans);
+		b->chans *= f;
+		b->rows /= f;
+		b->h_ps = b->s_ps = b->h_rs = b->s_rs = b->chans;
+	}
+}
+
+/*
+ * Cycles of a box as the DMA walks it (merged as emit_dma does): its
  * bursts stream at a beat a cycle (a store gathers a burst from SRAM and
  * then sends it: two cycles a beat and two more) but no faster than the
  * bursts in flight allow against the latency, and the descriptor is done
@@ -132,6 +170,7 @@ static double box_cycles(const struct sp_geom *geo, struct dma_box b, int store,
 	uint64_t maxb = (uint64_t)SP_DMA_MAX_BEATS * geo->dmab, runs, len, full, rem;
 	double nb, nbeats, t;
 
+	box_merge(&b);
 	runs = (uint64_t)b.rows * b.cols * (b.h_cs == 1 ? 1 : b.chans);
 	len = b.h_cs == 1 ? b.chans : 1;
 	full = len / maxb;
@@ -175,7 +214,8 @@ struct sp_need {
  * how often weights are loaded. */
 struct sp_host {
 	uint32_t in_w, in_c, out_w, out_c;
-	uint32_t sets; /* weight loads per channel tile (PW: groups), 0: none */
+	uint32_t sets;   /* weight loads per channel tile (PW: groups), 0: none */
+	uint32_t all_ch; /* 1: all channels in one tile whenever that fits */
 };
 
 typedef void (*need_fn)(const struct sp_ctx *c, const void *arg, int32_t th, int32_t tw, int32_t ct,
@@ -316,7 +356,10 @@ static double tile_cost(const struct sp_ctx *c, const void *arg, need_fn need,
 /*
  * Choose th, tw, ct, kc: the cheapest by tile_cost() among, for each
  * candidate (ct, kc) and tile width, the tallest tile that fits and that
- * height halved and quartered. Returns 1 if some tiling fits.
+ * height halved and quartered; with hs->all_ch only ct = call when one
+ * pixel of all channels fits. A K-split only where it costs less (never
+ * forcing one: a 1x1 of few input channels keeps them together). Returns 1
+ * if some tiling fits.
  */
 static int choose(const struct sp_ctx *c, const void *arg, need_fn need, const struct sp_host *hs,
                   int32_t OH, int32_t OW, int32_t call, int32_t cunit, int32_t kall, int32_t kunit,
@@ -331,6 +374,9 @@ static int choose(const struct sp_ctx *c, const void *arg, need_fn need, const s
 
 	if (!kall)
 		kcs[0] = 0;
+	need(c, arg, 1, 1, call, kcs[0], &n);
+	if (hs->all_ch && fits(&c->geo, &n))
+		nct = 1;
 	for (int32_t d = 1; ntw < 40 && d <= OW; d = d < 16 ? d + 1 : d * 2) {
 		int32_t v = (int32_t)cdiv((uint32_t)OW, (uint32_t)d);
 		if (ntw == 0 || v < tws[ntw - 1])
@@ -526,8 +572,8 @@ int sp_plan_tile(const struct sp_ctx *c, uint32_t li, int kind, struct sp_tile *
 	const struct npui_layer *l = &g->layers[li];
 	const struct npui_tensor *in = &g->tensors[l->inputs[0]];
 	const struct npui_tensor *out = &g->tensors[l->output];
-	struct sp_host hs = {(uint32_t)in->w, (uint32_t)in->c, (uint32_t)out->w, (uint32_t)out->c,
-	                     0};
+	struct sp_host hs = {
+	        (uint32_t)in->w, (uint32_t)in->c, (uint32_t)out->w, (uint32_t)out->c, 0, 0};
 	struct sp_conv v;
 
 	memset(t, 0, sizeof(*t));
@@ -543,6 +589,8 @@ int sp_plan_tile(const struct sp_ctx *c, uint32_t li, int kind, struct sp_tile *
 		conv_geom(g, l, &v);
 		v.cin_g = in->c;
 		hs.sets = 1;
+		/* a pixel's channels as one run, its weights loaded once */
+		hs.all_ch = 1;
 		return choose(c, &v, need_dw, &hs, v.OH, v.OW, in->c, (int32_t)c->geo.dw_cpad, 0, 0,
 		              t);
 	case SP_POOL:
@@ -694,8 +742,11 @@ static size_t blob_alloc(struct sp_ctx *c, size_t n, uint8_t **p)
 }
 
 static uint32_t emit_dma(struct sp_ctx *c, int store, uint8_t rk, uint64_t host, uint32_t sram_sel,
-                         uint32_t sram, const struct dma_box *b)
+                         uint32_t sram, const struct dma_box *box)
 {
+	struct dma_box m = *box, *b = &m;
+
+	box_merge(b);
 	/* host_addr stays 0: the runtime relocates it (reloc below) */
 	struct npu_desc_dma s = {
 	        .opcode = store ? NPU_HW_OP_DMA_STORE : NPU_HW_OP_DMA_LOAD,

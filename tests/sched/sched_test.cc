@@ -5,6 +5,7 @@
 // must equal, byte for byte, the whole graph run on the CPU kernels.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
@@ -820,6 +821,172 @@ INSTANTIATE_TEST_SUITE_P(Nets, SchedZoo, ::testing::ValuesIn(ZooCases()),
                          [](const ::testing::TestParamInfo<ZooCase> &i) {
 	                         return i.param.net + (i.param.small ? "_small" : "_default");
                          });
+
+// ---- tiles that count bursts (docs/SCHEDULER.md §2, "Cost") -----------------
+
+// A zoo net's schedule at 224x224 on the default build (descriptors only:
+// SchedZoo and the simulator's SimZoo run them).
+struct Built224 {
+	Graph g;
+	Sched s;
+};
+
+Built224 Build224(const char *net)
+{
+	Built224 b;
+	zoo_opts o;
+	zoo_opts_default(&o);
+	o.size = 224;
+	o.calib = 1;
+	npui_graph *gp = nullptr;
+	char why[200] = "";
+	EXPECT_EQ(zoo_build(net, &o, &gp, why, sizeof(why)), NPU_OK) << why;
+	b.g.reset(gp);
+	if (!gp)
+		return b;
+	npui_ref_plan *pp = nullptr;
+	EXPECT_EQ(npui_ref_prepare(gp, &pp, why, sizeof(why)), NPU_OK) << why;
+	Plan plan(pp);
+	npui_caps caps = Caps(false);
+	size_t asize = 0;
+	std::vector<size_t> off(gp->num_tensors);
+	EXPECT_EQ(npui_sched_arena_plan(gp, &caps, off.data(), &asize), NPU_OK);
+	npui_sched *sp = nullptr;
+	EXPECT_EQ(npui_sched_build(gp, pp, &caps, off.data(), &sp, why, sizeof(why)), NPU_OK)
+	        << why;
+	b.s.reset(sp);
+	return b;
+}
+
+// Calls f(header, words) for every descriptor of layer li.
+template <class F> void ForLayerDescs(const npui_sched *s, uint32_t li, F f)
+{
+	for (uint32_t k = 0; k < s->num_segments; k++) {
+		const npui_segment &sg = s->segments[k];
+		for (uint32_t i = 0; sg.kind == NPUI_SEG_NPU && i < sg.num_desc; i++) {
+			if (sg.layer_of_desc[i] != li)
+				continue;
+			npu_desc_hdr h{};
+			npu_desc_hdr_unpack(&sg.desc[i * NPU_HW_DESC_WORDS], &h);
+			f(h, &sg.desc[i * NPU_HW_DESC_WORDS]);
+		}
+	}
+}
+
+int LayerByName(const npui_graph *g, const char *name)
+{
+	for (uint32_t i = 0; i < g->num_layers; i++)
+		if (!strcmp(g->layers[i].name, name))
+			return (int)i;
+	return -1;
+}
+
+// Every DW layer whose parameters for all its channels fit a PARAM half
+// runs all channels in one tile (a pixel is one run, not one per channel
+// tile): MobileNetV2's block2.dw ran in 32-channel tiles, block4.dw in 16.
+TEST(SchedTiles, DepthwiseTakesAllChannelsWhenTheyFit)
+{
+	Built224 b = Build224("mobilenet_v2");
+	ASSERT_TRUE(b.s);
+	npui_caps caps = Caps(false);
+	uint32_t pl = std::max(caps.pw_rows, caps.dw_lanes);
+	uint32_t par_half = caps.param_bytes / (4 * pl) / 2; // words
+	int checked = 0;
+	for (uint32_t i = 0; i < b.g->num_layers; i++) {
+		if (strcmp(b.s->placement[i].engine, "dw"))
+			continue;
+		uint32_t C = (uint32_t)b.g->tensors[b.g->layers[i].inputs[0]].c;
+		if (3 * ((C + caps.dw_lanes - 1) / caps.dw_lanes) > par_half)
+			continue; // bias, mult, shift of all channels do not fit
+		int convs = 0;
+		ForLayerDescs(b.s.get(), i, [&](const npu_desc_hdr &h, const uint32_t *w) {
+			if (h.opcode != NPU_HW_OP_DW_CONV)
+				return;
+			npu_desc_conv cd{};
+			npu_desc_conv_unpack(w, &cd);
+			EXPECT_EQ(cd.in_c, C) << b.g->layers[i].name;
+			convs++;
+		});
+		EXPECT_GT(convs, 0) << b.g->layers[i].name;
+		checked++;
+	}
+	EXPECT_GE(checked, 5); // blocks 1-7 (192 channels at most)
+}
+
+// A 1x1 whose input channels fit the SRAMs many times over is not K-split
+// (MobileNetV2's block1.project split its 32 input channels in two): no
+// 1x1 of the zoo with at most 64 input channels accumulates. (A KxK may
+// split where the cost says so: SqueezeNet's 3x3 expands of 48 and 64.)
+TEST(SchedTiles, NoKSplitOfSmallInputs)
+{
+	unsigned n = 0;
+	const zoo_net *nets = zoo_nets(&n);
+	int checked = 0;
+	for (unsigned k = 0; k < n; k++) {
+		Built224 b = Build224(nets[k].name);
+		ASSERT_TRUE(b.s) << nets[k].name;
+		for (uint32_t i = 0; i < b.g->num_layers; i++) {
+			const npui_layer &l = b.g->layers[i];
+			if (strcmp(b.s->placement[i].engine, "pw") || l.op != NPUI_OP_CONV ||
+			    l.kh != 1 || l.kw != 1 ||
+			    b.g->tensors[l.inputs[0]].c / (l.groups ? l.groups : 1) > 64)
+				continue;
+			checked++;
+			ForLayerDescs(b.s.get(), i, [&](const npu_desc_hdr &h, const uint32_t *) {
+				EXPECT_FALSE(h.flags & NPU_HW_FLAG_ACCUMULATE)
+				        << nets[k].name << " " << l.name;
+				EXPECT_NE(h.opcode, NPU_HW_OP_PPU_REQUANT)
+				        << nets[k].name << " " << l.name;
+			});
+		}
+	}
+	EXPECT_GT(checked, 50);
+}
+
+// A box whose pixels follow each other in host memory and in SRAM is one
+// run (npu_dma_box makes a run per pixel otherwise, a burst each): no DMA
+// descriptor of the zoo is left that could have been merged, and
+// MobileNetV2's block2.dw reads its 112x112x96 input in far fewer runs
+// than pixels.
+TEST(SchedTiles, ContiguousBoxesAreMerged)
+{
+	unsigned n = 0;
+	const zoo_net *nets = zoo_nets(&n);
+	for (unsigned k = 0; k < n; k++) {
+		Built224 b = Build224(nets[k].name);
+		ASSERT_TRUE(b.s) << nets[k].name;
+		for (uint32_t i = 0; i < b.g->num_layers; i++)
+			ForLayerDescs(b.s.get(), i, [&](const npu_desc_hdr &h, const uint32_t *w) {
+				if (h.opcode != NPU_HW_OP_DMA_LOAD &&
+				    h.opcode != NPU_HW_OP_DMA_STORE)
+					return;
+				npu_desc_dma d{};
+				npu_desc_dma_unpack(w, &d);
+				bool pix = d.cols > 1 && d.host_chan_stride == 1 &&
+				           d.host_pix_stride == d.chans &&
+				           d.sram_pix_stride == d.chans && 2 * d.chans <= 0xffff;
+				EXPECT_FALSE(pix) << nets[k].name << " " << b.g->layers[i].name
+				                  << ": " << d.cols << " pixels of " << d.chans;
+			});
+	}
+
+	Built224 b = Build224("mobilenet_v2");
+	ASSERT_TRUE(b.s);
+	int li = LayerByName(b.g.get(), "block2.dw");
+	ASSERT_GE(li, 0);
+	const npui_tensor &in = b.g->tensors[b.g->layers[li].inputs[0]];
+	uint64_t runs = 0, bytes = 0;
+	ForLayerDescs(b.s.get(), (uint32_t)li, [&](const npu_desc_hdr &h, const uint32_t *w) {
+		npu_desc_dma d{};
+		npu_desc_dma_unpack(w, &d);
+		if (h.opcode != NPU_HW_OP_DMA_LOAD || d.sram_sel != NPU_HW_SRAM_ACT)
+			return;
+		runs += (uint64_t)d.rows * d.cols;
+		bytes += (uint64_t)d.rows * d.cols * d.chans;
+	});
+	EXPECT_GE(bytes, (uint64_t)in.h * in.w * in.c);
+	EXPECT_LT(runs * 10, (uint64_t)in.h * in.w) << "runs " << runs;
+}
 
 // The runtime's own arena (no lifetime stretching): folds it cannot afford
 // become copies, and the result stays exact.
