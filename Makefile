@@ -289,9 +289,18 @@ run-after-deps: all
 # python3, which has numpy and pytest).
 PYTEST = NPU_BUILD=$(BUILD) PYTHONDONTWRITEBYTECODE=1 /usr/bin/python3 -m pytest -q \
 	-p no:cacheprovider python/tests
+#
+# With usb: the dev board's firmware tests (host, then the Cortex-M3 image
+# under QEMU) and its fuzz corpus replayed; with sim and usb also the USB
+# suite against the virtual board (npu-usb-tests) and tools/hil/run under
+# npu-vboard on two nets (the whole zoo on usb is in the USB suite; this
+# tests the script).
+HIL_TEST_ARGS ?= HIL_SIZE=32 HIL_ARGS=--nets=mobilenet_v2,mobilenet_v3_small
 test-after-deps: ort all
 	$(if $(NPU_HAVE_SIM),$(MAKE) --no-print-directory rtl-test,@echo "make test: no RTL unit tests: BACKENDS=$(strip $(BACKENDS)) has no sim (no Verilator)")
 	NPU_BUILD=$(BUILD) $(TEST_BIN) --gtest_brief=0
+	$(if $(NPU_HAVE_USB),$(MAKE) --no-print-directory fw-test fuzz-regress,@echo "make test: no firmware tests: BACKENDS=$(strip $(BACKENDS)) has no usb")
+	$(if $(VBOARD_ON),$(MAKE) --no-print-directory usb-test && $(MAKE) --no-print-directory hil-test $(HIL_TEST_ARGS),@echo "make test: no USB suite: BACKENDS=$(strip $(BACKENDS)) lacks sim or usb")
 	$(MAKE) --no-print-directory check-exports
 	$(PYTEST)
 
@@ -395,10 +404,11 @@ include tests/usb/usb.mk
 # board: `tools/hil/run --bin $(BUILD)/bin`. `make hil-test` runs it in CI
 # against the virtual board, at HIL_SIZE x HIL_SIZE to keep it short.
 HIL_SIZE ?= 64
+HIL_ARGS ?=
 .PHONY: hil-test
 ifneq ($(VBOARD_ON),)
 hil-test: $(BUILD)/bin/npu-vboard $(BUILD)/bin/npu-zoo $(BUILD)/bin/npu-run $(BUILD)/bin/npu-bench
-	$(BUILD)/bin/npu-vboard -- tools/hil/run --bin $(BUILD)/bin --size $(HIL_SIZE)
+	$(BUILD)/bin/npu-vboard -- tools/hil/run --bin $(BUILD)/bin --size $(HIL_SIZE) $(HIL_ARGS)
 else
 hil-test:
 	@echo "make hil-test: no virtual board: BACKENDS=$(strip $(BACKENDS)) lacks sim or usb"
