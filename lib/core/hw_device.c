@@ -124,6 +124,38 @@ static int hw_read_caps(struct hw_dev *d)
 	return NPU_OK;
 }
 
+/* Why the backend refused to open, for npu_last_error() (a backend may not
+ * word it itself: it sits below lib/; NPU_DEBUG=1 makes some say more on
+ * stderr). */
+static void hw_open_detail(const char *name, const char *args, int rc)
+{
+	switch (rc) {
+	case NPU_ERR_NO_DEVICE:
+		npui_set_detail("%s: no such device found%s%s", name, *args ? " for " : "", args);
+		break;
+	case NPU_ERR_INVALID_ARG:
+		npui_set_detail("%s: malformed or unknown options '%s'", name, args);
+		break;
+	case NPU_ERR_IO:
+		npui_set_detail(
+		        "%s: the device could not be opened or claimed (permissions? in use "
+		        "by another process?); NPU_DEBUG=1 says more",
+		        name);
+		break;
+	case NPU_ERR_NOT_SUPPORTED:
+		npui_set_detail("%s: the device answered but is not an lwnpu this library drives "
+		                "(protocol or firmware version); NPU_DEBUG=1 says more",
+		                name);
+		break;
+	case NPU_ERR_DISCONNECTED:
+		npui_set_detail("%s: the device went away while it was being opened", name);
+		break;
+	default:
+		npui_set_detail("%s: open failed: %s", name, npu_strerror(rc));
+		break;
+	}
+}
+
 static int hw_open(npu_device *dev, const char *args)
 {
 	struct hw_dev *d;
@@ -136,9 +168,12 @@ static int hw_open(npu_device *dev, const char *args)
 		free(d);
 		return NPU_ERR_NO_MEM;
 	}
+	npui_set_detail("%s", ""); /* what follows is this open's */
 	rc = npu_hw_open(dev->backend, args, &d->hw);
-	if (rc != NPU_OK)
+	if (rc != NPU_OK) {
+		hw_open_detail(dev->backend->name, args, rc);
 		goto err_free;
+	}
 	rc = hw_read_caps(d);
 	if (rc != NPU_OK)
 		goto err_close;
@@ -156,6 +191,13 @@ err_free_ring:
 	npu_hw_buf_free(d->hw, &d->ring);
 err_close:
 	npu_hw_close(d->hw);
+	{
+		/* The device answered but was refused: say which device. */
+		char why[256];
+
+		snprintf(why, sizeof(why), "%s", npu_last_error());
+		npui_set_detail("%s: %s", dev->backend->name, *why ? why : npu_strerror(rc));
+	}
 err_free:
 	pthread_mutex_destroy(&d->io_lock);
 	free(d);

@@ -37,7 +37,7 @@ enum npu_status {
 	NPU_ERR_INVALID_ARG = -1,     /* NULL pointer, bad size or flag */
 	NPU_ERR_NO_MEM = -2,          /* allocation failed */
 	NPU_ERR_IO = -3,              /* file could not be opened or read */
-	NPU_ERR_NO_DEVICE = -4,       /* URI names no registered backend */
+	NPU_ERR_NO_DEVICE = -4,       /* no backend of that name, or no such device */
 	NPU_ERR_NOT_SUPPORTED = -5,   /* the device cannot do this */
 	NPU_ERR_MODEL_MAGIC = -6,     /* not an lwnpu model file */
 	NPU_ERR_MODEL_VERSION = -7,   /* model format version not supported */

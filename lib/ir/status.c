@@ -20,7 +20,7 @@ static const struct status_text status_table[] = {
         {NPU_ERR_INVALID_ARG, "NPU_ERR_INVALID_ARG", "invalid argument"},
         {NPU_ERR_NO_MEM, "NPU_ERR_NO_MEM", "out of memory"},
         {NPU_ERR_IO, "NPU_ERR_IO", "file could not be opened or read"},
-        {NPU_ERR_NO_DEVICE, "NPU_ERR_NO_DEVICE", "no such device backend"},
+        {NPU_ERR_NO_DEVICE, "NPU_ERR_NO_DEVICE", "no such device"},
         {NPU_ERR_NOT_SUPPORTED, "NPU_ERR_NOT_SUPPORTED", "operation not supported by the device"},
         {NPU_ERR_MODEL_MAGIC, "NPU_ERR_MODEL_MAGIC", "not an lwnpu model file (bad magic)"},
         {NPU_ERR_MODEL_VERSION, "NPU_ERR_MODEL_VERSION", "unsupported model format version"},
