@@ -298,21 +298,12 @@ module npu_dw #(
   logic signed [8:0]  x_s1    [Lanes];
   logic signed [16:0] prod_s1 [Lanes];
 
-  // The products only while stage 1 holds an in-bounds tap (npu_pw: an
-  // idle engine costs the simulator nothing); acc_d is read only then.
   always_comb begin
     for (int unsigned l = 0; l < Lanes; l++) begin
-      x_s1[l]    = 9'sd0;
-      prod_s1[l] = 17'sd0;
-    end
-    if (s1_valid_q && s1_in_bounds_q) begin
-      for (int unsigned l = 0; l < Lanes; l++) begin
-        x_s1[l]    = 9'(signed'(act_rdata_i[l*8 +: 8])) - 9'(signed'(cfg_in_zp_i));
-        prod_s1[l] = 17'(x_s1[l]) * 17'(signed'(wgt_rdata_i[l*8 +: 8]));
-      end
-    end
-    for (int unsigned l = 0; l < Lanes; l++) begin
-      acc_d[l] = (s1_first_q ? bias_q[l] : acc_q[l]) + 32'(prod_s1[l]);
+      x_s1[l]    = 9'(signed'(act_rdata_i[l*8 +: 8])) - 9'(signed'(cfg_in_zp_i));
+      prod_s1[l] = 17'(x_s1[l]) * 17'(signed'(wgt_rdata_i[l*8 +: 8]));
+      acc_d[l]   = (s1_first_q ? bias_q[l] : acc_q[l]) +
+                   (s1_in_bounds_q ? 32'(prod_s1[l]) : 32'd0);
     end
   end
 
