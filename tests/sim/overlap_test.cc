@@ -18,6 +18,7 @@
 #include "driver/backend.h"
 #include "zoo/zoo.h"
 #include "tests/common/backends.h"
+#include "tests/common/inputs.h"
 #include "tests/sim/zoo_model.h"
 
 namespace
@@ -27,13 +28,7 @@ using Bytes = std::vector<int8_t>;
 
 Bytes seeded(size_t n, uint32_t seed)
 {
-	Bytes x(n);
-	uint32_t s = seed * 2654435761u + 1;
-	for (auto &v : x) {
-		s = s * 1664525u + 1013904223u;
-		v = static_cast<int8_t>(s >> 24);
-	}
-	return x;
+	return npu_test::SeededInput(n, seed);
 }
 
 // A model loaded on a device, with helpers for its I/O sizes.

@@ -17,6 +17,7 @@
 #include "zoo/zoo.h"
 #include "tests/common/backends.h"
 #include "tests/common/test_env.h"
+#include "tests/common/inputs.h"
 #include "tests/common/placement.h"
 #include "tests/sim/zoo_model.h"
 
@@ -64,13 +65,7 @@ std::vector<int8_t> run_on(npu_device *dev, const std::vector<uint8_t> &file,
 
 std::vector<int8_t> seeded_input(size_t n, uint32_t seed)
 {
-	std::vector<int8_t> x(n);
-	uint32_t s = seed * 2654435761u + 1;
-	for (auto &v : x) {
-		s = s * 1664525u + 1013904223u;
-		v = static_cast<int8_t>(s >> 24);
-	}
-	return x;
+	return npu_test::SeededInput(n, seed);
 }
 
 TEST(SimOpen, OptionsAndIdentity)

@@ -22,7 +22,8 @@ VBOARD_OBJS := $(VBOARD_SRCS:%.c=$(BUILD)/obj/%.o)
 # The firmware core as the host builds it (firmware/firmware.mk).
 VBOARD_FW_OBJS := $(or $(FW_HOST_OBJS),$(BUILD)/obj/firmware/fw.o $(BUILD)/obj/driver/npu_dev.o)
 USB_TEST_SRCS := $(sort $(wildcard tests/usb/*.cc))
-USB_TEST_OBJS := $(USB_TEST_SRCS:%.cc=$(BUILD)/obj/%.o)
+# The zoo models the sim tests build, shared with them.
+USB_TEST_OBJS := $(USB_TEST_SRCS:%.cc=$(BUILD)/obj/%.o) $(BUILD)/obj/tests/sim/zoo_model.o
 USB_TEST_BIN := $(BUILD)/bin/npu-usb-tests
 
 # Recursive on purpose: pkg-config runs when a recipe needs them.

@@ -45,11 +45,11 @@
 #include "ref/ref.h"
 #include "sched/sched.h"
 #include "tests/common/backends.h"
+#include "tests/common/inputs.h"
 #include "tests/common/placement.h"
 #include "tests/common/test_env.h"
-// The zoo models of the sim tests: npu-usb-tests links only tests/usb/
-// (tests/usb/usb.mk), so the helpers are compiled in here.
-#include "tests/sim/zoo_model.cc"
+// The zoo models of the sim tests (tests/usb/usb.mk links zoo_model.o).
+#include "tests/sim/zoo_model.h"
 
 namespace
 {
@@ -68,13 +68,7 @@ int test_size(const char *var, int def)
 
 std::vector<int8_t> seeded_input(size_t n, uint32_t seed)
 {
-	std::vector<int8_t> x(n);
-	uint32_t s = seed * 2654435761u + 1;
-	for (auto &v : x) {
-		s = s * 1664525u + 1013904223u;
-		v = static_cast<int8_t>(s >> 24);
-	}
-	return x;
+	return npu_test::SeededInput(n, seed);
 }
 
 // Open file descriptors of this process: what a leaked libusb context or
