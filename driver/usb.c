@@ -350,6 +350,11 @@ static int usb_slot_submit(struct usb_priv *p, struct usb_slot *s, uint8_t op, u
 	s->done = 0;
 	libusb_fill_bulk_transfer(s->out, p->h, NPU_USB_EP_BULK_OUT, s->out_buf, (int)out_len,
 	                          usb_slot_cb, s, USB_BULK_TIMEOUT_MS);
+	/* A request whose length is a multiple of the packet size ends with a
+	 * zero-length packet: a board's USB controller sees the transfer end
+	 * there even when the header was bad and the board is discarding up to
+	 * the end (docs/USB_PROTOCOL.md, "How the board parses a transfer"). */
+	s->out->flags = LIBUSB_TRANSFER_ADD_ZERO_PACKET;
 	libusb_fill_bulk_transfer(s->in, p->h, NPU_USB_EP_BULK_IN, s->in_buf, (int)in_len,
 	                          usb_slot_cb, s, USB_BULK_TIMEOUT_MS);
 	if ((rc = libusb_submit_transfer(s->out)) < 0)
