@@ -287,14 +287,14 @@ static int sysfs_add(struct vboard *vb, unsigned devnum)
 static void sysfs_sync(struct vboard *vb)
 {
 	char sp[64];
-	int todo;
+	int remove_now;
 
 	pthread_mutex_lock(&tb_lock);
 	pthread_mutex_lock(&vb->lock);
-	todo = vb->sysfs_remove;
+	remove_now = vb->sysfs_remove;
 	vb->sysfs_remove = 0;
 	pthread_mutex_unlock(&vb->lock);
-	if (todo) {
+	if (remove_now) {
 		sys_path(vb, sp, sizeof(sp));
 		umockdev_testbed_uevent(tb, sp, "remove");
 		umockdev_testbed_remove_device(tb, sp);
