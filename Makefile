@@ -57,7 +57,7 @@ LDLIBS := -lpthread -lm
 # -lstdc++, and the dev board's usb backend with libusb: libnpu, the cpu
 # device, the tools and every test that does not need them still build
 # and pass.
-NPU_BACKENDS_KNOWN := sim null usb
+NPU_BACKENDS_KNOWN := sim null usb cosim vfio uio
 BACKENDS ?= null sim usb
 NPU_BACKENDS := $(filter $(BACKENDS),$(NPU_BACKENDS_KNOWN))
 ifneq ($(filter-out $(NPU_BACKENDS_KNOWN),$(BACKENDS)),)
@@ -109,7 +109,8 @@ TOOL_BINS := $(TOOLS:%=$(BUILD)/bin/%)
 TEST_SIM_SRCS := $(wildcard tests/rtl/*.cc) \
 	$(shell grep -l -e 'rtl-sim/harness/npu_sim\.h' -e 'driver/sim\.h' tests/*/*.cc 2>/dev/null)
 # tests/usb/ is its own binary (tests/usb/usb.mk): it preloads umockdev.
-TEST_SRCS := $(filter-out $(if $(NPU_HAVE_SIM),,$(TEST_SIM_SRCS)) tests/usb/%,$(sort $(wildcard tests/*/*.cc)))
+# tests/guest/ runs inside the PCIe guest (tests/pcie/pcie.mk).
+TEST_SRCS := $(filter-out $(if $(NPU_HAVE_SIM),,$(TEST_SIM_SRCS)) tests/usb/% tests/guest/%,$(sort $(wildcard tests/*/*.cc)))
 TEST_OBJS := $(TEST_SRCS:%.cc=$(BUILD)/obj/%.o)
 TEST_BIN := $(BUILD)/bin/npu-tests
 
@@ -396,6 +397,9 @@ include rtl-sim/rtl.mk
 # under QEMU, fuzzing) and the virtual board with the USB tests.
 include firmware/firmware.mk
 include tests/usb/usb.mk
+# The co-simulated PCIe card (npu-cosim) and the guest job (docs/PCIE.md).
+include rtl-sim/cosim/cosim.mk
+include tests/pcie/pcie.mk
 
 # ---- hardware in the loop (docs/HIL.md) --------------------------------
 #

@@ -100,6 +100,19 @@ struct npu_backend_ops {
 	 * closing it (soft reset; re-program windows is the caller's job).
 	 * May block. Returns NPU_OK or an error. Required. */
 	int (*reset)(struct npu_hw *hw);
+
+	/* Make size bytes of memory the caller owns reachable by the device
+	 * in place, without a copy: host is its CPU mapping (page aligned,
+	 * size a multiple of the page size), dmabuf_fd the dma-buf it was
+	 * mapped from or -1 (plain memory). Fills *buf with buf->host ==
+	 * host and the device address; buf_free undoes it (and never frees
+	 * host). buf_sync applies as to any buffer. Returns NPU_OK;
+	 * NPU_ERR_NOT_SUPPORTED when this device cannot reach that memory
+	 * (the caller then stages through a buffer of buf_alloc and copies,
+	 * and says so); NPU_ERR_NO_MEM; NPU_ERR_IO. Optional: NULL means
+	 * NOT_SUPPORTED. */
+	int (*buf_import)(struct npu_hw *hw, void *host, size_t size, int dmabuf_fd, uint32_t flags,
+	                  struct npu_hw_buf *buf);
 };
 
 /* An open hardware device. */
@@ -183,6 +196,17 @@ static inline int npu_hw_wait_irq(struct npu_hw *hw, int timeout_ms)
 {
 	int rc = npu_hw_gate(hw);
 	return rc ? rc : hw->ops->wait_irq(hw, timeout_ms);
+}
+
+static inline int npu_hw_buf_import(struct npu_hw *hw, void *host, size_t size, int dmabuf_fd,
+                                    uint32_t flags, struct npu_hw_buf *buf)
+{
+	int rc = npu_hw_gate(hw);
+	if (rc)
+		return rc;
+	if (!hw->ops->buf_import)
+		return NPU_ERR_NOT_SUPPORTED;
+	return hw->ops->buf_import(hw, host, size, dmabuf_fd, flags, buf);
 }
 
 static inline int npu_hw_reset(struct npu_hw *hw)

@@ -1,0 +1,1 @@
+# The co-simulated PCIe card: npu-cosim (docs/PCIE.md).

@@ -1,0 +1,1 @@
+# The PCIe guest job (docs/PCIE.md).
