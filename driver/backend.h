@@ -126,6 +126,13 @@ struct npu_hw {
 	uint64_t calls; /* backend calls made, for fault sweeps */
 };
 
+/* A backend's word on its last failure, for npu_last_error(): what went
+ * wrong and, where it knows, what to do ("bind 0000:00:04.0 to
+ * vfio-pci"). Per thread; npu_hw_open() clears it; the library core reads
+ * it after a failed backend call (empty: the backend said nothing). */
+void npu_hw_set_detail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+const char *npu_hw_detail(void);
+
 /* Find a backend by name ("sim"); NULL when there is none. */
 const struct npu_backend_ops *npu_backend_find(const char *name, size_t len);
 /* All registered backends, NULL-terminated: exactly the ones this build

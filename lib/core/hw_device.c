@@ -129,6 +129,11 @@ static int hw_read_caps(struct hw_dev *d)
  * stderr). */
 static void hw_open_detail(const char *name, const char *args, int rc)
 {
+	if (*npu_hw_detail()) {
+		/* The backend said what went wrong (and what to do). */
+		npui_set_detail("%s: %s", name, npu_hw_detail());
+		return;
+	}
 	switch (rc) {
 	case NPU_ERR_NO_DEVICE:
 		npui_set_detail("%s: no such device found%s%s", name, *args ? " for " : "", args);
@@ -585,7 +590,10 @@ static void hw_layer_detail(const npu_model *m, uint32_t layer, int rc)
 {
 	char why[200];
 
-	snprintf(why, sizeof(why), "%s", *npu_last_error() ? npu_last_error() : npu_strerror(rc));
+	snprintf(why, sizeof(why), "%s",
+	         *npu_last_error()  ? npu_last_error()
+	         : *npu_hw_detail() ? npu_hw_detail()
+	                            : npu_strerror(rc));
 	if (layer < m->g->num_layers)
 		npui_set_detail("layer %u (%s): %s", layer, m->g->layers[layer].name, why);
 	else
@@ -602,6 +610,7 @@ static int hw_run_npu(struct hw_dev *d, npu_model *m, struct npui_ctx *c, uint32
 	uint32_t k = 0;
 	int rc;
 
+	npu_hw_set_detail("%s", ""); /* what the backend says next is this segment's */
 	if (d->core.need_recover && (rc = npu_dev_recover(&d->core)) != NPU_OK) {
 		npui_set_detail("device could not be reset after an earlier error");
 		return rc;

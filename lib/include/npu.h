@@ -55,6 +55,8 @@ enum npu_status {
 	NPU_ERR_INTERNAL = -19,       /* broken internal invariant (a bug) */
 	NPU_ERR_MODEL_LABELS = -20,   /* bad class-label section */
 	NPU_ERR_MODEL_METADATA = -21, /* bad input-metadata section */
+	NPU_ERR_PERMISSION = -22,     /* the OS refused access to the device */
+	NPU_ERR_IOMMU_FAULT = -23,    /* the IOMMU blocked a DMA of the device */
 };
 
 /* Human-readable one-line description; never NULL, also for unknown codes. */

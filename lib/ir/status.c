@@ -40,6 +40,8 @@ static const struct status_text status_table[] = {
         {NPU_ERR_MODEL_LABELS, "NPU_ERR_MODEL_LABELS", "model has an invalid class-label section"},
         {NPU_ERR_MODEL_METADATA, "NPU_ERR_MODEL_METADATA",
          "model has an invalid input-metadata section"},
+        {NPU_ERR_PERMISSION, "NPU_ERR_PERMISSION", "permission denied by the operating system"},
+        {NPU_ERR_IOMMU_FAULT, "NPU_ERR_IOMMU_FAULT", "the IOMMU blocked a DMA of the device"},
 };
 
 static const struct status_text *status_find(int status)
