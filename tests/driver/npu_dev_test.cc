@@ -197,7 +197,7 @@ const npu_backend_ops kFakeOps = {
         fake_reg_write, fake_buf_alloc,
         fake_buf_free,  fake_buf_sync,
         fake_submit,    fake_wait_irq,
-        fake_reset,
+        fake_reset,     nullptr,
 };
 
 // A fake device that passes npu_dev_open: 16x16 PW, 4 windows.
