@@ -91,6 +91,28 @@ int zoo_build(const char *name, const struct zoo_opts *o, struct npui_graph **ou
  */
 void zoo_calib_input(uint64_t seed, int index, float *x, size_t n);
 
+/*
+ * ShuffleNet v2's guidelines as controlled experiments (lib/zoo/
+ * guidelines.c, `npu-bench --guidelines`): per guideline a family of
+ * networks of about equal MACs that differ only in what the guideline is
+ * about (G1 channel ratio, G2 groups, G3 fragmentation, G4 element-wise
+ * ops).
+ */
+struct zoo_guideline {
+	const char *name;        /* "g1_1_2", ... */
+	int guideline;           /* 1 .. 4 */
+	const char *description; /* one line */
+	int c, p;                /* block input channels; the variant's parameter */
+};
+
+/* The variants in order (G1, G2, G3, G4); *count gets their number. */
+const struct zoo_guideline *zoo_guidelines(unsigned *count);
+const struct zoo_guideline *zoo_guideline_find(const char *name);
+/* Build variant `name` at size x size with seeded weights and calib
+ * calibration inputs (0 .. ZOO_MAX_CALIB). Returns as zoo_build. */
+int zoo_guideline_build(const char *name, int size, uint64_t seed, int calib,
+                        struct npui_graph **out, char *why, size_t why_len);
+
 /* Sum of npui_layer_macs and of CONV/FC weights_count over the graph. */
 void zoo_graph_cost(const struct npui_graph *g, uint64_t *macs, uint64_t *weights);
 

@@ -299,3 +299,39 @@ TEST_F(Cli, CorruptModelsGiveNamedErrors)
 }
 
 } // namespace
+
+// npu-bench --guidelines: the named variants run on sim, bit-exact against
+// cpu, and the summary gives each its cycles per MAC against the family's
+// first (1.00 for the first itself; G4's ReLU is fused, so with and without
+// it the cycles are the same).
+TEST_F(Cli, BenchGuidelinesRunsExactAndRelative)
+{
+	NPU_TEST_REQUIRE_BACKEND("sim");
+	Result r = run(bin_dir() +
+	               "npu-bench --guidelines --size 8 g2_g1 g2_g8 g4_relu_add g4_add 2>&1");
+	ASSERT_EQ(r.status, 0) << r.out;
+	for (const char *v : {"g2_g1", "g2_g8", "g4_relu_add", "g4_add"}) {
+		size_t at = r.out.find(std::string("\n") + v + " ");
+		ASSERT_NE(at, std::string::npos) << v << "\n" << r.out;
+		std::string row = r.out.substr(at + 1, r.out.find('\n', at + 1) - at - 1);
+		EXPECT_NE(row.find(" yes"), std::string::npos) << row;
+	}
+	double mm, mc, cpm, rel;
+	char what[8];
+	auto summary = [&](const char *v) {
+		size_t at = r.out.find(std::string(" ") + v + " ", r.out.find("\nguideline"));
+		EXPECT_NE(at, std::string::npos) << v << "\n" << r.out;
+		if (at == std::string::npos)
+			return -1.0;
+		EXPECT_EQ(5, sscanf(r.out.c_str() + at, " %*s %lf %lf %lf %lf %7s", &mm, &mc, &cpm,
+		                    &rel, what));
+		return rel;
+	};
+	EXPECT_DOUBLE_EQ(1.0, summary("g2_g1"));
+	EXPECT_GT(summary("g2_g8"), 1.0); // 8 groups cost more per MAC on a 16 x 16 array
+	EXPECT_DOUBLE_EQ(1.0, summary("g4_relu_add"));
+	EXPECT_DOUBLE_EQ(1.0, summary("g4_add"));
+	Result bad = run(bin_dir() + "npu-bench --guidelines --size 8 g9_x 2>&1");
+	EXPECT_EQ(1, bad.status) << bad.out;
+	EXPECT_NE(bad.out.find("g9_x"), std::string::npos) << bad.out;
+}

@@ -26,15 +26,22 @@ static const char usage_text[] =
         "time per inference, simulated MACs per host second, and whether the\n"
         "output equals the cpu device's byte for byte.\n"
         "\n"
-        "NET is a zoo name (npu-zoo list); default: all eight zoo nets.\n"
+        "NET is a zoo name (npu-zoo list) or a guideline variant; default: all\n"
+        "eight zoo nets.\n"
         "\n"
         "options:\n"
         "  -d, --device URI    device (default: $NPU_DEVICE, else sim)\n"
-        "  -s, --size S        zoo input size (default 224)\n"
+        "  -s, --size S        input size S x S (default 224; zoo nets 32..1024)\n"
         "  -j, --json FILE     write the table as JSON\n"
         "      --svg-dir DIR   write DIR/NET.svg (per-layer bars, roofline) and\n"
         "                      DIR/NET.trace.json (Perfetto) for each network\n"
         "      --no-check      skip the comparison with the cpu device\n"
+        "      --guidelines    run ShuffleNet v2's four guideline experiments\n"
+        "                      instead (G1 channel ratio, G2 groups, G3\n"
+        "                      fragmentation, G4 element-wise ops: families of\n"
+        "                      equal-MAC networks of 10 blocks on a S x S map,\n"
+        "                      default S = 28) and print each variant's cycles\n"
+        "                      per MAC against its family's first variant\n"
         "  -h, --help          this text\n"
         "\n"
         "Cycles and bound are NPU clock cycles; times at the nominal clock the\n"
@@ -73,7 +80,7 @@ static int model_bytes(const char *name, int size, void **data, size_t *len)
 	char why[160];
 	int rc;
 
-	if (!zoo_find(name)) {
+	if (!zoo_find(name) && !zoo_guideline_find(name)) {
 		FILE *f = fopen(name, "rb");
 		long n;
 		if (!f) {
@@ -98,7 +105,10 @@ static int model_bytes(const char *name, int size, void **data, size_t *len)
 	zoo_opts_default(&o);
 	o.size = size;
 	o.calib = zoo_default_calib(size);
-	rc = zoo_build(name, &o, &g, why, sizeof(why));
+	if (zoo_guideline_find(name))
+		rc = zoo_guideline_build(name, size, o.seed, 2, &g, why, sizeof(why));
+	else
+		rc = zoo_build(name, &o, &g, why, sizeof(why));
 	if (rc != NPU_OK) {
 		fprintf(stderr, "npu-bench: %s: %s: %s\n", name, npu_status_name(rc), why);
 		return rc;
@@ -227,6 +237,31 @@ static void print_row(const struct row *r)
 	                    : "NO");
 }
 
+/* Per guideline family: each variant's cycles per MAC against the first
+ * variant's (1.00 = as fast per MAC; the paper's networks hold MACs equal
+ * within a family). */
+static void print_guidelines(const char *const *names, const struct row *rows, int n)
+{
+	int first = 0;
+
+	printf("\nguideline  variant       MMACs  Mcycles  cycles/MAC  rel   what\n");
+	for (int i = 0; i < n; i++) {
+		const struct zoo_guideline *v = zoo_guideline_find(names[i]);
+		double cpm, cpm0;
+
+		if (!v)
+			continue;
+		if (i == 0 || !zoo_guideline_find(names[i - 1]) ||
+		    zoo_guideline_find(names[i - 1])->guideline != v->guideline)
+			first = i;
+		cpm = rows[i].macs ? (double)rows[i].cycles / rows[i].macs : 0;
+		cpm0 = rows[first].macs ? (double)rows[first].cycles / rows[first].macs : 0;
+		printf("G%d         %-12s %6.1f %8.2f %11.4f %5.2f  %s\n", v->guideline, v->name,
+		       rows[i].macs / 1e6, rows[i].cycles / 1e6, cpm, cpm0 > 0 ? cpm / cpm0 : 0,
+		       v->description);
+	}
+}
+
 static int write_json(const char *path, const char *uri, const struct row *rows, int n)
 {
 	FILE *f = fopen(path, "w");
@@ -258,16 +293,13 @@ static int write_json(const char *path, const char *uri, const struct row *rows,
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-	        {"device", required_argument, NULL, 'd'},
-	        {"size", required_argument, NULL, 's'},
-	        {"json", required_argument, NULL, 'j'},
-	        {"svg-dir", required_argument, NULL, 'S'},
-	        {"no-check", no_argument, NULL, 'n'},
-	        {"help", no_argument, NULL, 'h'},
-	        {NULL, 0, NULL, 0},
+	        {"device", required_argument, NULL, 'd'}, {"size", required_argument, NULL, 's'},
+	        {"json", required_argument, NULL, 'j'},   {"svg-dir", required_argument, NULL, 'S'},
+	        {"no-check", no_argument, NULL, 'n'},     {"guidelines", no_argument, NULL, 'g'},
+	        {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
 	};
 	const char *uri = NULL, *json = NULL, *svg_dir = NULL;
-	int size = 224, check = 1, opt, status = 0;
+	int size = 0, check = 1, guidelines = 0, opt, status = 0;
 	char *end;
 
 	while ((opt = getopt_long(argc, argv, "d:s:j:h", opts, NULL)) != -1) {
@@ -277,8 +309,8 @@ int main(int argc, char **argv)
 			break;
 		case 's':
 			size = (int)strtol(optarg, &end, 10);
-			if (*end || size < 32 || size > 1024) {
-				fprintf(stderr, "npu-bench: --size: want 32..1024, got %s\n",
+			if (*end || size < 8 || size > 1024) {
+				fprintf(stderr, "npu-bench: --size: want 8..1024, got %s\n",
 				        optarg);
 				return EXIT_USAGE;
 			}
@@ -292,6 +324,9 @@ int main(int argc, char **argv)
 		case 'n':
 			check = 0;
 			break;
+		case 'g':
+			guidelines = 1;
+			break;
 		case 'h':
 			fputs(usage_text, stdout);
 			return 0;
@@ -303,24 +338,35 @@ int main(int argc, char **argv)
 	if (!uri && !getenv("NPU_DEVICE"))
 		uri = "sim";
 
-	unsigned nz;
+	unsigned nz, ng;
 	const struct zoo_net *zn = zoo_nets(&nz);
-	int nnets = optind < argc ? argc - optind : (int)nz;
+	const struct zoo_guideline *gl = zoo_guidelines(&ng);
+	int nnets = optind < argc ? argc - optind : guidelines ? (int)ng : (int)nz;
 	struct row *rows = calloc((size_t)nnets, sizeof(*rows));
+	const char **names = calloc((size_t)nnets, sizeof(*names));
 	npu_device *dev, *cpu = NULL;
 	int rc;
 
-	if (!rows)
+	if (!rows || !names) {
+		free(rows);
+		free(names);
 		return 1;
+	}
+	for (int i = 0; i < nnets; i++)
+		names[i] = optind < argc ? argv[optind + i] : guidelines ? gl[i].name : zn[i].name;
+	if (!size)
+		size = guidelines ? 28 : 224;
 	rc = npu_open(uri, &dev);
 	if (rc != NPU_OK) {
 		fail(uri ? uri : "default device", rc);
+		free(names);
 		free(rows);
 		return 1;
 	}
 	if (check && (rc = npu_open("cpu", &cpu)) != NPU_OK) {
 		fail("cpu", rc);
 		npu_close(dev);
+		free(names);
 		free(rows);
 		return 1;
 	}
@@ -330,20 +376,21 @@ int main(int argc, char **argv)
 	       "Mbound", "c/b", "util", "DRAM MB", "NPU ms", "CPU ms", "host ms", "MMAC/hs",
 	       "exact");
 	for (int i = 0; i < nnets; i++) {
-		const char *name = optind < argc ? argv[optind + i] : zn[i].name;
-		if (run_one(dev, cpu, name, size, svg_dir, &rows[i]) != NPU_OK ||
+		if (run_one(dev, cpu, names[i], size, svg_dir, &rows[i]) != NPU_OK ||
 		    rows[i].exact == 0)
 			status = 1;
 		print_row(&rows[i]);
 		fflush(stdout);
 	}
 	printf("(NPU ms at the nominal clock; MMAC/hs: simulated MMACs per host second)\n");
+	print_guidelines(names, rows, nnets);
 	if (json && write_json(json, npu_device_uri(dev), rows, nnets)) {
 		fprintf(stderr, "npu-bench: --json: NPU_ERR_IO: cannot write %s\n", json);
 		status = 1;
 	}
 	npu_close(cpu);
 	npu_close(dev);
+	free(names);
 	free(rows);
 	return status;
 }
