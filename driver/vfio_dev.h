@@ -29,6 +29,10 @@ extern "C" {
 /* "DDDD:BB:DD.F" and its NUL. */
 #define NPU_PCI_BDF_LEN 13
 
+/* Set the detail npu_last_error() will show (npu_hw_set_detail) and,
+ * with NPU_DEBUG set, print it on stderr; returns code. */
+int npu_pci_fail(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 /* The roots in use ("/sys", "/dev" or the environment's). */
 const char *npu_sysfs_root(void);
 const char *npu_dev_root(void);
@@ -153,8 +157,8 @@ int npu_vfio_dma_unmap(struct npu_vfio *v, uint64_t iova, size_t size);
  * AMD-Vi IO_PAGE_FAULT lines naming the device). Returns the count (0:
  * none) and, when there is one, the first fault's address in *addr; or
  * NPU_ERR_NOT_SUPPORTED when the log cannot be read (not root, or
- * dmesg_restrict). Each fault is counted once: a second call reports
- * only newer ones. */
+ * dmesg_restrict; no detail is set). Each fault is counted once: a
+ * second call reports only newer ones. */
 int npu_vfio_iommu_faults(struct npu_vfio *v, uint64_t *addr);
 
 /* ---- pieces, exposed for the host tests -------------------------------- */
@@ -194,11 +198,10 @@ int npu_iommu_fault_parse(const char *msg, const char *bdf, uint64_t *addr);
 int npu_kmsg_open(void);
 int npu_kmsg_faults(int fd, const char *bdf, uint64_t *addr);
 
-/* What an errno from opening a VFIO node means, as a status and a detail
- * naming path (EACCES/EPERM -> PERMISSION, EBUSY -> BUSY, ENOENT ->
- * NO_DEVICE, ...). */
-int npu_vfio_errno_status(int err, const char *path);
-
+/* What an errno from opening a device node or sysfs file means, as a
+ * status and a detail naming path (EACCES/EPERM -> PERMISSION, EBUSY ->
+ * BUSY, ENOENT -> NO_DEVICE, ...). */
+int npu_pci_errno_status(int err, const char *path);
 #ifdef __cplusplus
 }
 #endif
