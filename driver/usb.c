@@ -22,8 +22,8 @@
  *   reg_read/reg_write  one vendor control transfer each (a REG_WRITE
  *                       STALL is followed by GET_STATUS to name the cause)
  *   buf_alloc           host memory (the CPU's view) plus a range of board
- *                       DRAM from this file's allocator (first fit, 4 KiB
- *                       granules, neighbours coalesced on free)
+ *                       DRAM from the shared allocator (driver/dram_alloc.h:
+ *                       first fit, 4 KiB granules, neighbours coalesced on free)
  *   buf_sync            WRITE/READ bulk requests of at most max_xfer bytes,
  *                       USB_SLOTS of them in flight with their replies,
  *                       every reply checked (magic, op, seq, status, len)
@@ -70,6 +70,7 @@
 #include <libusb-1.0/libusb.h>
 
 #include "driver/backend.h"
+#include "driver/dram_alloc.h"
 #include "driver/npu_regs.h"
 #include "driver/npu_usb_proto.h"
 
@@ -90,10 +91,6 @@
 #define USB_STAGE_MIN 4096u
 /* The event loop is left at least this often to look at the clock. */
 #define USB_POLL_MS 100
-
-struct usb_range {
-	uint64_t addr, size;
-};
 
 /* One bulk request and its reply. */
 struct usb_slot {
@@ -130,9 +127,8 @@ struct usb_priv {
 
 	struct usb_slot slot[USB_SLOTS];
 
-	/* Free board DRAM, sorted by address, neighbours merged. */
-	struct usb_range *free;
-	size_t nfree, free_cap;
+	/* Free board DRAM (driver/dram_alloc.h). */
+	struct npui_dram dram;
 
 	/* Held-back TO_DEVICE bytes: pend_len bytes for board address
 	 * pend_dev, copied into stage when they were synced (0: none). */
@@ -192,74 +188,6 @@ static int usb_status(struct usb_priv *p, int rc)
 	if (rc == LIBUSB_ERROR_NO_MEM)
 		return NPU_ERR_NO_MEM;
 	return NPU_ERR_IO;
-}
-
-/* ---- board DRAM allocator ------------------------------------------- */
-
-static int range_insert(struct usb_priv *p, size_t at, uint64_t addr, uint64_t size)
-{
-	if (p->nfree == p->free_cap) {
-		size_t cap = p->free_cap ? p->free_cap * 2 : 16;
-		struct usb_range *r = realloc(p->free, cap * sizeof(*r));
-
-		if (!r)
-			return -1;
-		p->free = r;
-		p->free_cap = cap;
-	}
-	memmove(&p->free[at + 1], &p->free[at], (p->nfree - at) * sizeof(*p->free));
-	p->free[at] = (struct usb_range){addr, size};
-	p->nfree++;
-	return 0;
-}
-
-static void range_remove(struct usb_priv *p, size_t at)
-{
-	memmove(&p->free[at], &p->free[at + 1], (p->nfree - at - 1) * sizeof(*p->free));
-	p->nfree--;
-}
-
-/* First fit; size a multiple of USB_ALIGN. Returns 0 and *addr, or -1. */
-static int dram_alloc(struct usb_priv *p, uint64_t size, uint64_t *addr)
-{
-	for (size_t i = 0; i < p->nfree; i++) {
-		struct usb_range *r = &p->free[i];
-
-		if (r->size < size)
-			continue;
-		*addr = r->addr;
-		r->addr += size;
-		r->size -= size;
-		if (!r->size)
-			range_remove(p, i);
-		return 0;
-	}
-	return -1;
-}
-
-/* Give [addr, addr+size) back, merged with its free neighbours. Returns
- * -1 only when the list cannot grow (the range is then lost to this open,
- * not corrupted). */
-static int dram_free(struct usb_priv *p, uint64_t addr, uint64_t size)
-{
-	size_t i = 0;
-
-	while (i < p->nfree && p->free[i].addr < addr)
-		i++;
-	if (i > 0 && p->free[i - 1].addr + p->free[i - 1].size == addr) {
-		p->free[i - 1].size += size;
-		if (i < p->nfree && addr + size == p->free[i].addr) {
-			p->free[i - 1].size += p->free[i].size;
-			range_remove(p, i);
-		}
-		return 0;
-	}
-	if (i < p->nfree && addr + size == p->free[i].addr) {
-		p->free[i].addr = addr;
-		p->free[i].size += size;
-		return 0;
-	}
-	return range_insert(p, i, addr, size);
 }
 
 /* ---- control requests ----------------------------------------------- */
@@ -768,7 +696,7 @@ static int usb_open(struct npu_hw *hw, const char *args)
 	size = p->info.dram_base + p->info.dram_size > base
 	               ? (p->info.dram_base + p->info.dram_size - base) & ~(USB_ALIGN - 1)
 	               : 0;
-	if (!size || range_insert(p, 0, base, size))
+	if (npui_dram_init(&p->dram, base, size))
 		goto err;
 	if (libusb_has_capability(LIBUSB_CAP_HAS_HOTPLUG) &&
 	    libusb_hotplug_register_callback(p->ctx, LIBUSB_HOTPLUG_EVENT_DEVICE_LEFT, 0,
@@ -820,7 +748,7 @@ static void usb_close(struct npu_hw *hw)
 	}
 	if (p->ctx)
 		libusb_exit(p->ctx);
-	free(p->free);
+	npui_dram_fini(&p->dram);
 	free(p->stage);
 	memset(p, 0, sizeof(*p));
 }
@@ -895,7 +823,7 @@ static int usb_buf_alloc(struct npu_hw *hw, size_t size, uint32_t flags, struct 
 	host = aligned_alloc(USB_ALIGN, rounded);
 	if (!host)
 		return NPU_ERR_NO_MEM;
-	if (dram_alloc(p, rounded, &addr)) {
+	if (npui_dram_alloc(&p->dram, rounded, &addr)) {
 		free(host);
 		return NPU_ERR_NO_MEM;
 	}
@@ -917,7 +845,7 @@ static void usb_buf_free(struct npu_hw *hw, struct npu_hw_buf *buf)
 	if (p->pend_len && p->pend_dev >= buf->dev_addr &&
 	    p->pend_dev + p->pend_len <= buf->dev_addr + rounded)
 		p->pend_len = 0;
-	dram_free(p, buf->dev_addr, rounded);
+	npui_dram_free(&p->dram, buf->dev_addr, rounded);
 	free(buf->host);
 }
 
