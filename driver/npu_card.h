@@ -95,21 +95,21 @@ struct npu_card_ctrl {
 	/* Written once by the card before it sets state READY. */
 	uint32_t magic; /* NPU_CARD_MAGIC */
 	uint16_t version_major, version_minor;
-	uint32_t card_peer;      /* the card's ivshmem peer ID: the doorbell's target */
-	uint32_t npu_id;         /* NPU_REG_ID as the card read it at boot */
-	uint32_t npu_version;    /* NPU_REG_VERSION */
-	uint32_t npu_caps;       /* NPU_REG_CAPS */
-	uint64_t dram_offset;    /* BAR2 offset of card DRAM */
-	uint64_t dram_size;      /* bytes of card DRAM */
-	uint64_t dram_dev_base;  /* NPU address of card DRAM byte 0 */
-	uint32_t card_flags;     /* NPU_CARD_F_* */
+	uint32_t card_peer;     /* the card's ivshmem peer ID: the doorbell's target */
+	uint32_t npu_id;        /* NPU_REG_ID as the card read it at boot */
+	uint32_t npu_version;   /* NPU_REG_VERSION */
+	uint32_t npu_caps;      /* NPU_REG_CAPS0 */
+	uint64_t dram_offset;   /* BAR2 offset of card DRAM */
+	uint64_t dram_size;     /* bytes of card DRAM */
+	uint64_t dram_dev_base; /* NPU address of card DRAM byte 0 */
+	uint32_t card_flags;    /* NPU_CARD_F_* */
 	uint32_t reserved0;
 	/* Live state, written by the card. */
-	uint32_t state;          /* NPU_CARD_STATE_* */
-	uint32_t heartbeat;      /* +1 at least every NPU_CARD_HEARTBEAT_MS */
-	uint32_t irq_line;       /* 1 while the NPU's interrupt line is high */
-	uint32_t irq_edges;      /* rising edges of the line so far */
-	uint64_t npu_cycles;     /* NPU cycles simulated so far */
+	uint32_t state;      /* NPU_CARD_STATE_* */
+	uint32_t heartbeat;  /* +1 at least every NPU_CARD_HEARTBEAT_MS */
+	uint32_t irq_line;   /* 1 while the NPU's interrupt line is high */
+	uint32_t irq_edges;  /* rising edges of the line so far */
+	uint64_t npu_cycles; /* NPU cycles simulated so far */
 	/* Mailbox: host writes op/offset/value then seq; card writes
 	 * status/result then done. */
 	uint32_t mb_seq;
@@ -121,9 +121,9 @@ struct npu_card_ctrl {
 	uint32_t mb_result;
 	uint32_t reserved1;
 	/* Counters since boot, for tests and tools. */
-	uint64_t mb_requests;    /* mailbox requests served */
-	uint64_t doorbells;      /* doorbell wake-ups seen */
-	uint64_t irqs_sent;      /* interrupts sent to the host */
+	uint64_t mb_requests; /* mailbox requests served */
+	uint64_t doorbells;   /* doorbell wake-ups seen */
+	uint64_t irqs_sent;   /* interrupts sent to the host */
 };
 
 /* card_flags */
