@@ -52,6 +52,13 @@
  *                          watchdog reports ERR_WATCHDOG at it (use with
  *                          watchdog=N); the driver's reset releases it
  *
+ * Imports (buf_import): with memory=shared the caller's memory itself is
+ * mapped at a fresh device address, like any buffer: the simulated NPU
+ * reads and writes it in place, nothing is copied, and buf_free only
+ * unmaps it. With memory=separate the device reaches only its own
+ * memory, as a card whose DMA cannot reach the host: NPU_ERR_NOT_SUPPORTED
+ * (the library then stages through a buffer of its own, and counts it).
+ *
  * DMA buffers are host memory mapped into the simulated device's address
  * space at addresses this backend hands out; the RTL can reach nothing
  * else (unmapped addresses answer with a bus error, and the driver's DMA
@@ -308,11 +315,38 @@ err:
 	return NPU_ERR_NO_MEM;
 }
 
+/* buf->priv of an import: the host memory is the caller's. */
+static char sim_imported;
+
+static int sim_buf_import(struct npu_hw *hw, void *host, size_t size, int dmabuf_fd, uint32_t flags,
+                          struct npu_hw_buf *buf)
+{
+	struct sim_priv *p = npu_hw_priv(hw);
+
+	(void)dmabuf_fd; /* the mapping is all the simulator needs */
+	if (!host || !size || (size & (SIM_ALIGN - 1)) || ((uintptr_t)host & (SIM_ALIGN - 1)) ||
+	    !flags || (flags & ~(NPU_HW_BUF_DEV_READ | NPU_HW_BUF_DEV_WRITE)))
+		return NPU_ERR_INVALID_ARG;
+	if (p->separate)
+		return NPU_ERR_NOT_SUPPORTED; /* it reaches only its own memory */
+	if (npu_sim_map(p->sim, p->next_addr, host, size) != 0)
+		return NPU_ERR_NO_MEM;
+	buf->host = host;
+	buf->dev_addr = p->next_addr;
+	buf->size = size;
+	buf->flags = flags;
+	buf->priv = &sim_imported;
+	p->next_addr += size + SIM_ALIGN;
+	return NPU_OK;
+}
+
 static void sim_buf_free(struct npu_hw *hw, struct npu_hw_buf *buf)
 {
 	struct sim_priv *p = npu_hw_priv(hw);
 
 	npu_sim_unmap(p->sim, buf->dev_addr);
+	if (buf->priv == &sim_imported)
+		return;
 	free(buf->host);
 	free(buf->priv);
 }
@@ -326,7 +360,7 @@ static int sim_buf_sync(struct npu_hw *hw, struct npu_hw_buf *buf, size_t off, s
 
 	if (off > buf->size || len > buf->size - off)
 		return NPU_ERR_INVALID_ARG;
-	if (!dev)
+	if (!dev || buf->priv == &sim_imported)
 		return NPU_OK;
 	if (dir == NPU_HW_SYNC_TO_DEVICE)
 		memcpy(dev + off, (const uint8_t *)buf->host + off, len);
@@ -403,6 +437,7 @@ const struct npu_backend_ops npu_sim_backend = {
         .submit = sim_submit,
         .wait_irq = sim_wait_irq,
         .reset = sim_reset,
+        .buf_import = sim_buf_import,
 };
 
 struct npu_sim *npu_sim_backend_device(struct npu_hw *hw)

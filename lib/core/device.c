@@ -9,6 +9,9 @@
 #include <string.h>
 #include <time.h>
 
+#include <linux/dma-buf.h>
+#include <sys/ioctl.h>
+
 #include "core/runtime.h"
 #include "driver/backend.h"
 
@@ -65,6 +68,29 @@ static struct npui_lane *step_lane(npu_device *dev, const npu_model *m, uint32_t
 	return &dev->lanes[k < dev->num_lanes ? k : NPUI_LANE_CPU];
 }
 
+/* Bracket the library's CPU access to an imported dma-buf (start, then
+ * end): the kernel's rule for CPU access to a buffer a device may also
+ * use (Documentation/driver-api/dma-buf.rst). Nothing for a buffer made
+ * here or an fd that is no dma-buf (import found out). */
+static void buffer_cpu_access(const struct npu_buffer *b, int start, uint64_t rw)
+{
+	struct dma_buf_sync sync = {(start ? DMA_BUF_SYNC_START : DMA_BUF_SYNC_END) | rw};
+
+	if (!b || !b->dmabuf_sync)
+		return;
+	while (ioctl(b->fd, DMA_BUF_IOCTL_SYNC, &sync) < 0 && (errno == EINTR || errno == EAGAIN))
+		;
+}
+
+/* One copy of n bytes between buffer b and the device's memory. */
+static void buffer_count(struct npu_buffer *b, size_t n)
+{
+	if (!b)
+		return;
+	__atomic_add_fetch(&b->copies, 1, __ATOMIC_RELAXED);
+	__atomic_add_fetch(&b->bytes_copied, n, __ATOMIC_RELAXED);
+}
+
 /* Run the job's current step; the first step also fills the input, the
  * last one delivers the output. Called on the step's lane, unlocked. */
 static int job_step(npu_device *dev, struct npu_job *job)
@@ -77,12 +103,16 @@ static int job_step(npu_device *dev, struct npu_job *job)
 	size_t out_n = (size_t)out->h * out->w * out->c;
 	int rc = NPU_OK;
 
-	if (job->step == 0) {
-		if (job->io.input_type == NPU_IO_FLOAT32)
+	if (job->step == 0 && !(job->in_place & NPUI_IN_PLACE_INPUT)) {
+		if (job->io.input_type == NPU_IO_FLOAT32) {
 			npu_quantize(job->io.input, in_n, in->q.scale, in->q.zero_point,
 			             c->bufs[m->g->input]);
-		else
+		} else {
+			buffer_cpu_access(job->in_buf, 1, DMA_BUF_SYNC_READ);
 			memcpy(c->bufs[m->g->input], job->io.input, in_n);
+			buffer_cpu_access(job->in_buf, 0, DMA_BUF_SYNC_READ);
+			buffer_count(job->in_buf, in_n);
+		}
 	}
 
 	if (job->step < m->num_steps)
@@ -91,11 +121,17 @@ static int job_step(npu_device *dev, struct npu_job *job)
 	if (rc != NPU_OK || job->step + 1 < job_steps(m))
 		return rc;
 
-	if (job->io.output_type == NPU_IO_FLOAT32)
+	if (job->in_place & NPUI_IN_PLACE_OUTPUT)
+		return NPU_OK;
+	if (job->io.output_type == NPU_IO_FLOAT32) {
 		npu_dequantize(c->bufs[m->g->output], out_n, out->q.scale, out->q.zero_point,
 		               job->io.output);
-	else
+	} else {
+		buffer_cpu_access(job->out_buf, 1, DMA_BUF_SYNC_WRITE);
 		memcpy(job->io.output, c->bufs[m->g->output], out_n);
+		buffer_cpu_access(job->out_buf, 0, DMA_BUF_SYNC_WRITE);
+		buffer_count(job->out_buf, out_n);
+	}
 	return NPU_OK;
 }
 
@@ -123,6 +159,22 @@ static void job_start(npu_device *dev, struct npu_job *job, struct npui_ctx *c)
 	lane_push(step_lane(dev, job->m, 0), job);
 }
 
+/* A completed job's buffers: one use each, in place or (counted at the
+ * copy) not. */
+static void buffers_note_use(const struct npu_job *job)
+{
+	struct npu_buffer *b[2] = {job->in_buf, job->out_buf};
+	const unsigned bit[2] = {NPUI_IN_PLACE_INPUT, NPUI_IN_PLACE_OUTPUT};
+
+	for (int k = 0; k < 2; k++) {
+		if (!b[k])
+			continue;
+		__atomic_add_fetch(&b[k]->uses, 1, __ATOMIC_RELAXED);
+		if (job->in_place & bit[k])
+			__atomic_add_fetch(&b[k]->in_place, 1, __ATOMIC_RELAXED);
+	}
+}
+
 static void job_finish(npu_device *dev, struct npu_job *job, int rc)
 {
 	npu_model *m = job->m;
@@ -134,6 +186,12 @@ static void job_finish(npu_device *dev, struct npu_job *job, int rc)
 	}
 	c->job = NULL;
 	job->ctx = NULL;
+	if (job->in_buf)
+		job->in_buf->pending--;
+	if (job->out_buf)
+		job->out_buf->pending--;
+	if (rc == NPU_OK)
+		buffers_note_use(job);
 	if (m->wait_head) {
 		struct npu_job *next = m->wait_head;
 
@@ -368,7 +426,6 @@ static int io_check(const npu_model *m, const struct npu_io *io)
 int npu_submit(npu_model *m, const struct npu_io *io, npu_job **out)
 {
 	struct npu_job *job;
-	npu_device *dev;
 	int rc;
 
 	if (!m || !io || !out)
@@ -381,9 +438,15 @@ int npu_submit(npu_model *m, const struct npu_io *io, npu_job **out)
 		return NPU_ERR_NO_MEM;
 	job->m = m;
 	job->io = *io;
-	job->dev = m->dev;
-	dev = m->dev;
+	npui_job_queue(m, job, out);
+	return NPU_OK;
+}
 
+void npui_job_queue(npu_model *m, struct npu_job *job, npu_job **out)
+{
+	npu_device *dev = m->dev;
+
+	job->dev = dev;
 	pthread_mutex_lock(&dev->lock);
 	job->seq = m->next_seq++;
 	m->pending++;
@@ -405,9 +468,7 @@ int npu_submit(npu_model *m, const struct npu_io *io, npu_job **out)
 		m->wait_tail = job;
 	}
 	pthread_mutex_unlock(&dev->lock);
-
 	*out = job;
-	return NPU_OK;
 }
 
 int npu_wait(npu_job *job, int timeout_ms)

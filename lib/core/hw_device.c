@@ -78,6 +78,20 @@ struct hw_ctx {
 	uint32_t *desc;
 };
 
+/* An address field of a context's descriptors that names the input or
+ * output tensor: patched to the buffer's address on a run that reaches
+ * it in place, back to the arena's otherwise. */
+struct hw_breloc {
+	uint32_t desc; /* index in hw_ctx.desc (all segments) */
+	uint8_t word;
+	uint8_t side;    /* NPUI_IN_PLACE_INPUT or _OUTPUT */
+	uint64_t offset; /* from the tensor's first byte */
+};
+
+/* What the descriptors of one layer address besides the ring and the
+ * constants (decides the windows of a run in place). */
+enum { USE_ARENA = 1, USE_IN = 2, USE_OUT = 4 };
+
 struct hw_model {
 	struct npui_sched *sched;
 	struct npu_hw_buf consts; /* shared by the contexts: read-only */
@@ -85,6 +99,15 @@ struct hw_model {
 	struct hw_seg_sync *sync; /* per segment (CPU segments: none) */
 	uint32_t total_desc;
 	struct hw_ctx ctx[NPUI_MODEL_CONTEXTS];
+	/* Buffer runs (hw_plan_buffers): the input's and output's address
+	 * fields, their arena offsets, each layer's USE_* bits (index
+	 * num_layers: descriptors after the last layer), and which
+	 * NPUI_IN_PLACE_* combinations (index: the bits) can run in place. */
+	struct hw_breloc *brel;
+	uint32_t num_brel;
+	size_t in_arena_off, out_arena_off;
+	uint8_t *layer_use;
+	uint8_t in_place_ok[4];
 };
 
 /* The driver core's CAPS in the scheduler's terms; why a device was
@@ -235,6 +258,8 @@ static void hw_model_free(struct hw_dev *d, struct hw_model *hm)
 		free(hm->sync[si].from_dev);
 	}
 	free(hm->sync);
+	free(hm->brel);
+	free(hm->layer_use);
 	free(hm->seg_first);
 	npui_sched_free(hm->sched);
 	free(hm);
@@ -407,6 +432,163 @@ static int hw_sync_ranges(struct hw_dev *d, struct npu_hw_buf *buf, const struct
 	return NPU_OK;
 }
 
+static int ranges_overlap(size_t a, size_t an, size_t b, size_t bn)
+{
+	return a < b + bn && b < a + an;
+}
+
+static size_t tensor_bytes(const struct npui_graph *g, uint32_t t)
+{
+	return (size_t)g->tensors[t].h * g->tensors[t].w * g->tensors[t].c;
+}
+
+/*
+ * Can the input be read from a buffer of its own? Every reader of the
+ * input must be an NPU layer (the CPU lane reads the arena), not folded
+ * (no tensor aliases its bytes), and run before the first layer that
+ * writes into the input's arena range (*first_writer), so that every
+ * arena address inside that range before it is the input's.
+ */
+static int hw_input_in_place(const struct npui_graph *g, const struct npui_sched *s,
+                             const size_t *arena_off, const uint8_t *on_npu, uint32_t *first_writer)
+{
+	size_t a = arena_off[g->input], n = tensor_bytes(g, g->input);
+	uint32_t w = g->num_layers;
+	int ok = g->num_layers > 0 && a != NPUI_NO_BYTES;
+
+	for (uint32_t l = 0; ok && l < g->num_layers; l++) {
+		const struct npui_layer *ly = &g->layers[l];
+		size_t o = arena_off[ly->output];
+
+		if (w == g->num_layers && o != NPUI_NO_BYTES &&
+		    ranges_overlap(o, tensor_bytes(g, ly->output), a, n))
+			w = l;
+		for (unsigned k = 0; k < ly->num_inputs; k++)
+			if (ly->inputs[k] == g->input &&
+			    (l >= w || !on_npu[l] || s->placement[l].folded))
+				ok = 0;
+	}
+	*first_writer = w;
+	return ok;
+}
+
+/* Can the output be written to a buffer of its own? The last layer, on
+ * the NPU and not folded, makes it; no layer reads it; none of that
+ * layer's inputs shares its bytes. */
+static int hw_output_in_place(const struct npui_graph *g, const struct npui_sched *s,
+                              const size_t *arena_off, const uint8_t *on_npu)
+{
+	uint32_t p = g->num_layers - 1;
+	const struct npui_layer *last = &g->layers[p];
+	size_t a = arena_off[g->output], n = tensor_bytes(g, g->output);
+
+	if (!g->num_layers || a == NPUI_NO_BYTES || last->output != g->output || !on_npu[p] ||
+	    s->placement[p].folded)
+		return 0;
+	for (uint32_t l = 0; l < g->num_layers; l++)
+		for (unsigned k = 0; k < g->layers[l].num_inputs; k++) {
+			int32_t t = g->layers[l].inputs[k];
+
+			if (t == g->output)
+				return 0;
+			if (l == p && arena_off[t] != NPUI_NO_BYTES &&
+			    ranges_overlap(arena_off[t], tensor_bytes(g, t), a, n))
+				return 0;
+		}
+	return 1;
+}
+
+/* Every layer fits the device's windows (ring, constants, then arena and
+ * buffers as it uses them) when the sides in `bits` are in place. */
+static int hw_windows_fit(const struct npui_graph *g, const struct hw_model *hm, unsigned bits,
+                          unsigned num_windows)
+{
+	for (uint32_t l = 0; l <= g->num_layers; l++) {
+		unsigned u = hm->layer_use[l];
+		int in = (u & USE_IN) && (bits & NPUI_IN_PLACE_INPUT);
+		int out = (u & USE_OUT) && (bits & NPUI_IN_PLACE_OUTPUT);
+		int arena = (u & USE_ARENA) || ((u & USE_IN) && !in) || ((u & USE_OUT) && !out);
+
+		if (2u + arena + in + out > num_windows)
+			return 0;
+	}
+	return 1;
+}
+
+/*
+ * Where a run with buffers can hand the device the buffers themselves:
+ * the address fields that name the input (before anything else lives in
+ * its bytes) and the output (written by the last layer), and the
+ * combinations of the two the device's windows allow. A model that fails
+ * a rule still runs with buffers: staged, with counted copies.
+ */
+static int hw_plan_buffers(const struct npui_graph *g, const struct npui_sched *s,
+                           const size_t *arena_off, unsigned num_windows, struct hw_model *hm)
+{
+	uint8_t *on_npu = calloc(g->num_layers + 1, 1);
+	uint32_t w = 0, nrel = 0;
+	int in_ok, out_ok;
+
+	hm->layer_use = calloc(g->num_layers + 1, 1);
+	for (uint32_t si = 0; si < s->num_segments; si++)
+		nrel += s->segments[si].kind == NPUI_SEG_NPU ? s->segments[si].num_relocs : 0;
+	hm->brel = calloc(nrel + 1, sizeof(*hm->brel));
+	if (!on_npu || !hm->layer_use || !hm->brel) {
+		free(on_npu);
+		return NPU_ERR_NO_MEM;
+	}
+	for (uint32_t si = 0; si < s->num_segments; si++)
+		for (uint32_t i = 0;
+		     s->segments[si].kind == NPUI_SEG_NPU && i < s->segments[si].num_layers; i++)
+			on_npu[s->segments[si].first_layer + i] = 1;
+	in_ok = hw_input_in_place(g, s, arena_off, on_npu, &w);
+	out_ok = hw_output_in_place(g, s, arena_off, on_npu);
+	free(on_npu);
+	hm->in_arena_off = arena_off[g->input];
+	hm->out_arena_off = arena_off[g->output];
+
+	for (uint32_t si = 0; si < s->num_segments; si++) {
+		const struct npui_segment *seg = &s->segments[si];
+
+		for (uint32_t r = 0; seg->kind == NPUI_SEG_NPU && r < seg->num_relocs; r++) {
+			const struct npui_reloc *rl = &seg->relocs[r];
+			uint32_t l = seg->layer_of_desc[rl->desc];
+			struct hw_breloc *b = &hm->brel[hm->num_brel];
+
+			if (rl->kind != NPUI_RELOC_ARENA)
+				continue;
+			if (l > g->num_layers)
+				l = g->num_layers;
+			b->desc = hm->seg_first[si] + rl->desc;
+			b->word = rl->word;
+			if (in_ok && l < w &&
+			    ranges_overlap(rl->offset, 1, hm->in_arena_off,
+			                   tensor_bytes(g, g->input))) {
+				b->side = NPUI_IN_PLACE_INPUT;
+				b->offset = rl->offset - hm->in_arena_off;
+				hm->layer_use[l] |= USE_IN;
+				hm->num_brel++;
+			} else if (out_ok && l + 1 == g->num_layers &&
+			           ranges_overlap(rl->offset, 1, hm->out_arena_off,
+			                          tensor_bytes(g, g->output))) {
+				b->side = NPUI_IN_PLACE_OUTPUT;
+				b->offset = rl->offset - hm->out_arena_off;
+				hm->layer_use[l] |= USE_OUT;
+				hm->num_brel++;
+			} else {
+				hm->layer_use[l] |= USE_ARENA;
+			}
+		}
+	}
+	if (num_windows > NPU_DEV_MAX_WINDOWS)
+		num_windows = NPU_DEV_MAX_WINDOWS;
+	for (unsigned bits = 0; bits < 4; bits++)
+		hm->in_place_ok[bits] = (!(bits & NPUI_IN_PLACE_INPUT) || in_ok) &&
+		                        (!(bits & NPUI_IN_PLACE_OUTPUT) || out_ok) &&
+		                        hw_windows_fit(g, hm, bits, num_windows);
+	return NPU_OK;
+}
+
 /* io_lock held: the DMA buffers are made here. */
 static int hw_model_prepare_locked(npu_device *dev, npu_model *m, struct hw_model *hm,
                                    const size_t *arena_off, size_t arena_size)
@@ -419,6 +601,8 @@ static int hw_model_prepare_locked(npu_device *dev, npu_model *m, struct hw_mode
 	if (!hm->sync)
 		return NPU_ERR_NO_MEM;
 	rc = hw_plan_sync(g, hm->sched, arena_off, hm->sync);
+	if (rc == NPU_OK)
+		rc = hw_plan_buffers(g, hm->sched, arena_off, d->caps.num_windows, hm);
 	if (rc != NPU_OK)
 		return rc;
 	if (hm->sched->const_size) {
@@ -551,6 +735,88 @@ static int hw_set_windows(struct hw_dev *d, const struct hw_model *hm, const str
 	return npu_dev_set_windows(&d->core, win, WIN_USED);
 }
 
+/* The buffers of context c's job as the device sees them: its in-place
+ * sides (0 for a run with pointers or with staged buffers). */
+static unsigned hw_job_in_place(const struct npui_ctx *c)
+{
+	return c->job ? c->job->in_place : 0;
+}
+
+static const struct npu_hw_buf *hw_buf_of(const struct npu_buffer *b)
+{
+	return b->dev_priv;
+}
+
+/* Point the input's and output's address fields of hc's descriptors at
+ * the job's buffers where it runs in place, else at the arena. */
+static int hw_patch_buffers(const struct hw_model *hm, struct hw_ctx *hc, const struct npu_job *job,
+                            unsigned in_place)
+{
+	for (uint32_t i = 0; i < hm->num_brel; i++) {
+		const struct hw_breloc *b = &hm->brel[i];
+		int in = b->side == NPUI_IN_PLACE_INPUT;
+		uint64_t addr = hc->arena.dev_addr + (in ? hm->in_arena_off : hm->out_arena_off);
+
+		if (in_place & b->side)
+			addr = in ? hw_buf_of(job->in_buf)->dev_addr + job->in_off
+			          : hw_buf_of(job->out_buf)->dev_addr + job->out_off;
+		if (npu_dev_reloc_patch(hc->desc, hm->total_desc, b->desc, b->word,
+		                        addr + b->offset)) {
+			npui_set_detail("buffer relocation %u out of range", i);
+			return NPU_ERR_INTERNAL;
+		}
+	}
+	return NPU_OK;
+}
+
+/* The windows of one layer's batch on a run in place: ring, constants,
+ * then the arena and the buffers the layer addresses. */
+static int hw_set_buffer_windows(struct hw_dev *d, const struct hw_model *hm,
+                                 const struct hw_ctx *hc, const struct npu_job *job,
+                                 unsigned in_place, unsigned use)
+{
+	const uint32_t r = NPU_REG_WIN_CTRL_READ_MASK, w = NPU_REG_WIN_CTRL_WRITE_MASK;
+	int in = (use & USE_IN) && (in_place & NPUI_IN_PLACE_INPUT);
+	int out = (use & USE_OUT) && (in_place & NPUI_IN_PLACE_OUTPUT);
+	struct npu_dev_window win[NPU_DEV_MAX_WINDOWS] = {
+	        npu_dev_window_of(&d->ring, r),
+	        npu_dev_window_of(&hm->consts, r),
+	};
+	unsigned n = 2;
+
+	if ((use & USE_ARENA) || ((use & USE_IN) && !in) || ((use & USE_OUT) && !out))
+		win[n++] = npu_dev_window_of(&hc->arena, r | w);
+	if (in)
+		win[n++] = npu_dev_window_of(hw_buf_of(job->in_buf), r);
+	if (out)
+		win[n++] = npu_dev_window_of(hw_buf_of(job->out_buf), r | w);
+	return npu_dev_set_windows(&d->core, win, n);
+}
+
+/* Make an in-place side's buffer coherent for segment seg: the input
+ * before a segment that reads it, the output after the one that writes
+ * it (what buf_sync means on this backend: nothing on sim, a cache
+ * flush or invalidate on a PCIe card). */
+static int hw_sync_side(struct hw_dev *d, const npu_model *m, const struct hw_model *hm,
+                        const struct npui_segment *seg, const struct npu_job *job, unsigned side)
+{
+	struct npu_buffer *b = side == NPUI_IN_PLACE_INPUT ? job->in_buf : job->out_buf;
+	size_t off = side == NPUI_IN_PLACE_INPUT ? job->in_off : job->out_off;
+	uint32_t t = side == NPUI_IN_PLACE_INPUT ? m->g->input : m->g->output;
+	unsigned use = side == NPUI_IN_PLACE_INPUT ? USE_IN : USE_OUT;
+
+	if (!(job->in_place & side))
+		return NPU_OK;
+	for (uint32_t i = seg->first_layer; i < seg->first_layer + seg->num_layers; i++)
+		if (hm->layer_use[i] & use)
+			return npu_hw_buf_sync(d->hw, (struct npu_hw_buf *)hw_buf_of(b), off,
+			                       tensor_bytes(m->g, t),
+			                       side == NPUI_IN_PLACE_INPUT
+			                               ? NPU_HW_SYNC_TO_DEVICE
+			                               : NPU_HW_SYNC_FROM_DEVICE);
+	return NPU_OK;
+}
+
 /* Word what the driver core saw when a wait failed (a backend error that
  * set none is named by its status later). */
 static void hw_wait_detail(const struct npu_dev *core)
@@ -607,6 +873,7 @@ static int hw_run_npu(struct hw_dev *d, npu_model *m, struct npui_ctx *c, uint32
 	struct hw_ctx *hc = c->dev_priv;
 	const struct npui_segment *seg = &hm->sched->segments[si];
 	const uint32_t *desc = hc->desc + (size_t)hm->seg_first[si] * DESC_WORDS;
+	unsigned in_place = hw_job_in_place(c);
 	uint32_t k = 0;
 	int rc;
 
@@ -615,11 +882,14 @@ static int hw_run_npu(struct hw_dev *d, npu_model *m, struct npui_ctx *c, uint32
 		npui_set_detail("device could not be reset after an earlier error");
 		return rc;
 	}
-	if ((rc = hw_set_windows(d, hm, hc)))
+	if ((rc = hw_patch_buffers(hm, hc, c->job, in_place)))
+		return rc;
+	if (!in_place && (rc = hw_set_windows(d, hm, hc)))
 		goto err_recover;
-	/* What the CPU wrote (input, CPU layers). */
+	/* What the CPU wrote (input, CPU layers; the buffer in place). */
 	if ((rc = hw_sync_ranges(d, &hc->arena, hm->sync[si].to_dev, hm->sync[si].n_to_dev,
-	                         NPU_HW_SYNC_TO_DEVICE)))
+	                         NPU_HW_SYNC_TO_DEVICE)) ||
+	    (rc = hw_sync_side(d, m, hm, seg, c->job, NPUI_IN_PLACE_INPUT)))
 		goto err_recover;
 	/* One ring batch per layer, so cycles are attributed exactly. */
 	while (k < seg->num_desc) {
@@ -628,6 +898,11 @@ static int hw_run_npu(struct hw_dev *d, npu_model *m, struct npui_ctx *c, uint32
 
 		while (k + n < seg->num_desc && seg->layer_of_desc[k + n] == layer)
 			n++;
+		if (in_place &&
+		    (rc = hw_set_buffer_windows(
+		             d, hm, hc, c->job, in_place,
+		             hm->layer_use[layer < m->g->num_layers ? layer : m->g->num_layers])))
+			goto err_recover;
 		npui_set_detail("%s", "");
 		rc = npu_dev_stream(&d->core, desc + (size_t)k * DESC_WORDS, n, LAYER_TIMEOUT_MS,
 		                    &perf);
@@ -645,7 +920,8 @@ static int hw_run_npu(struct hw_dev *d, npu_model *m, struct npui_ctx *c, uint32
 	}
 	/* What the CPU reads next (CPU layers' inputs, the output). */
 	if ((rc = hw_sync_ranges(d, &hc->arena, hm->sync[si].from_dev, hm->sync[si].n_from_dev,
-	                         NPU_HW_SYNC_FROM_DEVICE)))
+	                         NPU_HW_SYNC_FROM_DEVICE)) ||
+	    (rc = hw_sync_side(d, m, hm, seg, c->job, NPUI_IN_PLACE_OUTPUT)))
 		goto err_recover;
 	return NPU_OK;
 
@@ -696,6 +972,80 @@ static void hw_model_cost(const npu_device *dev, const npu_model *m, struct npu_
 	cost->clock_mhz = d->caps.clock_mhz;
 }
 
+/* A buffer's device memory: a DMA buffer of the backend, or the
+ * backend's own mapping of an import; an import the device cannot reach
+ * (buf_import NOT_SUPPORTED) is left to staging. */
+static int hw_buffer_attach(npu_device *dev, struct npu_buffer *b)
+{
+	struct hw_dev *d = dev->priv;
+	const uint32_t flags = NPU_HW_BUF_DEV_READ | NPU_HW_BUF_DEV_WRITE;
+	struct npu_hw_buf *hb = calloc(1, sizeof(*hb));
+	int rc;
+
+	if (!hb)
+		return NPU_ERR_NO_MEM;
+	npu_hw_set_detail("%s", "");
+	pthread_mutex_lock(&d->io_lock);
+	if (!b->host)
+		rc = npu_hw_buf_alloc(d->hw, b->map_size, flags, hb);
+	else
+		rc = npu_hw_buf_import(d->hw, b->host, b->map_size, b->fd, flags, hb);
+	pthread_mutex_unlock(&d->io_lock);
+	if (rc == NPU_ERR_NOT_SUPPORTED && b->host) {
+		if (getenv("NPU_DEBUG"))
+			fprintf(stderr,
+			        "libnpu: %s cannot reach the imported buffer (%s): runs copy\n",
+			        dev->uri,
+			        *npu_hw_detail() ? npu_hw_detail()
+			                         : "its DMA cannot reach host memory");
+		free(hb);
+		return NPU_OK;
+	}
+	if (rc != NPU_OK) {
+		if (*npu_hw_detail())
+			npui_set_detail("%s: %s", dev->backend->name, npu_hw_detail());
+		free(hb);
+		return rc;
+	}
+	if (!b->host) {
+		b->host = hb->host;
+		memset(b->host, 0, b->map_size);
+	}
+	b->dev_priv = hb;
+	b->device_mapped = 1;
+	return NPU_OK;
+}
+
+static void hw_buffer_detach(npu_device *dev, struct npu_buffer *b)
+{
+	struct hw_dev *d = dev->priv;
+
+	if (!b->dev_priv)
+		return;
+	pthread_mutex_lock(&d->io_lock);
+	npu_hw_buf_free(d->hw, b->dev_priv);
+	pthread_mutex_unlock(&d->io_lock);
+	free(b->dev_priv);
+	b->dev_priv = NULL;
+}
+
+/* The sides the device reaches itself: mapped buffers, where the model's
+ * plan and the windows allow (both, else the input, else the output). */
+static unsigned hw_buffers_in_place(const npu_device *dev, const npu_model *m,
+                                    const struct npu_buffer *in, const struct npu_buffer *out)
+{
+	const struct hw_model *hm = m->dev_priv;
+	unsigned want = (in && in->device_mapped ? NPUI_IN_PLACE_INPUT : 0) |
+	                (out && out->device_mapped ? NPUI_IN_PLACE_OUTPUT : 0);
+
+	(void)dev;
+	if (hm->in_place_ok[want])
+		return want;
+	if (hm->in_place_ok[want & NPUI_IN_PLACE_INPUT])
+		return want & NPUI_IN_PLACE_INPUT;
+	return hm->in_place_ok[want & NPUI_IN_PLACE_OUTPUT] ? want & NPUI_IN_PLACE_OUTPUT : 0;
+}
+
 struct npu_hw *npui_device_hw(npu_device *dev)
 {
 	if (!dev || dev->ops != &npui_hw_device_ops)
@@ -712,4 +1062,7 @@ const struct npui_device_ops npui_hw_device_ops = {
         .model_release = hw_model_release,
         .run_step = hw_run_step,
         .model_cost = hw_model_cost,
+        .buffer_attach = hw_buffer_attach,
+        .buffer_detach = hw_buffer_detach,
+        .buffers_in_place = hw_buffers_in_place,
 };

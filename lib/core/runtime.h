@@ -96,9 +96,46 @@ struct npui_device_ops {
 	/* Fill the device-dependent fields of *cost (bound, peaks, clock).
 	 * Optional: NULL leaves them 0 (no NPU). */
 	void (*model_cost)(const npu_device *dev, const npu_model *m, struct npu_model_cost *cost);
+
+	/* Give buffer b device memory: a new DMA buffer of b->size bytes
+	 * (b->host NULL: fill b->host) or, for an import (b->host set), the
+	 * device's own mapping of b->host (page aligned, b->map_size bytes)
+	 * when it can reach it; sets b->dev_priv and b->device_mapped.
+	 * Returns NPU_OK or an error. Optional: NULL means host memory only
+	 * (every run copies). */
+	int (*buffer_attach)(npu_device *dev, struct npu_buffer *b);
+	/* Undo buffer_attach (no job uses b). Optional with it. */
+	void (*buffer_detach)(npu_device *dev, struct npu_buffer *b);
+	/* Which of in, out (either may be NULL) a job of m reaches in place
+	 * (NPUI_IN_PLACE_* bits); the others are staged by copies. Optional:
+	 * NULL means none. */
+	unsigned (*buffers_in_place)(const npu_device *dev, const npu_model *m,
+	                             const struct npu_buffer *in, const struct npu_buffer *out);
+};
+
+#define NPUI_IN_PLACE_INPUT  0x1u /* the device reads the input buffer itself */
+#define NPUI_IN_PLACE_OUTPUT 0x2u /* the device writes the output buffer itself */
+
+/* A buffer (npu.h, "buffers"). Fields above `lock-guarded` are fixed
+ * from creation to free. */
+struct npu_buffer {
+	npu_device *dev;
+	void *host;             /* CPU mapping */
+	size_t size;            /* bytes the caller sees */
+	size_t map_size;        /* size rounded up to whole pages: the mapping */
+	int fd;                 /* the library's dup of an imported fd; -1 */
+	int dmabuf_sync;        /* DMA_BUF_IOCTL_SYNC works on fd (a real dma-buf) */
+	uint32_t device_mapped; /* the device reaches host itself */
+	void *dev_priv;         /* the device's handle (hw: struct npu_hw_buf) */
+	/* Under dev->lock: */
+	unsigned pending;        /* jobs submitted with it, not yet finished */
+	struct npu_buffer *next; /* in the device's list of live buffers */
+	/* Counters (struct npu_buffer_stats), atomic updates. */
+	uint64_t uses, in_place, copies, bytes_copied;
 };
 
 struct npu_backend_ops;
+struct npu_buffer;
 
 /* One thread and its FIFO of jobs whose next step runs on it. */
 struct npui_lane {
@@ -134,6 +171,10 @@ struct npu_device {
 	 * can touch a freed device whatever order threads call them in. */
 	unsigned users;
 	int closed; /* npu_close() was called */
+	/* Live buffers of this device (npu_buffer_free unlinks), under lock:
+	 * how a buffer of another device, or a freed one, is recognized
+	 * without touching it. */
+	struct npu_buffer *buffers;
 };
 
 /* How often the two lanes worked for different frames of one model at the
@@ -184,7 +225,13 @@ struct npu_job {
 	uint32_t step; /* the step queued or running */
 	int status;
 	int done;
-	char detail[256];     /* npu_last_error() of a failed step, for npu_wait */
+	char detail[256]; /* npu_last_error() of a failed step, for npu_wait */
+	/* A run with buffers (npu_submit_buffers): io.input/io.output point
+	 * into their mappings; in_place says which the device reaches itself
+	 * (the others are copied, and counted). */
+	struct npu_buffer *in_buf, *out_buf;
+	size_t in_off, out_off;
+	unsigned in_place;
 	struct npu_job *next; /* in a lane's queue or the model's wait queue */
 };
 
@@ -222,6 +269,10 @@ int npui_relocate_segment(const struct npui_segment *seg, uint64_t arena_addr, u
 /* Copy the model's overlap counters (for tests). Returns NPU_OK or
  * NPU_ERR_INVALID_ARG. */
 int npui_model_overlap_stats(const npu_model *m, struct npui_overlap_stats *out);
+
+/* Queue job (its m, io and buffers filled; the buffers' pending already
+ * counted) exactly as npu_submit() does, and write it to *out. */
+void npui_job_queue(npu_model *m, struct npu_job *job, npu_job **out);
 
 /* Monotonic nanoseconds. */
 uint64_t npui_now_ns(void);

@@ -81,9 +81,10 @@ typedef struct npu_job npu_job;
  * Open a device by URI: "cpu", "sim", "sim:config=small", "null" (no
  * device: fails with NPU_ERR_NOT_SUPPORTED), "usb" (the first dev board;
  * "usb:BUS:ADDR" decimal, "usb:VID:PID" hex: docs/DRIVER.md);
- * npu_backend_names() lists what this build has. Planned, not built:
- * "vfio", "drm" backends (docs/GOALS.md). The part before the first ':'
- * names the backend; the rest are its options. uri == NULL (or "") uses
+ * npu_backend_names() lists what this build has. The part before the
+ * first ':' names the backend; the rest are its options. (A DRM/GEM
+ * buffer is not a device: it reaches the NPU as an imported dma-buf,
+ * npu_buffer_import_dmabuf() below.) uri == NULL (or "") uses
  * $NPU_DEVICE, else "cpu".
  * Returns NPU_OK, NPU_ERR_INVALID_ARG (out NULL), NPU_ERR_NO_DEVICE
  * (no backend of that name), NPU_ERR_NO_MEM, or the backend's open error.
@@ -218,6 +219,87 @@ int npu_wait(npu_job *job, int timeout_ms);
 
 /* Synchronous inference: npu_submit() then npu_wait(job, -1). */
 int npu_run(npu_model *model, const struct npu_io *io);
+
+/* ---- buffers: zero-copy input and output ------------------------------ */
+
+/*
+ * A buffer is memory both the CPU and the device reach: allocated by the
+ * library in the device's own DMA memory, or imported from a dma-buf (a
+ * GEM buffer exported with drmPrimeHandleToFD, a camera frame). A run
+ * with buffers hands the device the buffers' addresses where the
+ * backend can (docs/API.md, "Buffers"): the device reads the input and
+ * writes the output in place, and no byte is copied. Where it cannot, the
+ * library copies between the buffer and the device's memory, and counts
+ * every copy (npu_buffer_stats). Buffer data is the tensor's raw int8
+ * bytes (NPU_IO_INT8), NHWC.
+ *
+ * A buffer belongs to the device it was made on and keeps it alive (as a
+ * model does) until npu_buffer_free().
+ */
+typedef struct npu_buffer npu_buffer;
+
+/* A new zeroed buffer of size bytes (> 0) in memory the device reaches.
+ * Returns NPU_OK, NPU_ERR_INVALID_ARG, NPU_ERR_NO_MEM or the backend's
+ * error. */
+int npu_buffer_alloc(npu_device *dev, size_t size, npu_buffer **out);
+
+/*
+ * Import the dma-buf fd (or any mmap()able fd: a memfd, a shared-memory
+ * file) as a buffer of its whole size. The library keeps its own
+ * duplicate of fd (the caller may close fd) and maps it shared. Where the
+ * backend can, the device maps the same memory (no copy ever); otherwise
+ * runs stage through device memory with counted copies. Returns NPU_OK,
+ * NPU_ERR_INVALID_ARG (fd not open, empty or not mmap()able),
+ * NPU_ERR_NO_MEM, or the backend's error.
+ */
+int npu_buffer_import_dmabuf(npu_device *dev, int fd, npu_buffer **out);
+
+/* The buffer's CPU mapping (read and write), valid until
+ * npu_buffer_free(); NULL for NULL. For an imported dma-buf the caller
+ * brackets its own CPU access with DMA_BUF_IOCTL_SYNC on its fd, as the
+ * kernel asks; the library does so around its own. */
+void *npu_buffer_map(npu_buffer *buf);
+
+/* The buffer's size in bytes; 0 for NULL. */
+size_t npu_buffer_size(const npu_buffer *buf);
+
+/* Free a buffer: waits for the jobs that use it, unmaps it from the
+ * device and the process, closes the library's fd. NULL is a no-op. */
+void npu_buffer_free(npu_buffer *buf);
+
+/* One inference's buffers: input and output tensors as int8 bytes at the
+ * given offsets (multiples of 64) of buffers of the model's device. */
+struct npu_buffer_io {
+	npu_buffer *input;
+	size_t input_offset;
+	npu_buffer *output;
+	size_t output_offset;
+};
+
+/*
+ * As npu_submit() with buffers. The buffers may be larger than the
+ * tensors; input and output must not overlap. Returns NPU_OK,
+ * NPU_ERR_INVALID_ARG (NULL, a buffer of another device or one already
+ * freed, an offset not a multiple of 64, overlapping input and output),
+ * NPU_ERR_SHAPE (a tensor does not fit its buffer from its offset),
+ * NPU_ERR_NO_MEM.
+ */
+int npu_submit_buffers(npu_model *model, const struct npu_buffer_io *io, npu_job **job);
+
+/* Synchronous: npu_submit_buffers() then npu_wait(job, -1). */
+int npu_run_buffers(npu_model *model, const struct npu_buffer_io *io);
+
+/* What a buffer's jobs cost in copies, counted since it was made. */
+struct npu_buffer_stats {
+	uint32_t device_mapped; /* 1: the device reaches this memory itself */
+	uint64_t uses;          /* tensors of completed jobs it held (in or out) */
+	uint64_t in_place;      /* of those, read or written by the device in place */
+	uint64_t copies;        /* the others: one copy each, by the library */
+	uint64_t bytes_copied;  /* bytes of those copies */
+};
+
+/* Fill *stats. Returns NPU_OK or NPU_ERR_INVALID_ARG. */
+int npu_buffer_stats(const npu_buffer *buf, struct npu_buffer_stats *stats);
 
 /* ---- profile ---------------------------------------------------------- */
 
