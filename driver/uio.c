@@ -203,7 +203,13 @@ static int uio_attach(struct uio_priv *p, int n)
 	io.present = uio_present;
 	io.ctx = p;
 	io.name = p->name;
-	return npu_card_open(&io, &p->card);
+	if ((rc = npu_card_open(&io, &p->card)))
+		return rc;
+	/* A known state whatever the last host left: the card outlives opens. */
+	if ((rc = npu_card_reset(p->card)))
+		return npu_pci_fail(rc, "%s: the card's reset at open failed (status %d)", p->name,
+		                    rc);
+	return NPU_OK;
 }
 
 static int uio_cmp(const void *a, const void *b)

@@ -22,7 +22,9 @@
  * mastering off, and QEMU then drops the device's MSI-X), BAR2 (control
  * page and card DRAM) mmapped, BAR0 (the ivshmem registers) mmapped when
  * VFIO allows it or else written with pwrite, MSI-X vector
- * NPU_CARD_MSIX_IRQ onto an eventfd; then npu_card_open().
+ * NPU_CARD_MSIX_IRQ onto an eventfd; then npu_card_open() and a reset of
+ * the NPU (the card stays up between opens: the last host may have left a
+ * ring half run or an interrupt pending).
  *
  * The ops are driver/card.c's over that transport: the doorbell is a
  * 32-bit write of (peer << 16) | vector to BAR0's DOORBELL register, the
@@ -115,8 +117,12 @@ static int vfio_attach(struct vfio_priv *p)
 	int irq_fd = -1, rc;
 
 	snprintf(p->name, sizeof(p->name), "vfio %s", npu_vfio_bdf(p->v));
-	if ((rc = npu_vfio_map_region(p->v, VFIO_PCI_BAR0_REGION_INDEX + NPU_CARD_BAR_MEM, &p->mem,
-	                              &p->mem_size)))
+	rc = npu_vfio_map_region(p->v, VFIO_PCI_BAR0_REGION_INDEX + NPU_CARD_BAR_MEM, &p->mem,
+	                         &p->mem_size);
+	if (rc == NPU_ERR_INVALID_ARG)
+		return npu_pci_fail(NPU_ERR_NOT_SUPPORTED, "%s has no BAR%u: not an lwnpu card",
+		                    npu_vfio_bdf(p->v), NPU_CARD_BAR_MEM);
+	if (rc)
 		return rc;
 	if (p->mem_size < NPU_CARD_CTRL_BYTES) {
 		return npu_pci_fail(NPU_ERR_NOT_SUPPORTED,
@@ -143,6 +149,11 @@ static int vfio_attach(struct vfio_priv *p)
 	io.name = p->name;
 	if ((rc = npu_card_open(&io, &p->card)))
 		return rc;
+	/* A known state whatever the last host left (a ring half run, an
+	 * interrupt pending): the card outlives its hosts' opens. */
+	if ((rc = npu_card_reset(p->card)))
+		return npu_pci_fail(rc, "%s: the card's reset at open failed (status %d)", p->name,
+		                    rc);
 	p->host_dma = !!(npu_card_ctrl(p->card)->card_flags & NPU_CARD_F_HOST_DMA);
 	return NPU_OK;
 }

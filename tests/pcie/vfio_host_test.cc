@@ -484,6 +484,7 @@ class UioCard : public FakeUio
       protected:
 	const std::string bdf = "0000:00:04.0";
 	std::atomic<bool> stop{false};
+	std::atomic<int> resets{0};
 	std::thread card;
 	struct npu_card_ctrl *ctrl = nullptr;
 	uint32_t *regs = nullptr;
@@ -548,6 +549,8 @@ class UioCard : public FakeUio
 					ctrl->mb_result = file[off];
 				else if (ctrl->mb_op == NPU_CARD_OP_REG_WRITE)
 					file[off] = ctrl->mb_value;
+				else if (ctrl->mb_op == NPU_CARD_OP_RESET)
+					resets++;
 				__atomic_store_n(&ctrl->mb_done, seq, __ATOMIC_RELEASE);
 			}
 			usleep(100);
@@ -561,6 +564,8 @@ TEST_F(UioCard, ServesTheCardThroughSysfs)
 	// "uio" skips uio0 (not the card's IDs) and takes uio2.
 	ASSERT_EQ(Open("", &hw), NPU_OK) << npu_hw_detail();
 	EXPECT_EQ(ConfigWord(bdf, 4) & 6, 6);
+	// The card outlives opens: each open starts from a reset NPU.
+	EXPECT_EQ(resets, 1);
 	uint32_t v = 0;
 	ASSERT_EQ(npu_hw_reg_read(hw, NPU_REG_STATUS, &v), NPU_OK);
 	EXPECT_EQ(v, 0x1000u + NPU_REG_STATUS);
