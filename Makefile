@@ -156,6 +156,11 @@ $(shell mkdir -p $(BUILD)/gen && \
 	mv $(NPU_BACKENDS_H).tmp $(NPU_BACKENDS_H); })
 $(BUILD)/obj/driver/backend.o $(BUILD)/obj/tests/driver/backend_test.o: $(NPU_BACKENDS_H)
 $(BUILD)/obj/tests/driver/backend_test.o: CPPFLAGS += -DNPU_BUILT_BACKENDS='"$(strip $(BACKENDS))"'
+# libdrm (Debian's libdrm-dev), named directly as libusb is: only the
+# guest's dma-buf test uses it (libnpu imports an fd and needs no libdrm);
+# <xf86drm.h> includes <drm.h> from /usr/include/libdrm.
+DRM_CPPFLAGS := -I/usr/include/libdrm
+$(BUILD)/obj/tests/guest/dmabuf_test.o: CPPFLAGS += $(DRM_CPPFLAGS)
 
 $(ONNX_GEN_C) $(ONNX_GEN_H) &: $(ONNX_PROTO)
 	@mkdir -p $(BUILD)/gen/onnx
