@@ -564,8 +564,7 @@ static int names_device(const char *s, const char *pre, const char *id)
 		const char *q = p + m;
 		int before = m ? 0 : (p > s && (hexval(p[-1]) >= 0 || p[-1] == ':'));
 
-		if (!before && strncmp(q, id, n) == 0 &&
-		    !(hexval(q[n]) >= 0 || q[n] == '.'))
+		if (!before && strncmp(q, id, n) == 0 && !(hexval(q[n]) >= 0 || q[n] == '.'))
 			return 1;
 	}
 	return 0;
@@ -754,16 +753,30 @@ int npu_vfio_region_write(struct npu_vfio *v, unsigned index, uint64_t off, cons
 	return vd_rw(v, index, off, (void *)buf, len, 1);
 }
 
+/* vfio-pci answers the vendor and device IDs from its own copy of config
+ * space; the class/revision dword comes from the device, and reads as
+ * all-ones once the device is gone. */
+static int vd_gone(struct npu_vfio *v)
+{
+	const struct vd_region *r = &v->region[VFIO_PCI_CONFIG_REGION_INDEX];
+	uint32_t cr;
+
+	return !r->known ||
+	       pread(v->device_fd, &cr, 4, (off_t)r->offset + PCI_CLASS_REVISION) != 4 ||
+	       cr == 0xffffffffu;
+}
+
 /* Memory decoding and bus mastering on, through the config region: the
  * device's DMA (and MSI-X, a DMA write) needs the bus-master bit. */
 static int vd_enable(struct npu_vfio *v)
 {
-	uint16_t ven, cmd;
+	struct vd_region *r;
+	uint16_t cmd;
 	int rc;
 
-	if ((rc = npu_vfio_region_read(v, VFIO_PCI_CONFIG_REGION_INDEX, PCI_VENDOR_ID, &ven, 2)))
+	if ((rc = vd_region(v, VFIO_PCI_CONFIG_REGION_INDEX, &r)))
 		return rc;
-	if (ven == 0xffff)
+	if (vd_gone(v))
 		return npu_pci_fail(NPU_ERR_DISCONNECTED,
 		                    "%s: config space reads all-ones: the device is gone", v->bdf);
 	if ((rc = npu_vfio_region_read(v, VFIO_PCI_CONFIG_REGION_INDEX, PCI_COMMAND, &cmd, 2)))
@@ -774,12 +787,7 @@ static int vd_enable(struct npu_vfio *v)
 
 int npu_vfio_present(struct npu_vfio *v)
 {
-	uint16_t ven;
-
-	return v->region[VFIO_PCI_CONFIG_REGION_INDEX].known &&
-	       pread(v->device_fd, &ven, 2,
-	             (off_t)v->region[VFIO_PCI_CONFIG_REGION_INDEX].offset + PCI_VENDOR_ID) == 2 &&
-	       ven != 0xffff;
+	return !vd_gone(v);
 }
 
 /* VFIO_DEVICE_SET_IRQS with count eventfds (or none: count 0 disables). */

@@ -134,7 +134,8 @@ int npu_vfio_irq_unmask(struct npu_vfio *v, unsigned irq_index);
  * offers no reset), NPU_ERR_DISCONNECTED, NPU_ERR_IO. */
 int npu_vfio_reset(struct npu_vfio *v);
 
-/* 1 while the device answers config reads (vendor ID not all-ones). */
+/* 1 while the device answers config reads (the class/revision dword, which
+ * vfio-pci reads from the device, is not all-ones). */
 int npu_vfio_present(struct npu_vfio *v);
 
 /* Device access for npu_vfio_dma_map. */
