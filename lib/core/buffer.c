@@ -27,6 +27,15 @@
 #include "core/runtime.h"
 #include "ir/arena.h"
 
+/* Why a buffer call failed: in npu_last_error(), and with NPU_DEBUG set
+ * one line on stderr. */
+#define buffer_why(...)                                                                            \
+	do {                                                                                       \
+		npui_set_detail(__VA_ARGS__);                                                      \
+		if (getenv("NPU_DEBUG"))                                                           \
+			fprintf(stderr, "libnpu: %s\n", npu_last_error());                         \
+	} while (0)
+
 /* Page-granular: what mmap and the device's mappings (IOMMU, sim) take. */
 static size_t page_round(size_t n)
 {
@@ -80,7 +89,7 @@ int npu_buffer_alloc(npu_device *dev, size_t size, npu_buffer **out)
 	int rc;
 
 	if (!dev || !out || !size) {
-		npui_set_detail("buffer: %s", !size ? "size 0" : "NULL argument");
+		buffer_why("buffer: %s", !size ? "size 0" : "NULL argument");
 		return NPU_ERR_INVALID_ARG;
 	}
 	b = calloc(1, sizeof(*b));
@@ -109,7 +118,7 @@ static int probe_dmabuf(int fd)
 	if (ioctl(fd, DMA_BUF_IOCTL_SYNC, &sync) < 0) {
 		if (errno == ENOTTY)
 			return 0;
-		npui_set_detail("buffer: DMA_BUF_IOCTL_SYNC on fd %d: %s", fd, strerror(errno));
+		buffer_why("buffer: DMA_BUF_IOCTL_SYNC on fd %d: %s", fd, strerror(errno));
 		return -1;
 	}
 	sync.flags = DMA_BUF_SYNC_END | DMA_BUF_SYNC_RW;
@@ -124,7 +133,7 @@ int npu_buffer_import_dmabuf(npu_device *dev, int fd, npu_buffer **out)
 	int rc = NPU_ERR_INVALID_ARG;
 
 	if (!dev || !out || fd < 0) {
-		npui_set_detail("buffer: %s", fd < 0 ? "negative fd" : "NULL argument");
+		buffer_why("buffer: %s", fd < 0 ? "negative fd" : "NULL argument");
 		return NPU_ERR_INVALID_ARG;
 	}
 	b = calloc(1, sizeof(*b));
@@ -133,15 +142,15 @@ int npu_buffer_import_dmabuf(npu_device *dev, int fd, npu_buffer **out)
 	b->dev = dev;
 	b->fd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
 	if (b->fd < 0) {
-		npui_set_detail("buffer: fd %d: %s", fd, strerror(errno));
+		buffer_why("buffer: fd %d: %s", fd, strerror(errno));
 		free(b);
 		return errno == EMFILE ? NPU_ERR_NO_MEM : NPU_ERR_INVALID_ARG;
 	}
 	/* A dma-buf tells its size through lseek(SEEK_END); so does a file. */
 	end = lseek(b->fd, 0, SEEK_END);
 	if (end <= 0) {
-		npui_set_detail("buffer: fd %d has no size (%s)", fd,
-		                end < 0 ? strerror(errno) : "empty");
+		buffer_why("buffer: fd %d has no size (%s)", fd,
+		           end < 0 ? strerror(errno) : "empty");
 		goto err;
 	}
 	b->size = (size_t)end;
@@ -149,7 +158,7 @@ int npu_buffer_import_dmabuf(npu_device *dev, int fd, npu_buffer **out)
 	b->host = mmap(NULL, b->map_size, PROT_READ | PROT_WRITE, MAP_SHARED, b->fd, 0);
 	if (b->host == MAP_FAILED) {
 		b->host = NULL;
-		npui_set_detail("buffer: fd %d cannot be mapped: %s", fd, strerror(errno));
+		buffer_why("buffer: fd %d cannot be mapped: %s", fd, strerror(errno));
 		goto err;
 	}
 	b->dmabuf_sync = probe_dmabuf(b->fd);
@@ -216,14 +225,12 @@ int npu_buffer_stats(const npu_buffer *b, struct npu_buffer_stats *st)
 static int side_check(const char *what, const struct npu_buffer *b, size_t off, size_t n)
 {
 	if (off % NPUI_ARENA_ALIGN) {
-		npui_set_detail("%s offset %zu is not a multiple of %d", what, off,
-		                NPUI_ARENA_ALIGN);
+		buffer_why("%s offset %zu is not a multiple of %d", what, off, NPUI_ARENA_ALIGN);
 		return NPU_ERR_INVALID_ARG;
 	}
 	if (off > b->size || b->size - off < n) {
-		npui_set_detail(
-		        "%s tensor of %zu bytes does not fit a %zu-byte buffer at offset %zu", what,
-		        n, b->size, off);
+		buffer_why("%s tensor of %zu bytes does not fit a %zu-byte buffer at offset %zu",
+		           what, n, b->size, off);
 		return NPU_ERR_SHAPE;
 	}
 	return NPU_OK;
@@ -246,9 +253,9 @@ static int buffers_claim(npu_device *dev, npu_buffer *in, npu_buffer *out)
 	}
 	pthread_mutex_unlock(&dev->lock);
 	if (!found_in || !found_out) {
-		npui_set_detail("%s buffer is not a live buffer of device '%s' (freed, or "
-		                "another device's)",
-		                found_in ? "output" : "input", dev->uri);
+		buffer_why("%s buffer is not a live buffer of device '%s' (freed, or "
+		           "another device's)",
+		           found_in ? "output" : "input", dev->uri);
 		return NPU_ERR_INVALID_ARG;
 	}
 	return NPU_OK;
@@ -262,7 +269,7 @@ int npu_submit_buffers(npu_model *m, const struct npu_buffer_io *io, npu_job **o
 	int rc;
 
 	if (!m || !io || !io->input || !io->output || !out) {
-		npui_set_detail("buffer run: NULL argument");
+		buffer_why("buffer run: NULL argument");
 		return NPU_ERR_INVALID_ARG;
 	}
 	dev = m->dev;
@@ -281,7 +288,7 @@ int npu_submit_buffers(npu_model *m, const struct npu_buffer_io *io, npu_job **o
 	if (rc == NPU_OK && io->input == io->output &&
 	    io->input_offset < io->output_offset + out_n &&
 	    io->output_offset < io->input_offset + in_n) {
-		npui_set_detail("input and output overlap in one buffer");
+		buffer_why("input and output overlap in one buffer");
 		rc = NPU_ERR_INVALID_ARG;
 	}
 	job = rc == NPU_OK ? calloc(1, sizeof(*job)) : NULL;

@@ -176,6 +176,15 @@ TEST(BufferImport, FdsThatCannotBeBuffersAreInvalidArgs)
 	EXPECT_NE(std::string(npu_last_error()).size(), 0u);
 	close(pfd[0]);
 	close(pfd[1]);
+	// Memory with a size that cannot be mapped for writing (read-only).
+	Memfd mf(4096);
+	const std::string path = "/proc/self/fd/" + std::to_string(mf.fd);
+	int ro = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+	ASSERT_GE(ro, 0);
+	EXPECT_EQ(npu_buffer_import_dmabuf(d, ro, &b), NPU_ERR_INVALID_ARG);
+	EXPECT_NE(std::string(npu_last_error()).find("cannot be mapped"), std::string::npos)
+	        << npu_last_error();
+	close(ro);
 	EXPECT_EQ(b, reinterpret_cast<npu_buffer *>(0x1)) << "output written on failure";
 	npu_close(d);
 }
