@@ -141,13 +141,27 @@ void RunTwice(const std::string &uri, int card, struct npu_buffer_stats *in_stat
 	Dumb in(card, IN_N), out(card, OUT_N);
 	ASSERT_NE(in.p, nullptr);
 	ASSERT_NE(out.p, nullptr);
-	npu_buffer *bin, *bout;
-	ASSERT_EQ(npu_buffer_import_dmabuf(dev.dev, in.prime, &bin), NPU_OK) << npu_last_error();
-	ASSERT_EQ(npu_buffer_import_dmabuf(dev.dev, out.prime, &bout), NPU_OK) << npu_last_error();
+	// Freed however the test ends (a buffer keeps its device open).
+	struct Guard {
+		npu_buffer *b = nullptr;
+		~Guard()
+		{
+			npu_buffer_free(b);
+		}
+	} gin, gout;
+	ASSERT_EQ(npu_buffer_import_dmabuf(dev.dev, in.prime, &gin.b), NPU_OK) << npu_last_error();
+	ASSERT_EQ(npu_buffer_import_dmabuf(dev.dev, out.prime, &gout.b), NPU_OK)
+	        << npu_last_error();
+	npu_buffer *bin = gin.b, *bout = gout.b;
 	EXPECT_GE(npu_buffer_size(bin), IN_N);
 	EXPECT_EQ(bin->dmabuf_sync, 1) << "a vgem PRIME fd is a dma-buf: DMA_BUF_IOCTL_SYNC works";
 	for (uint32_t seed = 1; seed <= 2; seed++) {
 		npu_test::FillInput(in.p, IN_N, seed);
+		// The same input with pointers first: npu_run's answer.
+		std::vector<int8_t> y(OUT_N);
+		npu_io pio = {NPU_IO_INT8, in.p, IN_N, NPU_IO_INT8, y.data(), y.size()};
+		ASSERT_EQ(npu_run(dev.m, &pio), NPU_OK) << uri << ": " << npu_last_error();
+		EXPECT_EQ(y, CpuResult(in.p)) << uri << " with pointers";
 		memset(out.p, 0x5a, OUT_N);
 		npu_buffer_io io = {bin, 0, bout, 0};
 		const auto t0 = npu_guest::Clock::now();
@@ -159,15 +173,16 @@ void RunTwice(const std::string &uri, int card, struct npu_buffer_stats *in_stat
 	}
 	*in_stats = Stats(bin);
 	*out_stats = Stats(bout);
-	npu_buffer_free(bin);
-	npu_buffer_free(bout);
+	printf("[ dmabuf ] %s: device_mapped in %u out %u, copies in %llu out %llu\n", uri.c_str(),
+	       in_stats->device_mapped, out_stats->device_mapped,
+	       (unsigned long long)in_stats->copies, (unsigned long long)out_stats->copies);
 }
 
 TEST(GuestDmabuf, VgemBuffersOnSimAreReadAndWrittenInPlace)
 {
 	int card = OpenVgem();
 	ASSERT_GE(card, 0);
-	struct npu_buffer_stats si, so;
+	struct npu_buffer_stats si = {}, so = {};
 	RunTwice("sim", card, &si, &so);
 	for (const struct npu_buffer_stats &s : {si, so}) {
 		EXPECT_EQ(s.device_mapped, 1u);
@@ -183,8 +198,10 @@ TEST(GuestDmabuf, VgemBuffersOnTheVfioCardAreStagedOneCopyEachWay)
 {
 	int card = OpenVgem();
 	ASSERT_GE(card, 0);
-	struct npu_buffer_stats si, so;
+	struct npu_buffer_stats si = {}, so = {};
+	setenv("NPU_DEBUG", "1", 1); /* the backend's word on the import, in the log */
 	RunTwice("vfio:" + npu_guest::Env("NPU_GUEST_VFIO_CARD"), card, &si, &so);
+	unsetenv("NPU_DEBUG");
 	// The co-simulated card's DMA reaches only its own memory: buf_import
 	// refuses, the library copies, and says so.
 	EXPECT_EQ(si.device_mapped, 0u);
