@@ -6,7 +6,9 @@
 // staged tensor on sim:memory=separate and cpu), zero-copy shown without
 // trusting the counters (the arena's input and output bytes stay
 // untouched while the result is right, and an imported buffer changed
-// between runs is followed without a new import), and argument errors.
+// between runs is followed without a new import), mapped buffers staged
+// where the CPU lane reads the input or makes the output, every zoo net
+// bit-exact with buffers on sim, and argument errors.
 #include <gtest/gtest.h>
 
 #include <fcntl.h>
@@ -21,6 +23,7 @@
 #include "core/runtime.h"
 #include "tests/api/buffer_model.h"
 #include "tests/common/backends.h"
+#include "tests/sim/zoo_model.h"
 
 namespace
 {
@@ -314,6 +317,36 @@ TEST(BufferRun, SeparateMemoryStagesImportsAndCountsTheCopies)
 	npu_buffer_free(bown);
 }
 
+// The rules refuse in place when the CPU lane reads the input or makes
+// the output (here: every conv forced to the CPU at load,
+// docs/SCHEDULER.md §1): mapped buffers are then staged, and counted.
+TEST(BufferRun, LayersOnTheCpuLaneAreStagedEvenWithMappedBuffers)
+{
+	NPU_TEST_REQUIRE_BACKEND("sim");
+	setenv("NPU_SCHED_FORCE_CPU", "conv", 1);
+	Loaded sim("sim");
+	unsetenv("NPU_SCHED_FORCE_CPU");
+	ASSERT_NE(sim.m, nullptr);
+	Memfd in(IN_N);
+	npu_buffer *bin, *bout;
+	npu_test::FillInput(in.p, IN_N, 8);
+	ASSERT_EQ(npu_buffer_import_dmabuf(sim.dev, in.fd, &bin), NPU_OK);
+	ASSERT_EQ(npu_buffer_alloc(sim.dev, OUT_N, &bout), NPU_OK);
+	npu_buffer_io io = {bin, 0, bout, 0};
+	ASSERT_EQ(npu_run_buffers(sim.m, &io), NPU_OK) << npu_last_error();
+	EXPECT_EQ(Bytes(bout, 0, OUT_N), CpuResult(in.p));
+	for (npu_buffer *b : {bin, bout}) {
+		struct npu_buffer_stats s = Stats(b);
+		EXPECT_EQ(s.device_mapped, 1u);
+		EXPECT_EQ(s.in_place, 0u);
+		EXPECT_EQ(s.copies, 1u);
+	}
+	EXPECT_EQ(Stats(bin).bytes_copied, IN_N);
+	EXPECT_EQ(Stats(bout).bytes_copied, OUT_N);
+	npu_buffer_free(bin);
+	npu_buffer_free(bout);
+}
+
 TEST(BufferRun, CpuDeviceCopiesEveryTensorAndIsExact)
 {
 	Loaded cpu("cpu");
@@ -399,5 +432,53 @@ TEST(BufferRun, FreeWaitsForTheJobsThatUseTheBuffer)
 		EXPECT_EQ(npu_wait(j, -1), NPU_OK);
 	npu_buffer_free(bout);
 }
+
+// Every zoo net (folds, concats, skips, CPU fallbacks) with buffers on
+// sim: the same bytes as with pointers, each tensor either in place or
+// copied (never both, never neither). Which nets run in place is printed:
+// the rules (hw_plan_buffers) decide it from the placement.
+class BufferZooNet : public ::testing::TestWithParam<const char *>
+{
+};
+
+TEST_P(BufferZooNet, BuffersGiveThePointerRunsBytesOnSim)
+{
+	NPU_TEST_REQUIRE_BACKEND("sim");
+	const std::vector<uint8_t> file = npu_test::zoo_model(GetParam(), 32);
+	npu_device *d;
+	npu_model *m;
+	npu_buffer *bin, *bout;
+	npu_tensor_info ti, to;
+	ASSERT_EQ(npu_open("sim", &d), NPU_OK);
+	ASSERT_EQ(npu_model_load_memory(d, file.data(), file.size(), &m), NPU_OK)
+	        << npu_last_error();
+	ASSERT_EQ(npu_model_input(m, &ti), NPU_OK);
+	ASSERT_EQ(npu_model_output(m, &to), NPU_OK);
+	ASSERT_EQ(npu_buffer_alloc(d, ti.elements, &bin), NPU_OK);
+	ASSERT_EQ(npu_buffer_alloc(d, to.elements, &bout), NPU_OK);
+	auto *x = static_cast<int8_t *>(npu_buffer_map(bin));
+	npu_test::FillInput(x, ti.elements, 9);
+	std::vector<int8_t> want(to.elements);
+	npu_io io = {NPU_IO_INT8, x, ti.elements, NPU_IO_INT8, want.data(), want.size()};
+	ASSERT_EQ(npu_run(m, &io), NPU_OK) << npu_last_error();
+	npu_buffer_io bio = {bin, 0, bout, 0};
+	ASSERT_EQ(npu_run_buffers(m, &bio), NPU_OK) << npu_last_error();
+	EXPECT_EQ(Bytes(bout, 0, to.elements), want);
+	struct npu_buffer_stats si = Stats(bin), so = Stats(bout);
+	EXPECT_EQ(si.uses, 1u);
+	EXPECT_EQ(si.in_place + si.copies, 1u);
+	EXPECT_EQ(so.in_place + so.copies, 1u);
+	printf("[ buffers ] %s-32 on sim: input %s, output %s\n", GetParam(),
+	       si.in_place ? "in place" : "copied", so.in_place ? "in place" : "copied");
+	npu_buffer_free(bin);
+	npu_buffer_free(bout);
+	npu_model_free(m);
+	npu_close(d);
+}
+
+INSTANTIATE_TEST_SUITE_P(BufferZoo, BufferZooNet,
+                         ::testing::Values("squeezenet1_0", "squeezenet1_1", "mobilenet_v1",
+                                           "shufflenet_v1_g3", "mobilenet_v2", "mobilenet_v3_large",
+                                           "mobilenet_v3_small", "shufflenet_v2_x1_0"));
 
 } // namespace
