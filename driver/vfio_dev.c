@@ -318,7 +318,9 @@ int npu_pci_errno_status(int err, const char *path)
 		        "(chown USER %s, or a udev rule) and enough locked memory (ulimit -l)",
 		        path, path);
 	case EBUSY:
-		return npu_pci_fail(NPU_ERR_BUSY, "%s is in use by another process", path);
+		return npu_pci_fail(
+		        NPU_ERR_BUSY,
+		        "%s is in use (by another process, or already open in this one)", path);
 	case ENOMEM:
 		return npu_pci_fail(NPU_ERR_NO_MEM, "%s: out of memory", path);
 	default:

@@ -393,7 +393,7 @@ TEST(PcieErrno, MapsToStatuses)
 	EXPECT_TRUE(Contains(npu_hw_detail(), "/dev/vfio/3: permission denied"));
 	EXPECT_EQ(npu_pci_errno_status(EPERM, "/dev/vfio/3"), NPU_ERR_PERMISSION);
 	EXPECT_EQ(npu_pci_errno_status(EBUSY, "/dev/vfio/3"), NPU_ERR_BUSY);
-	EXPECT_TRUE(Contains(npu_hw_detail(), "in use by another process"));
+	EXPECT_TRUE(Contains(npu_hw_detail(), "is in use (by another process"));
 	EXPECT_EQ(npu_pci_errno_status(ENOENT, "/dev/vfio/3"), NPU_ERR_NO_DEVICE);
 	EXPECT_EQ(npu_pci_errno_status(ENOMEM, "/dev/vfio/3"), NPU_ERR_NO_MEM);
 	EXPECT_EQ(npu_pci_errno_status(EIO, "/dev/vfio/3"), NPU_ERR_IO);
