@@ -1,6 +1,4 @@
 /* Backend registry and device open/close (driver/backend.h). */
-#include <stdarg.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -37,28 +35,12 @@ const struct npu_backend_ops *npu_backend_find(const char *name, size_t len)
 	return NULL;
 }
 
-static _Thread_local char hw_detail[256];
-
-void npu_hw_set_detail(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(hw_detail, sizeof(hw_detail), fmt, ap);
-	va_end(ap);
-}
-
-const char *npu_hw_detail(void)
-{
-	return hw_detail;
-}
-
 int npu_hw_open(const struct npu_backend_ops *ops, const char *args, struct npu_hw **out)
 {
 	struct npu_hw *hw;
 	int rc;
 
-	hw_detail[0] = 0;
+	npu_hw_set_detail("%s", "");
 	if (!ops || !out)
 		return NPU_ERR_INVALID_ARG;
 	hw = calloc(1, sizeof(*hw));

@@ -225,7 +225,7 @@ struct npu_job {
 	uint32_t step; /* the step queued or running */
 	int status;
 	int done;
-	char detail[256]; /* npu_last_error() of a failed step, for npu_wait */
+	char detail[512]; /* npu_last_error() of a failed step, for npu_wait */
 	/* A run with buffers (npu_submit_buffers): io.input/io.output point
 	 * into their mappings; in_place says which the device reaches itself
 	 * (the others are copied, and counted). */

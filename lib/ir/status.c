@@ -66,7 +66,7 @@ const char *npu_status_name(int status)
 	return s ? s->name : "NPU_ERR_UNKNOWN";
 }
 
-static _Thread_local char last_detail[256];
+static _Thread_local char last_detail[512];
 
 void npui_set_detail(const char *fmt, ...)
 {
