@@ -57,3 +57,25 @@ int sp_loc_unshuffle(const struct sp_loc *Lo, int32_t C, int32_t groups, struct 
 	}
 	return 0;
 }
+
+int sp_loc_append(struct sp_loc *out, const struct sp_loc *L, int32_t s0, int32_t n, int32_t at)
+{
+	struct sp_loc tmp;
+
+	if (sp_loc_slice(L, s0, n, &tmp))
+		return -1;
+	for (int32_t k = 0; k < tmp.n; k++) {
+		struct sp_piece q = tmp.p[k], *e = out->n ? &out->p[out->n - 1] : NULL;
+
+		q.c0 += at;
+		if (e && e->phys == q.phys && e->c0 + e->n == q.c0 && e->stride == q.stride &&
+		    e->off + e->n * e->stride == q.off) {
+			e->n += q.n;
+			continue;
+		}
+		if (out->n == SP_MAX_PIECES)
+			return -1;
+		out->p[out->n++] = q;
+	}
+	return 0;
+}

@@ -205,8 +205,12 @@ static int can_home(const struct sp_ctx *c, const struct sp_users *u, int32_t t)
 {
 	int32_t p = c->producer[t];
 
-	if (p < 0 || c->homed[t] || !reader_ok(c, u, t))
+	if (p < 0 || c->homed[t] || c->perm[t] || !reader_ok(c, u, t))
 		return 0;
+	/* a view already took t's location as it is */
+	for (uint32_t k = u->cstart[t]; k < u->cstart[t + 1]; k++)
+		if (c->viewed[u->cons[k]])
+			return 0;
 	switch (c->kind[p]) {
 	case SP_PW:
 	case SP_DW:
@@ -221,6 +225,212 @@ static int can_home(const struct sp_ctx *c, const struct sp_users *u, int32_t t)
 	}
 }
 
+/* ---- views: channel orders ------------------------------------------------ */
+
+static int32_t ord_at(const struct sp_ctx *c, int32_t t, int32_t s)
+{
+	return c->perm[t] ? c->ord[t][s] : s;
+}
+
+/* Record o's order from ord[o] as filled: perm[o] = 0 if it is the identity. */
+static void ord_settle(struct sp_ctx *c, int32_t o)
+{
+	int32_t C = c->g->tensors[o].c;
+
+	c->perm[o] = 0;
+	for (int32_t s = 0; s < C; s++)
+		if (c->ord[o][s] != s) {
+			c->perm[o] = 1;
+			return;
+		}
+}
+
+/*
+ * A fold as a view: its output's location is built from its inputs' (no
+ * byte moves) and its channel order composed with the op's permutation.
+ *   SHUFFLE: the input's slots, logical channel i*m + k relabelled k*g + i;
+ *   SPLIT: the input's slots holding channels [b, b + n), in slot order;
+ *   CONCAT: the inputs' slots one after the other.
+ * Returns 0 and fills loc/ord of the output, or -1 (too many pieces).
+ */
+static int view_build(struct sp_ctx *c, uint32_t li, struct sp_loc *L)
+{
+	const struct npui_graph *g = c->g;
+	const struct npui_layer *l = &g->layers[li];
+	int32_t o = l->output, in = l->inputs[0], C = g->tensors[o].c;
+	int32_t *oo = c->ord[o];
+
+	L->n = 0;
+	if (l->op == NPUI_OP_SHUFFLE) {
+		int32_t gr = l->groups ? l->groups : 1, m = C / gr;
+
+		*L = c->loc[in];
+		for (int32_t s = 0; s < C; s++) {
+			int32_t lc = ord_at(c, in, s);
+			oo[s] = (lc % m) * gr + lc / m;
+		}
+		return 0;
+	}
+	if (l->op == NPUI_OP_SPLIT) {
+		int32_t b = l->split_begin, Ci = g->tensors[in].c, n = 0;
+
+		for (int32_t s = 0; s < Ci;) {
+			int32_t e = s;
+
+			while (e < Ci && ord_at(c, in, e) >= b && ord_at(c, in, e) < b + C)
+				e++;
+			if (e > s) {
+				if (sp_loc_append(L, &c->loc[in], s, e - s, n))
+					return -1;
+				for (int32_t k = s; k < e; k++)
+					oo[n++] = ord_at(c, in, k) - b;
+				s = e;
+			} else {
+				s++;
+			}
+		}
+		return n == C ? 0 : -1;
+	}
+	/* CONCAT */
+	{
+		int32_t at = 0;
+
+		for (unsigned k = 0; k < l->num_inputs; k++) {
+			int32_t t = l->inputs[k], n = g->tensors[t].c;
+
+			if (sp_loc_append(L, &c->loc[t], 0, n, at))
+				return -1;
+			for (int32_t s = 0; s < n; s++)
+				oo[at + s] = at + ord_at(c, t, s);
+			at += n;
+		}
+	}
+	return 0;
+}
+
+/* Slots of input channel group gi of a grouped PW layer, in slot order,
+ * as runs of consecutive slots; the number of runs (the loads per tile). */
+int sp_group_runs(const struct sp_ctx *c, int32_t t, int32_t cin_g, int32_t gi)
+{
+	int32_t C = c->g->tensors[t].c, runs = 0, prev = -2;
+
+	if (!c->perm[t])
+		return 1;
+	for (int32_t s = 0; s < C; s++)
+		if (c->ord[t][s] / cin_g == gi) {
+			runs += s != prev + 1;
+			prev = s;
+		}
+	return runs;
+}
+
+/* Can layer li read input t (in slot order, perm[t] set) by permuting its
+ * weights, or does it pass the order on? */
+static int absorbs(const struct sp_ctx *c, uint32_t li, int32_t t)
+{
+	const struct npui_graph *g = c->g;
+	const struct npui_layer *l = &g->layers[li];
+
+	switch (c->kind[li]) {
+	case SP_PW: {
+		int32_t G = l->groups ? l->groups : 1, cin_g = g->tensors[t].c / G;
+
+		if (l->op == NPUI_OP_FC)
+			return g->tensors[t].h * g->tensors[t].w == 1;
+		for (int32_t gi = 0; gi < G; gi++)
+			if (sp_group_runs(c, t, cin_g, gi) > SP_MAX_PIECES)
+				return 0;
+		return 1;
+	}
+	case SP_DW:
+	case SP_POOL:
+		return 1;
+	case SP_ADD:
+		return c->perm[l->inputs[0]] && c->perm[l->inputs[1]] &&
+		       !memcmp(c->ord[l->inputs[0]], c->ord[l->inputs[1]],
+		               (size_t)g->tensors[t].c * sizeof(int32_t));
+	case SP_FOLD:
+		return c->viewed[li];
+	default:
+		return 0;
+	}
+}
+
+/* The order on t cannot stay: refuse the view that made it (the nearest
+ * one upstream through DW, pools and ADD, which pass orders on). */
+static int refuse_origin(struct sp_ctx *c, int32_t t)
+{
+	int32_t p = t >= 0 ? c->producer[t] : -1;
+	int changed = 0;
+
+	/* every order starts at a view: p < 0 cannot hold a perm */
+	if (p < 0)
+		return 0;
+	if (c->viewed[p]) {
+		c->noview[p] = 1;
+		return 1;
+	}
+	for (unsigned k = 0; k < c->g->layers[p].num_inputs; k++)
+		if (c->perm[c->g->layers[p].inputs[k]])
+			changed |= refuse_origin(c, c->g->layers[p].inputs[k]);
+	return changed;
+}
+
+/* Every channel order reaches only consumers that absorb it. Refuses views
+ * where not; returns 1 if it refused any. */
+static int order_check(struct sp_ctx *c)
+{
+	const struct npui_graph *g = c->g;
+	int changed = 0;
+
+	if (c->perm[g->output])
+		changed |= refuse_origin(c, g->output);
+	for (uint32_t i = 0; i < g->num_layers; i++) {
+		const struct npui_layer *l = &g->layers[i];
+
+		for (unsigned k = 0; k < l->num_inputs; k++)
+			if (c->perm[l->inputs[k]] && !absorbs(c, i, l->inputs[k]))
+				changed |= refuse_origin(c, l->inputs[k]);
+	}
+	return changed;
+}
+
+/* Views in layer order; DW, pools and ADD pass their input's order on. */
+static void view_pass(struct sp_ctx *c, const struct sp_users *u)
+{
+	const struct npui_graph *g = c->g;
+	struct sp_loc tmp;
+
+	/* a shuffle that is no view and has more groups than a location has
+	 * pieces can be neither folded at the store nor copied: the CPU */
+	for (uint32_t i = 0; i < g->num_layers; i++)
+		if (c->kind[i] == SP_FOLD && c->noview[i] && g->layers[i].op == NPUI_OP_SHUFFLE &&
+		    g->layers[i].groups > SP_MAX_PIECES)
+			c->kind[i] = SP_CPU;
+	for (uint32_t i = 0; i < g->num_layers; i++) {
+		const struct npui_layer *l = &g->layers[i];
+		int32_t o = l->output, in = l->num_inputs ? l->inputs[0] : -1;
+
+		c->viewed[i] = 0;
+		if (c->kind[i] == SP_FOLD && is_fold_op(l->op)) {
+			if (c->noview[i] || !reader_ok(c, u, o))
+				continue;
+			if (view_build(c, i, &tmp) || loc_forbidden(c, &tmp)) {
+				c->noview[i] = 1;
+				continue;
+			}
+			c->loc[o] = tmp;
+			c->homed[o] = 2;
+			c->viewed[i] = 1;
+			ord_settle(c, o);
+		} else if ((c->kind[i] == SP_DW || c->kind[i] == SP_POOL || c->kind[i] == SP_ADD) &&
+		           c->perm[in] && g->tensors[o].c == g->tensors[in].c) {
+			memcpy(c->ord[o], c->ord[in], (size_t)g->tensors[o].c * sizeof(int32_t));
+			c->perm[o] = 1;
+		}
+	}
+}
+
 static void fold_pass(struct sp_ctx *c, const struct sp_users *u, const uint8_t *base_kind)
 {
 	const struct npui_graph *g = c->g;
@@ -229,8 +439,10 @@ static void fold_pass(struct sp_ctx *c, const struct sp_users *u, const uint8_t 
 	for (uint32_t t = 0; t < g->num_tensors; t++) {
 		loc_own(&c->loc[t], (int32_t)t, g->tensors[t].c);
 		c->homed[t] = 0;
+		c->perm[t] = 0;
 	}
 	memcpy(c->kind, base_kind, g->num_layers);
+	view_pass(c, u);
 
 	/* store side, last layer first: a fold's output location is final
 	 * before its inputs are placed inside it */
@@ -239,7 +451,7 @@ static void fold_pass(struct sp_ctx *c, const struct sp_users *u, const uint8_t 
 		const struct sp_loc *Lo = &c->loc[l->output];
 		int all = 1;
 
-		if (c->kind[i] != SP_FOLD)
+		if (c->kind[i] != SP_FOLD || c->viewed[i])
 			continue;
 		if (l->op == NPUI_OP_CONCAT) {
 			int32_t off = 0;
@@ -277,7 +489,7 @@ static void fold_pass(struct sp_ctx *c, const struct sp_users *u, const uint8_t 
 		const struct npui_layer *l = &g->layers[i];
 		int32_t t = l->output;
 
-		if (c->kind[i] != SP_FOLD || l->op != NPUI_OP_SPLIT)
+		if (c->kind[i] != SP_FOLD || c->viewed[i] || l->op != NPUI_OP_SPLIT)
 			continue;
 		if (c->homed[t] == 1) {
 			/* stored into a concat/shuffle output: a copy */
@@ -360,6 +572,18 @@ static void fold_why(const struct sp_ctx *c, uint32_t i, struct npui_placement *
 {
 	const struct npui_layer *l = &c->g->layers[i];
 
+	if (c->kind[i] == SP_FOLD && c->viewed[i]) {
+		pl->folded = 1;
+		snprintf(pl->engine, sizeof(pl->engine), "dma");
+		if (l->op == NPUI_OP_CONCAT)
+			WHY("concat: a view of its inputs' channels, no bytes move");
+		else if (l->op == NPUI_OP_SHUFFLE)
+			WHY("shuffle g%u: a relabelling; consumers permute weights", l->groups);
+		else
+			WHY("split: a view of its input's slots %s",
+			    c->perm[l->output] ? "(permuted)" : "");
+		return;
+	}
 	if (c->kind[i] == SP_FOLD) {
 		pl->folded = 1;
 		snprintf(pl->engine, sizeof(pl->engine), "dma");
@@ -483,9 +707,14 @@ int sp_place(struct sp_ctx *c, struct npui_placement *pl_all)
 		base[i] = (uint8_t)place_compute(c, i, pl);
 	}
 
-	for (uint32_t iter = 0; iter <= nt; iter++) {
+	for (uint32_t iter = 0; iter <= nt + g->num_layers; iter++) {
+		int changed;
+
 		fold_pass(c, &u, base);
-		if (!c->arena_off || !arena_check(c, ef, el))
+		changed = order_check(c);
+		if (c->arena_off && arena_check(c, ef, el))
+			changed = 1;
+		if (!changed)
 			break;
 	}
 
@@ -495,6 +724,9 @@ int sp_place(struct sp_ctx *c, struct npui_placement *pl_all)
 
 		snprintf(pl->engine, sizeof(pl->engine), "%s", names[c->kind[i]]);
 		pl->folded = 0;
+		if (c->kind[i] == SP_CPU && base[i] == SP_FOLD)
+			WHY("shuffle g%u: no view, more groups than DMA pieces",
+			    g->layers[i].groups);
 		if (c->kind[i] == SP_FOLD || c->kind[i] == SP_COPY)
 			fold_why(c, i, pl);
 	}

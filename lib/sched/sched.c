@@ -139,6 +139,11 @@ static void ctx_free(struct sp_ctx *c)
 	free(c->loc);
 	free(c->homed);
 	free(c->forbid);
+	free(c->perm);
+	free(c->ord);
+	free(c->ordbuf);
+	free(c->viewed);
+	free(c->noview);
 	free(c->desc);
 	free(c->lod);
 	free(c->rel);
@@ -162,6 +167,7 @@ static int ctx_init(struct sp_ctx *c, const struct npui_graph *g, const struct n
                     const size_t *arena_off)
 {
 	uint32_t nl = g->num_layers ? g->num_layers : 1, nt = g->num_tensors;
+	size_t nch = 0;
 
 	memset(c, 0, sizeof(*c));
 	c->g = g;
@@ -176,9 +182,21 @@ static int ctx_init(struct sp_ctx *c, const struct npui_graph *g, const struct n
 	c->loc = calloc(nt, sizeof(*c->loc));
 	c->homed = calloc(nt, 1);
 	c->forbid = calloc(nt, 1);
+	for (uint32_t t = 0; t < nt; t++)
+		nch += (size_t)g->tensors[t].c;
+	c->perm = calloc(nt ? nt : 1, 1);
+	c->ord = calloc(nt ? nt : 1, sizeof(*c->ord));
+	c->ordbuf = calloc(nch ? nch : 1, sizeof(*c->ordbuf));
+	c->viewed = calloc(nl, 1);
+	c->noview = calloc(nl, 1);
 	if (!c->kind || !c->tile || !c->producer || !c->first || !c->last || !c->loc || !c->homed ||
-	    !c->forbid)
+	    !c->forbid || !c->perm || !c->ord || !c->ordbuf || !c->viewed || !c->noview)
 		return NPU_ERR_NO_MEM;
+	nch = 0;
+	for (uint32_t t = 0; t < nt; t++) {
+		c->ord[t] = c->ordbuf + nch;
+		nch += (size_t)g->tensors[t].c;
+	}
 	lifetimes(c);
 	return NPU_OK;
 }

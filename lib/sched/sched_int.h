@@ -77,6 +77,16 @@ struct sp_ctx {
 	uint8_t *homed;     /* [tensors] 1: lives in another tensor's buffer */
 	uint8_t *forbid;    /* [tensors] 1: may not host or be viewed */
 
+	/* Channel order (docs/SCHEDULER.md §4): a tensor's location maps
+	 * *slots* to bytes; slot s holds logical channel ord[t][s]. perm[t] 0:
+	 * the identity (slot = channel, ord unused). Only consumers that can
+	 * absorb an order (weights permuted at load) ever see one. */
+	uint8_t *perm;   /* [tensors] */
+	int32_t **ord;   /* [tensors] -> C entries each, in ordbuf */
+	int32_t *ordbuf; /* sum of all tensors' channels */
+	uint8_t *viewed; /* [layers] 1: fold is a view (relabelled, no bytes move) */
+	uint8_t *noview; /* [layers] 1: view refused; folded as before or copied */
+
 	/* emission of the current NPU segment */
 	uint32_t layer;
 	uint32_t *desc;
@@ -93,6 +103,9 @@ struct sp_ctx {
 void sp_geom_init(struct sp_geom *geo, const struct npui_caps *caps);
 int sp_place(struct sp_ctx *c, struct npui_placement *pl);
 void sp_ext_lifetimes(const struct sp_ctx *c, int64_t *ef, int64_t *el);
+/* Runs of consecutive slots holding input group gi (channels [gi*cin_g,
+ * (gi+1)*cin_g)) of tensor t: the loads a grouped PW layer needs per tile. */
+int sp_group_runs(const struct sp_ctx *c, int32_t t, int32_t cin_g, int32_t gi);
 
 /* tile.c */
 int sp_plan_tile(const struct sp_ctx *c, uint32_t li, int kind, struct sp_tile *t);
@@ -104,5 +117,8 @@ void sp_emit_fence(struct sp_ctx *c, uint32_t flags);
 int sp_loc_slice(const struct sp_loc *L, int32_t c0, int32_t n, struct sp_loc *out);
 /* loc.c: the location of a SHUFFLE's input given its output's location. */
 int sp_loc_unshuffle(const struct sp_loc *Lo, int32_t C, int32_t groups, struct sp_loc *out);
+/* loc.c: slots [s0, s0 + n) of L appended to out as slots from out's end
+ * (shifted by `at`); adjacent pieces merge. -1 past SP_MAX_PIECES. */
+int sp_loc_append(struct sp_loc *out, const struct sp_loc *L, int32_t s0, int32_t n, int32_t at);
 
 #endif /* NPUI_SCHED_INT_H */

@@ -920,7 +920,7 @@ static void emit_pw(struct sp_ctx *c, uint32_t li)
 	const struct npui_tensor *to = &g->tensors[l->output];
 	struct sp_conv v;
 	struct sp_loc inloc;
-	int32_t *mult = NULL, *shift = NULL, lo, hi;
+	int32_t *mult = NULL, *shift = NULL, *gat = NULL, *wcol = NULL, lo, hi;
 	uint64_t *wofs = NULL, *pofs = NULL;
 	uint32_t nkc, noct, nset, wl = 0, step = 0, ot = 0, cur = UINT32_MAX;
 
@@ -936,9 +936,37 @@ static void emit_pw(struct sp_ctx *c, uint32_t li)
 	shift = calloc((size_t)to->c, sizeof(*shift));
 	wofs = calloc(nset, sizeof(*wofs));
 	pofs = calloc((size_t)v.G * noct, sizeof(*pofs));
-	if (!mult || !shift || !wofs || !pofs) {
+	gat = calloc((size_t)v.G * v.cin_g, sizeof(*gat));
+	wcol = calloc((size_t)v.G * v.cin_g, sizeof(*wcol));
+	if (!mult || !shift || !wofs || !pofs || !gat || !wcol) {
 		c->err = NPU_ERR_NO_MEM;
 		goto out;
+	}
+	/* The input in slot order (docs/SCHEDULER.md §4): group gi reads the
+	 * slots holding its channels, in slot order, into consecutive ACT
+	 * channels (gat: slot of each position); the weights follow (wcol:
+	 * the channel within the group each position holds). MAC sums do not
+	 * depend on the order, so the outputs stay exact. */
+	if (!c->perm[l->inputs[0]]) {
+		for (int32_t q = 0; q < v.G * v.cin_g; q++) {
+			gat[q] = q;
+			wcol[q] = q % v.cin_g;
+		}
+	} else {
+		const int32_t *ord = c->ord[l->inputs[0]];
+		int32_t *fill = calloc((size_t)v.G, sizeof(*fill));
+
+		if (!fill) {
+			c->err = NPU_ERR_NO_MEM;
+			goto out;
+		}
+		for (int32_t sl = 0; sl < v.G * v.cin_g; sl++) {
+			int32_t gi = ord[sl] / v.cin_g, q = gi * v.cin_g + fill[gi]++;
+
+			gat[q] = sl;
+			wcol[q] = ord[sl] % v.cin_g;
+		}
+		free(fill);
 	}
 	/* the plan already checked these multipliers */
 	npu_ref_conv_multipliers(ti->q.scale, l->w_scale, to->q.scale, to->c, mult, shift);
@@ -1014,8 +1042,9 @@ static void emit_pw(struct sp_ctx *c, uint32_t li)
 										                          v.kw +
 										                  kx) *
 										                         v.cin_g +
-										                 ic0 +
-										                 icl];
+										                 wcol[gi * v.cin_g +
+										                      ic0 +
+										                      icl]];
 									}
 			}
 		}
@@ -1068,9 +1097,18 @@ static void emit_pw(struct sp_ctx *c, uint32_t li)
 						}
 						whalf = ((wl - 1) & 1) * geo->wgt_half;
 						phalf = ((wl - 1) & 1) * geo->par_half;
-						xfer(c, 0, &inloc, iy, ix, ih, iw,
-						     gi * v.cin_g + ic0, icn, in_b, cpi,
-						     (uint32_t)iw * cpi, &lf, &ll);
+						for (int32_t p = 0, r; p < icn; p += r) {
+							const int32_t *gs =
+							        gat + gi * v.cin_g + ic0;
+
+							for (r = 1;
+							     p + r < icn && gs[p + r] == gs[p] + r;
+							     r++)
+								;
+							xfer(c, 0, &inloc, iy, ix, ih, iw, gs[p], r,
+							     in_b + (uint32_t)p, cpi,
+							     (uint32_t)iw * cpi, &lf, &ll);
+						}
 						mark(c, lf, ll, NPU_HW_FLAG_POP_NEXT,
 						     NPU_HW_FLAG_PUSH_NEXT);
 
@@ -1141,6 +1179,8 @@ out:
 	free(shift);
 	free(wofs);
 	free(pofs);
+	free(gat);
+	free(wcol);
 }
 
 /* ---- DW engine ------------------------------------------------------------ */
@@ -1155,17 +1195,24 @@ static void emit_dw(struct sp_ctx *c, uint32_t li)
 	const struct npui_tensor *to = &g->tensors[l->output];
 	const int32_t C = ti->c;
 	struct sp_conv v;
-	int32_t *mult, *shift, lo, hi;
+	int32_t *mult, *shift, *ord, lo, hi;
 	uint32_t step = 0, nct = cdiv((uint32_t)C, (uint32_t)t->ct);
 
 	conv_geom(g, l, &v);
 	mult = calloc((size_t)C, sizeof(*mult));
 	shift = calloc((size_t)C, sizeof(*shift));
-	if (!mult || !shift) {
+	ord = calloc((size_t)C, sizeof(*ord));
+	if (!mult || !shift || !ord) {
 		c->err = NPU_ERR_NO_MEM;
 		goto out;
 	}
 	npu_ref_conv_multipliers(ti->q.scale, l->w_scale, to->q.scale, C, mult, shift);
+	if (c->perm[l->inputs[0]]) {
+		memcpy(ord, c->ord[l->inputs[0]], (size_t)C * sizeof(*ord));
+	} else {
+		for (int32_t ch = 0; ch < C; ch++)
+			ord[ch] = ch;
+	}
 	act_bounds(g, l, &lo, &hi);
 	prime(c);
 	for (uint32_t ct = 0; ct < nct; ct++) {
@@ -1179,14 +1226,15 @@ static void emit_dw(struct sp_ctx *c, uint32_t li)
 		/* the second allocation may have moved the blob */
 		wp = pp ? c->blob + wo : NULL;
 
-		/* weights HWC, channels padded; parameters per lane group */
+		/* weights HWC, channels padded; parameters per lane group; lane
+		 * = slot: a channel order on the input is the output's too */
 		for (int32_t k = 0; wp && pp && k < v.kh * v.kw; k++)
 			for (int32_t ch = 0; ch < cn; ch++)
 				wp[(size_t)k * cp + ch] =
-				        (uint8_t)l->weights[(size_t)(c0 + ch) * v.kh * v.kw + k];
+				        (uint8_t)l->weights[(size_t)ord[c0 + ch] * v.kh * v.kw + k];
 		for (int32_t ch = 0; wp && pp && ch < cn; ch++) {
-			int32_t vals[3] = {l->bias ? l->bias[c0 + ch] : 0, mult[c0 + ch],
-			                   shift[c0 + ch]};
+			int32_t lc = ord[c0 + ch];
+			int32_t vals[3] = {l->bias ? l->bias[lc] : 0, mult[lc], shift[lc]};
 			uint32_t q = (uint32_t)ch / geo->L, r = (uint32_t)ch % geo->L;
 
 			for (int k = 0; k < 3; k++)
@@ -1249,6 +1297,7 @@ static void emit_dw(struct sp_ctx *c, uint32_t li)
 out:
 	free(mult);
 	free(shift);
+	free(ord);
 }
 
 /* ---- PPU: pools and ADD ---------------------------------------------------- */

@@ -1,0 +1,325 @@
+// Channel shuffles folded into the consumers' weight order (docs/SCHEDULER.md
+// §4): SHUFFLE, SPLIT and CONCAT become views with a channel order, the
+// 1x1/grouped/DW consumers permute their weights, and nothing moves bytes
+// for them. Every graph runs on the sim device and on cpu, byte for byte;
+// the schedule and the profile must show the folds (no descriptors, no
+// cycles), and an order that cannot be absorbed must be materialized.
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "npu.h"
+#include "driver/npu_desc.h"
+#include "driver/npu_regs.h"
+#include "ir/graph.h"
+extern "C" {
+#include "quant/zb.h" // no C++ guards of its own
+}
+#include "ref/ref.h"
+#include "sched/sched.h"
+#include "tests/common/backends.h"
+#include "tests/common/inputs.h"
+#include "zoo/zoo.h"
+
+namespace
+{
+
+using Graph = std::unique_ptr<npui_graph, void (*)(npui_graph *)>;
+using Sched = std::unique_ptr<npui_sched, void (*)(npui_sched *)>;
+
+bool IsFoldOp(const npui_layer &l)
+{
+	return l.op == NPUI_OP_SHUFFLE || l.op == NPUI_OP_SPLIT || l.op == NPUI_OP_CONCAT;
+}
+
+// The view (relabelling) rather than today's strided store or a copy.
+bool IsView(const npui_placement &p)
+{
+	return p.folded && (strstr(p.why, "a relabelling") || strstr(p.why, "a view"));
+}
+
+// g's schedule on a preset build with the arena the hardware device plans.
+Sched Schedule(const npui_graph *g, bool small)
+{
+	Sched none(nullptr, npui_sched_free);
+	char why[200] = "";
+	npui_ref_plan *pp = nullptr;
+	if (npui_ref_prepare(g, &pp, why, sizeof(why)) != NPU_OK) {
+		ADD_FAILURE() << "prepare: " << why;
+		return none;
+	}
+	std::unique_ptr<npui_ref_plan, void (*)(npui_ref_plan *)> plan(pp, npui_ref_plan_free);
+	npui_caps caps;
+	npui_caps_preset(&caps, small ? 1 : 0);
+	std::vector<size_t> off(g->num_tensors);
+	size_t size = 0;
+	EXPECT_EQ(npui_sched_arena_plan(g, &caps, off.data(), &size), NPU_OK);
+	npui_sched *sp = nullptr;
+	EXPECT_EQ(npui_sched_build(g, plan.get(), &caps, off.data(), &sp, why, sizeof(why)), NPU_OK)
+	        << why;
+	return Sched(sp, npui_sched_free);
+}
+
+// Runs g on sim and on cpu (seeded input): the outputs must be identical.
+// Returns the sim run's profile.
+std::vector<npu_layer_profile> RunSimVsCpu(const npui_graph *g, uint32_t seed)
+{
+	void *data = nullptr;
+	size_t len = 0;
+	EXPECT_EQ(npui_model_serialize(g, &data, &len), NPU_OK);
+	std::vector<uint8_t> file((uint8_t *)data, (uint8_t *)data + len);
+	free(data);
+	const npui_tensor &ti = g->tensors[g->input];
+	auto x = npu_test::SeededInput((size_t)ti.h * ti.w * ti.c, seed);
+	std::vector<npu_layer_profile> prof;
+	std::vector<int8_t> y[2];
+	const char *uris[2] = {"sim", "cpu"};
+	for (int d = 0; d < 2; d++) {
+		npu_device *dev = nullptr;
+		npu_model *m = nullptr;
+		EXPECT_EQ(npu_open(uris[d], &dev), NPU_OK);
+		if (!dev)
+			return prof;
+		EXPECT_EQ(npu_model_load_memory(dev, file.data(), file.size(), &m), NPU_OK)
+		        << npu_last_error();
+		if (m) {
+			npu_tensor_info out;
+			npu_model_output(m, &out);
+			y[d].assign(out.elements, (int8_t)0x5a);
+			npu_io io = {NPU_IO_INT8, x.data(),    x.size(),
+			             NPU_IO_INT8, y[d].data(), y[d].size()};
+			EXPECT_EQ(npu_run(m, &io), NPU_OK) << npu_last_error();
+			if (d == 0) {
+				unsigned n = npu_model_num_layers(m);
+				prof.resize(n);
+				npu_model_profile(m, prof.data(), n, &n);
+			}
+			npu_model_free(m);
+		}
+		npu_close(dev);
+	}
+	EXPECT_EQ(y[0].size(), y[1].size());
+	for (size_t i = 0; i < y[0].size() && i < y[1].size(); i++)
+		if (y[0][i] != y[1][i]) {
+			ADD_FAILURE() << "sim differs from cpu at output " << i << ": "
+			              << (int)y[0][i] << " vs " << (int)y[1][i];
+			break;
+		}
+	return prof;
+}
+
+// Every SHUFFLE/SPLIT/CONCAT of g is a view: in the schedule of both
+// builds no descriptor of its own (a segment's closing FENCE aside), and
+// in the sim profile (when given) folded with 0 cycles. Returns how many.
+int ExpectAllFoldsAreViews(const npui_graph *g, const std::vector<npu_layer_profile> *prof)
+{
+	int n = 0;
+	for (int small = 0; small < 2; small++) {
+		Sched s = Schedule(g, small != 0);
+		if (!s)
+			return 0;
+		std::vector<uint32_t> own(g->num_layers, 0);
+		for (uint32_t k = 0; k < s->num_segments; k++) {
+			const npui_segment &sg = s->segments[k];
+			for (uint32_t i = 0; i < sg.num_desc; i++) {
+				npu_desc_hdr h{};
+				npu_desc_hdr_unpack(&sg.desc[i * NPU_HW_DESC_WORDS], &h);
+				if (h.opcode != NPU_HW_OP_FENCE)
+					own[sg.layer_of_desc[i]]++;
+			}
+		}
+		n = 0;
+		for (uint32_t i = 0; i < g->num_layers; i++) {
+			if (!IsFoldOp(g->layers[i]))
+				continue;
+			n++;
+			const npui_placement &p = s->placement[i];
+			EXPECT_TRUE(IsView(p)) << g->layers[i].name << " (small " << small
+			                       << "): " << p.engine << ", " << p.why;
+			EXPECT_EQ(own[i], 0u) << g->layers[i].name << " has descriptors";
+		}
+	}
+	for (uint32_t i = 0; prof && i < g->num_layers && i < prof->size(); i++) {
+		if (!IsFoldOp(g->layers[i]))
+			continue;
+		EXPECT_EQ((*prof)[i].folded, 1u) << (*prof)[i].name;
+		EXPECT_EQ((*prof)[i].cycles, 0u) << (*prof)[i].name;
+	}
+	return n;
+}
+
+struct ZooFold {
+	const char *net;
+	int groups, size;
+};
+
+class SchedFoldZoo : public ::testing::TestWithParam<ZooFold>
+{
+};
+
+// ShuffleNet v1 (every group count) and v2: bit-exact on sim, every
+// shuffle, split and concat a view with no descriptors and no cycles.
+TEST_P(SchedFoldZoo, ShuffleNetFoldsAreFree)
+{
+	NPU_TEST_REQUIRE_BACKEND("sim");
+	const ZooFold &z = GetParam();
+	zoo_opts o;
+	zoo_opts_default(&o);
+	o.size = z.size;
+	o.calib = 2;
+	o.groups = z.groups;
+	npui_graph *gp = nullptr;
+	char why[200] = "";
+	ASSERT_EQ(zoo_build(z.net, &o, &gp, why, sizeof(why)), NPU_OK) << why;
+	Graph g(gp, npui_graph_free);
+	auto prof = RunSimVsCpu(g.get(), 11);
+	ASSERT_EQ(prof.size(), g->num_layers);
+	int n = ExpectAllFoldsAreViews(g.get(), &prof);
+	if (z.groups != 1 || !strcmp(z.net, "shufflenet_v2_x1_0")) {
+		EXPECT_GT(n, 0);
+	}
+}
+
+INSTANTIATE_TEST_SUITE_P(
+        Nets, SchedFoldZoo,
+        ::testing::Values(ZooFold{"shufflenet_v2_x1_0", 3, 32},
+                          ZooFold{"shufflenet_v2_x1_0", 3, 64}, ZooFold{"shufflenet_v1_g3", 1, 32},
+                          ZooFold{"shufflenet_v1_g3", 2, 32}, ZooFold{"shufflenet_v1_g3", 3, 64},
+                          ZooFold{"shufflenet_v1_g3", 4, 32}, ZooFold{"shufflenet_v1_g3", 8, 32}),
+        [](const ::testing::TestParamInfo<ZooFold> &i) {
+	        return std::string(i.param.net[12] == '2' ? "v2" : "v1") + "_g" +
+	               std::to_string(i.param.groups) + "_" + std::to_string(i.param.size);
+        });
+
+// ---- hand-built graphs -------------------------------------------------------
+
+struct Zb {
+	zb *b;
+	explicit Zb(int h, int w, int c, uint64_t seed) : b(zb_new_input("fold", h, w, c, seed))
+	{
+	}
+	~Zb()
+	{
+		zb_free(b);
+	}
+	Graph Finish(int out)
+	{
+		npui_graph *g = nullptr;
+		char why[200] = "";
+		EXPECT_EQ(zb_finish(b, out, 2, &g, why, sizeof(why)), NPU_OK) << why;
+		return Graph(g, npui_graph_free);
+	}
+};
+
+int LayerNamed(const npui_graph *g, const char *name)
+{
+	for (uint32_t i = 0; i < g->num_layers; i++)
+		if (!strcmp(g->layers[i].name, name))
+			return (int)i;
+	ADD_FAILURE() << "no layer " << name;
+	return 0;
+}
+
+// ShuffleNet v2 units by hand: concat -> shuffle -> split -> (1x1 branch,
+// the identity half) -> concat, three deep, then a 1x1 over the last
+// shuffle and a second one over a split of it. All views, bit-exact.
+TEST(SchedFold, ConcatShuffleSplitChains)
+{
+	NPU_TEST_REQUIRE_BACKEND("sim");
+	Zb z(10, 9, 40, 5);
+	int x = zb_conv(z.b, "stem", zb_input(z.b), 40, 1, 1, 0, 1, NPUI_ACT_RELU, ZB_BN);
+	for (int u = 0; u < 3; u++) {
+		char nm[32];
+		int cat[2];
+		snprintf(nm, sizeof(nm), "u%d.split1", u);
+		cat[0] = zb_split(z.b, nm, x, 0, 20);
+		snprintf(nm, sizeof(nm), "u%d.split2", u);
+		cat[1] = zb_split(z.b, nm, x, 20, 20);
+		snprintf(nm, sizeof(nm), "u%d.pw1", u);
+		cat[1] = zb_conv(z.b, nm, cat[1], 20, 1, 1, 0, 1, NPUI_ACT_RELU, ZB_BN);
+		snprintf(nm, sizeof(nm), "u%d.dw", u);
+		cat[1] = zb_dw(z.b, nm, cat[1], 3, 1, NPUI_ACT_NONE, ZB_BN);
+		snprintf(nm, sizeof(nm), "u%d.pw2", u);
+		cat[1] = zb_conv(z.b, nm, cat[1], 20, 1, 1, 0, 1, NPUI_ACT_RELU, ZB_BN);
+		snprintf(nm, sizeof(nm), "u%d.concat", u);
+		x = zb_concat(z.b, nm, 2, cat);
+		snprintf(nm, sizeof(nm), "u%d.shuffle", u);
+		x = zb_shuffle(z.b, nm, x, 2);
+	}
+	int a = zb_conv(z.b, "head", x, 24, 1, 1, 0, 1, NPUI_ACT_RELU, ZB_BN);
+	int h = zb_split(z.b, "tail.split", x, 8, 24);
+	int c = zb_conv(z.b, "tail", h, 24, 1, 1, 0, 1, NPUI_ACT_RELU, ZB_BN);
+	Graph g = z.Finish(zb_add(z.b, "out", a, c, NPUI_ACT_NONE));
+	ASSERT_TRUE(g);
+	auto prof = RunSimVsCpu(g.get(), 3);
+	EXPECT_EQ(ExpectAllFoldsAreViews(g.get(), &prof), 3 * 4 + 1);
+}
+
+// A v1 unit: grouped 1x1, shuffle, depthwise, grouped 1x1 whose groups
+// each gather three runs of slots. All views, bit-exact.
+TEST(SchedFold, GroupedConvGathersShuffledGroups)
+{
+	NPU_TEST_REQUIRE_BACKEND("sim");
+	Zb z(9, 8, 24, 6);
+	int y = zb_conv(z.b, "gconv1", zb_input(z.b), 30, 1, 1, 0, 3, NPUI_ACT_RELU, ZB_BN);
+	y = zb_shuffle(z.b, "shuffle", y, 3);
+	y = zb_dw(z.b, "dw", y, 3, 1, NPUI_ACT_NONE, ZB_BN);
+	y = zb_conv(z.b, "gconv2", y, 24, 1, 1, 0, 3, NPUI_ACT_NONE, ZB_BN);
+	Graph g = z.Finish(zb_add(z.b, "add", zb_input(z.b), y, NPUI_ACT_RELU));
+	ASSERT_TRUE(g);
+	auto prof = RunSimVsCpu(g.get(), 4);
+	EXPECT_EQ(ExpectAllFoldsAreViews(g.get(), &prof), 1);
+}
+
+// Orders that cannot be absorbed are materialized (the producer stores
+// at channel stride, or a copy), and the bytes stay exact:
+//   - a shuffle that is the graph output;
+//   - a shuffle whose order a DW passes on to the graph output;
+//   - a shuffle feeding a CPU layer (h-swish has no engine);
+//   - a grouped conv whose groups straddle the shuffled order (each of
+//     its 2 groups would gather 32 one-slot runs, more than SP_MAX_PIECES).
+TEST(SchedFold, UnabsorbableOrdersAreMaterialized)
+{
+	NPU_TEST_REQUIRE_BACKEND("sim");
+	for (int variant = 0; variant < 4; variant++) {
+		SCOPED_TRACE("variant " + std::to_string(variant));
+		Zb z(7, 6, 16, 7 + variant);
+		int y = zb_conv(z.b, "conv", zb_input(z.b), 48, 1, 1, 0, 1, NPUI_ACT_RELU, ZB_BN);
+		int out = -1;
+		switch (variant) {
+		case 0:
+			out = zb_shuffle(z.b, "shuffle", y, 3);
+			break;
+		case 1:
+			y = zb_shuffle(z.b, "shuffle", y, 2);
+			out = zb_dw(z.b, "dw", y, 3, 1, NPUI_ACT_NONE, ZB_BN);
+			break;
+		case 2:
+			y = zb_shuffle(z.b, "shuffle", y, 2);
+			y = zb_lut(z.b, "hswish", y, NPUI_LUT_HSWISH);
+			out = zb_conv(z.b, "after", y, 8, 1, 1, 0, 1, NPUI_ACT_NONE, ZB_BN);
+			break;
+		default:
+			y = zb_conv(z.b, "conv64", y, 64, 1, 1, 0, 1, NPUI_ACT_RELU, ZB_BN);
+			y = zb_shuffle(z.b, "shuffle", y, 32);
+			y = zb_conv(z.b, "gconv", y, 16, 1, 1, 0, 2, NPUI_ACT_RELU, ZB_BN);
+			out = zb_conv(z.b, "after", y, 8, 1, 1, 0, 1, NPUI_ACT_NONE, ZB_BN);
+			break;
+		}
+		Graph g = z.Finish(out);
+		ASSERT_TRUE(g);
+		RunSimVsCpu(g.get(), 20 + variant);
+		for (int small = 0; small < 2; small++) {
+			Sched s = Schedule(g.get(), small != 0);
+			ASSERT_TRUE(s);
+			const npui_placement &p = s->placement[LayerNamed(g.get(), "shuffle")];
+			EXPECT_FALSE(IsView(p)) << p.engine << ", " << p.why;
+		}
+	}
+}
+
+} // namespace
