@@ -25,6 +25,7 @@
  */
 #include <errno.h>
 #include <poll.h>
+#include <sched.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -179,13 +180,16 @@ static int card_mailbox(struct npu_card *c, uint32_t op, uint32_t offset, uint32
 		card_note(c, "doorbell failed: status %d", rc);
 		return card_alive(c) ? rc : NPU_ERR_DISCONNECTED;
 	}
+	/* Yielding, not only pausing: on a loaded machine the card may be
+	 * waiting for this very CPU. */
 	spin_end = now_ns() + CARD_MB_SPIN_NS;
 	do {
-		for (unsigned i = 0; i < 64; i++) {
+		for (unsigned i = 0; i < 16; i++) {
 			if (ld32(&k->mb_done) == seq)
 				goto done;
 			cpu_relax();
 		}
+		sched_yield();
 	} while (now_ns() < spin_end);
 	start = last_look = now_ms();
 	while (ld32(&k->mb_done) != seq) {

@@ -2,7 +2,8 @@
  * The "cosim" backend: the co-simulated PCIe card (npu-cosim,
  * rtl-sim/cosim) reached from this host directly, as an ivshmem client
  * doing what QEMU's ivshmem-doorbell device does for a guest: connect to
- * the card's socket, receive its memory and eventfds, map the memory.
+ * the card's socket, receive its memory and eventfds, map the memory;
+ * then the NPU is reset, whatever the last host left.
  * From there driver/card.c speaks the card protocol (driver/npu_card.h)
  * exactly as it does under vfio and uio in a guest; docs/PCIE.md has the
  * protocol and the figures.
@@ -276,6 +277,11 @@ static int cosim_open(struct npu_hw *hw, const char *args)
 		cosim_note("%s: the card says it is peer %u, the server said %lld", path,
 		           npu_card_ctrl(p->card)->card_peer, (long long)p->peer_id);
 		rc = NPU_ERR_NOT_SUPPORTED;
+		goto err;
+	}
+	/* A known NPU whatever happened before (as vfio and uio do). */
+	if ((rc = npu_card_reset(p->card)) != NPU_OK) {
+		cosim_note("%s: the card's reset failed (%d)", path, rc);
 		goto err;
 	}
 	return NPU_OK;

@@ -17,6 +17,7 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -28,6 +29,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <map>
 #include <string>
 #include <thread>
 #include <vector>
@@ -86,6 +88,11 @@ class Card
 		argv.push_back(nullptr);
 		pid_ = fork();
 		if (pid_ == 0) {
+			// The card stands for hardware, which no scheduler starves:
+			// ahead of the other processes of a loaded box (a card that
+			// does not run for NPU_CARD_DEAD_MS is gone). Best effort.
+			if (setpriority(PRIO_PROCESS, 0, -5) != 0)
+				perror("npu-cosim test: setpriority");
 			execv(argv[0], argv.data());
 			_exit(127);
 		}
@@ -225,6 +232,16 @@ long first_mismatch(const std::vector<int8_t> &a, const std::vector<int8_t> &b)
 		if (a[i] != b[i])
 			return static_cast<long>(i);
 	return -1;
+}
+
+// A zoo model, built once per name and size for the whole program.
+const std::vector<uint8_t> &cached_model(const std::string &net, int size)
+{
+	static std::map<std::pair<std::string, int>, std::vector<uint8_t>> cache;
+	auto &m = cache[{net, size}];
+	if (m.empty())
+		m = npu_test::zoo_model(net.c_str(), size);
+	return m;
 }
 
 // The control page of the card under an open cosim device.
@@ -520,12 +537,18 @@ TEST(CosimZoo224, MobileNetV2)
 	npu_device *dev;
 	ASSERT_EQ(npu_open(card.uri().c_str(), &dev), NPU_OK) << npu_last_error();
 	NetRun r;
+	const volatile struct npu_card_ctrl *k = ctrl_of(dev);
+	ASSERT_NE(k, nullptr);
+	const uint64_t req0 = k->mb_requests, irq0 = k->irqs_sent;
 	expect_bit_exact_with_placement(dev, "mobilenet_v2", 224, 11, &r);
 	uint64_t cycles = 0;
 	for (const auto &p : r.prof)
 		cycles += p.cycles;
-	printf("cosim MobileNetV2-224: %llu layer cycles, run %.0f ms wall\n",
-	       static_cast<unsigned long long>(cycles), r.run_ms);
+	printf("cosim MobileNetV2-224: %llu layer cycles, run %.0f ms wall; load and run: %llu "
+	       "mailbox requests, %llu interrupts\n",
+	       static_cast<unsigned long long>(cycles), r.run_ms,
+	       static_cast<unsigned long long>(k->mb_requests - req0),
+	       static_cast<unsigned long long>(k->irqs_sent - irq0));
 	RecordProperty("mobilenet_v2_224_cycles", std::to_string(cycles));
 	RecordProperty("mobilenet_v2_224_run_ms", std::to_string(r.run_ms));
 	npu_close(dev);
@@ -539,7 +562,7 @@ TEST(CosimZoo224, MobileNetV2)
 TEST(CosimGone, KilledMidJob)
 {
 	const int size = 64;
-	auto file = npu_test::zoo_model("mobilenet_v2", size);
+	const auto &file = cached_model("mobilenet_v2", size);
 	auto x = npu_test::SeededInput(static_cast<size_t>(size) * size * 3, 5);
 	Card card({"--kill-after-cycles", "200000"});
 	REQUIRE_CARD(card);
@@ -554,16 +577,22 @@ TEST(CosimGone, KilledMidJob)
 	npu_io io = {NPU_IO_INT8, x.data(), x.size(), NPU_IO_INT8, y.data(), y.size()};
 
 	// Reap the card as it dies, and note when.
+	const pid_t card_pid = card.pid();
+	ASSERT_GT(card_pid, 0);
 	std::atomic<bool> died{false};
 	Clock::time_point death;
 	int status = 0;
 	std::thread reaper([&] {
-		status = card.reap(-1);
+		// Bounded: a run that failed early never gets the card to its
+		// kill; the test fails on that rather than waiting for ever.
+		status = card.reap(120000);
 		death = Clock::now();
-		died = true;
+		died = status != -1;
 	});
 	const int rc = npu_run(m, &io);
 	const auto ret = Clock::now();
+	if (rc != NPU_ERR_DISCONNECTED && !died)
+		kill(card_pid, SIGKILL); // the job ended first: no need to wait for the reaper
 	reaper.join();
 	EXPECT_EQ(rc, NPU_ERR_DISCONNECTED) << npu_status_name(rc) << ": " << npu_last_error();
 	ASSERT_TRUE(died);
@@ -590,7 +619,7 @@ TEST_P(CosimGoneBetweenCalls, NextCallIsDisconnected)
 {
 	const int sig = GetParam();
 	const int size = 32;
-	auto file = npu_test::zoo_model("mobilenet_v1", size);
+	const auto &file = cached_model("mobilenet_v1", size);
 	auto x = npu_test::SeededInput(static_cast<size_t>(size) * size * 3, 3);
 	Card card;
 	REQUIRE_CARD(card);
