@@ -395,6 +395,29 @@ static int order_check(struct sp_ctx *c)
 	return changed;
 }
 
+/* Every input of CONCAT li can be stored into its slice by its producer
+ * (the store-side fold, one contiguous run per pixel): then a view would
+ * only make the readers load two pieces instead of one (SqueezeNet's fire
+ * concats: 0.6-1.8 % more cycles as views). */
+static int concat_storable(const struct sp_ctx *c, const struct sp_users *u, uint32_t li)
+{
+	const struct npui_layer *l = &c->g->layers[li];
+
+	for (unsigned k = 0; k < l->num_inputs; k++) {
+		int32_t t = l->inputs[k], p = c->producer[t];
+
+		if (p < 0 || c->perm[t] || !reader_ok(c, u, t))
+			return 0;
+		if (c->kind[p] != SP_PW && c->kind[p] != SP_DW && c->kind[p] != SP_POOL &&
+		    c->kind[p] != SP_ADD)
+			return 0;
+		for (uint32_t r = u->cstart[t]; r < u->cstart[t + 1]; r++)
+			if (u->cons[r] != li && is_fold_op(c->g->layers[u->cons[r]].op))
+				return 0;
+	}
+	return 1;
+}
+
 /* Views in layer order; DW, pools and ADD pass their input's order on. */
 static void view_pass(struct sp_ctx *c, const struct sp_users *u)
 {
@@ -413,7 +436,8 @@ static void view_pass(struct sp_ctx *c, const struct sp_users *u)
 
 		c->viewed[i] = 0;
 		if (c->kind[i] == SP_FOLD && is_fold_op(l->op)) {
-			if (c->noview[i] || !reader_ok(c, u, o))
+			if (c->noview[i] || !reader_ok(c, u, o) ||
+			    (l->op == NPUI_OP_CONCAT && concat_storable(c, u, i)))
 				continue;
 			if (view_build(c, i, &tmp) || loc_forbidden(c, &tmp)) {
 				c->noview[i] = 1;
