@@ -124,10 +124,13 @@ static void st32(uint32_t *p, uint32_t v)
 	__atomic_store_n(p, v, __ATOMIC_RELEASE);
 }
 
+/* From now on the card is gone; why goes to NPU_DEBUG's stderr and, for
+ * npu_last_error(), to the backend's detail. */
 static void card_lost(struct npu_card *c, const char *why)
 {
 	if (!c->gone)
 		card_note(c, "card gone: %s", why);
+	npu_hw_set_detail("%s: the card is gone (%s)", c->io.name ? c->io.name : "card", why);
 	c->gone = 1;
 }
 
@@ -154,7 +157,11 @@ static int card_alive(struct npu_card *c)
 		c->hb = hb;
 		c->hb_ms = t;
 	} else if (t - c->hb_ms >= NPU_CARD_DEAD_MS) {
-		card_lost(c, "heartbeat frozen");
+		char why[64];
+
+		snprintf(why, sizeof(why), "heartbeat frozen for %llu ms",
+		         (unsigned long long)(t - c->hb_ms));
+		card_lost(c, why);
 		return 0;
 	}
 	return 1;
