@@ -328,21 +328,14 @@ static int vfio_submit(struct npu_hw *hw, uint32_t tail)
 static int vfio_wait_irq(struct npu_hw *hw, int timeout_ms)
 {
 	struct vfio_priv *p = npu_hw_priv(hw);
-	uint64_t addr = 0;
-	int rc = npu_card_wait_irq(p->card, timeout_ms), faults;
+	int rc = npu_card_wait_irq(p->card, timeout_ms);
 
 	if (rc != NPU_OK && rc != NPU_ERR_TIMEOUT)
 		return rc;
 	/* A DMA the IOMMU blocked ends in a device error or a hang: the
 	 * kernel log says which. */
-	faults = npu_vfio_iommu_faults(p->v, &addr);
-	if (faults > 0) {
-		return npu_pci_fail(
-		        NPU_ERR_IOMMU_FAULT,
-		        "%s: the IOMMU blocked %d DMA(s) of the device, the first at IOVA "
-		        "0x%llx (an address no buffer maps)",
-		        p->name, faults, (unsigned long long)addr);
-	}
+	if (npu_vfio_check_faults(p->v) == NPU_ERR_IOMMU_FAULT)
+		return NPU_ERR_IOMMU_FAULT;
 	return rc;
 }
 

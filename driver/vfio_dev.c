@@ -1053,6 +1053,19 @@ int npu_vfio_iommu_faults(struct npu_vfio *v, uint64_t *addr)
 	return npu_kmsg_faults(v->kmsg_fd, v->bdf, addr);
 }
 
+int npu_vfio_check_faults(struct npu_vfio *v)
+{
+	uint64_t addr = 0;
+	int n = npu_vfio_iommu_faults(v, &addr);
+
+	if (n <= 0)
+		return n == 0 ? NPU_OK : n;
+	return npu_pci_fail(NPU_ERR_IOMMU_FAULT,
+	                    "%s: the IOMMU blocked %d DMA(s) of the device, the first at IOVA "
+	                    "0x%llx (an address no buffer maps)",
+	                    v->bdf, n, (unsigned long long)addr);
+}
+
 /* The devices of group besides bdf that keep it from being viable
  * (bound to a driver other than vfio-pci and pci-stub), as
  * "BDF (driver), ..." into out. */

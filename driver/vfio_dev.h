@@ -161,6 +161,11 @@ int npu_vfio_dma_unmap(struct npu_vfio *v, uint64_t iova, size_t size);
  * dmesg_restrict; no detail is set). Each fault is counted once: a
  * second call reports only newer ones. */
 int npu_vfio_iommu_faults(struct npu_vfio *v, uint64_t *addr);
+/* The same as a status: NPU_OK (no new fault), NPU_ERR_IOMMU_FAULT with a
+ * detail naming the device, the count and the first address (for
+ * npu_last_error(), via npu_hw_detail()), or NPU_ERR_NOT_SUPPORTED as
+ * above. */
+int npu_vfio_check_faults(struct npu_vfio *v);
 
 /* ---- pieces, exposed for the host tests -------------------------------- */
 
