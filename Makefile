@@ -51,14 +51,16 @@ LDLIBS := -lpthread -lm
 # at build time"): driver/NAME.c for each NAME in BACKENDS, and the
 # registry (driver/backend.c) lists exactly those, in the order of
 # NPU_BACKENDS_KNOWN, through the generated $(BUILD)/gen/npu_backends.h.
-# The default is every backend that builds here; vfio and drm join
-# NPU_BACKENDS_KNOWN and the default when they land. `make BACKENDS=null`
+# The default is every backend that builds here: null, sim, usb (dev
+# boards), cosim (the co-simulated PCIe card on this host), vfio and uio
+# (PCIe cards; their tests run in a QEMU guest, tests/pcie/pcie.mk).
+# `make BACKENDS=null`
 # leaves the simulator out, and with it Verilator, yosys, the harness and
 # -lstdc++, and the dev board's usb backend with libusb: libnpu, the cpu
 # device, the tools and every test that does not need them still build
 # and pass.
 NPU_BACKENDS_KNOWN := sim null usb cosim vfio uio
-BACKENDS ?= null sim usb
+BACKENDS ?= null sim usb cosim vfio uio
 NPU_BACKENDS := $(filter $(BACKENDS),$(NPU_BACKENDS_KNOWN))
 ifneq ($(filter-out $(NPU_BACKENDS_KNOWN),$(BACKENDS)),)
 $(error BACKENDS: unknown backend(s) $(filter-out $(NPU_BACKENDS_KNOWN),$(BACKENDS)); known: $(NPU_BACKENDS_KNOWN))
@@ -109,8 +111,10 @@ TOOL_BINS := $(TOOLS:%=$(BUILD)/bin/%)
 TEST_SIM_SRCS := $(wildcard tests/rtl/*.cc) \
 	$(shell grep -l -e 'rtl-sim/harness/npu_sim\.h' -e 'driver/sim\.h' tests/*/*.cc 2>/dev/null)
 # tests/usb/ is its own binary (tests/usb/usb.mk): it preloads umockdev.
-# tests/guest/ runs inside the PCIe guest (tests/pcie/pcie.mk).
-TEST_SRCS := $(filter-out $(if $(NPU_HAVE_SIM),,$(TEST_SIM_SRCS)) tests/usb/% tests/guest/%,$(sort $(wildcard tests/*/*.cc)))
+# tests/guest/ runs inside the PCIe guest (tests/pcie/pcie.mk). The
+# cosim backend's tests need that backend (and sim, for npu-cosim).
+TEST_COSIM_SRCS := $(if $(and $(NPU_HAVE_SIM),$(filter cosim,$(NPU_BACKENDS))),,tests/pcie/cosim_test.cc)
+TEST_SRCS := $(filter-out $(if $(NPU_HAVE_SIM),,$(TEST_SIM_SRCS)) $(TEST_COSIM_SRCS) tests/usb/% tests/guest/%,$(sort $(wildcard tests/*/*.cc)))
 TEST_OBJS := $(TEST_SRCS:%.cc=$(BUILD)/obj/%.o)
 TEST_BIN := $(BUILD)/bin/npu-tests
 
@@ -200,7 +204,7 @@ $(TEST_BIN): $(TEST_OBJS) $(TOOLS_COMMON_OBJS) $(LIB) $(ONNX_OBJ) $(NPU_SIM_LIB)
 # flags pull in from the archives only what the API reaches.
 
 NPU_SO_MAJOR := 1
-NPU_SO_MINOR := 0
+NPU_SO_MINOR := 1
 NPU_SO_PATCH := 0
 NPU_VERSION := $(NPU_SO_MAJOR).$(NPU_SO_MINOR).$(NPU_SO_PATCH)
 NPU_SONAME := libnpu.so.$(NPU_SO_MAJOR)
@@ -307,6 +311,7 @@ test-after-deps: ort all
 	NPU_BUILD=$(BUILD) $(TEST_BIN) --gtest_brief=0
 	$(if $(NPU_HAVE_USB),$(MAKE) --no-print-directory fw-test fuzz-regress,@echo "make test: no firmware tests: BACKENDS=$(strip $(BACKENDS)) has no usb")
 	$(if $(VBOARD_ON),$(MAKE) --no-print-directory usb-test && $(MAKE) --no-print-directory hil-test $(HIL_TEST_ARGS),@echo "make test: no USB suite: BACKENDS=$(strip $(BACKENDS)) lacks sim or usb")
+	$(if $(and $(NPU_HAVE_SIM),$(filter vfio,$(NPU_BACKENDS))),$(MAKE) --no-print-directory pcie-test,@echo "make test: no PCIe guest job: BACKENDS=$(strip $(BACKENDS)) lacks sim or vfio")
 	$(MAKE) --no-print-directory check-exports
 	$(PYTEST)
 
