@@ -1,6 +1,6 @@
 /*
  * The backend boundary: one table of function pointers per way of
- * reaching an lwnpu device (sim, null; planned: usb, vfio, drm,
+ * reaching an lwnpu device (sim, null, usb, cosim, vfio, uio;
  * docs/GOALS.md). The library core calls a backend only through the
  * npu_hw_* inline wrappers at the end of this file, the one place for
  * tracing and fault injection.
@@ -8,10 +8,10 @@
  * Porting a backend (docs/DRIVER.md): fill a struct npu_backend_ops named
  * npu_<name>_backend in driver/<name>.c and add the name to
  * NPU_BACKENDS_KNOWN in the Makefile; the registry (driver/backend.c)
- * lists the backends the build chose (BACKENDS). Register access is itself the
- * backend's: a function call into the simulator on sim (and, once they
- * exist, MMIO on vfio/drm, USB control transfers on usb); the core driver
- * code is the same.
+ * lists the backends the build chose (BACKENDS). Register access is itself
+ * the backend's: a function call into the simulator on sim, USB control
+ * transfers on usb, the PCIe card's mailbox on cosim, vfio and uio (MMIO
+ * on a card with memory-mapped CSRs); the core driver code is the same.
  */
 #ifndef NPU_DRIVER_BACKEND_H
 #define NPU_DRIVER_BACKEND_H
