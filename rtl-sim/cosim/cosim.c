@@ -9,11 +9,11 @@
  *   - answer a mailbox request (ctrl.mb_seq != ctrl.mb_done), and the
  *     ones that follow it within COSIM_MB_LINGER_NS each;
  *   - clock the NPU one slice while it has work, the slice sized so that
- *     one takes about COSIM_SLICE_TARGET_NS of host time (the heartbeat
- *     and the mailbox wait for it);
+ *     one takes about COSIM_SLICE_TARGET_NS of host time (the mailbox
+ *     waits for it);
  *   - on a rising edge of the NPU's interrupt line, ctrl.irq_line and
  *     irq_edges, then the client's MSI-X eventfd;
- *   - heartbeat, npu_cycles.
+ *   - npu_cycles (the heartbeat has a thread of its own, beat_main).
  *
  * The ivshmem server protocol (QEMU's docs/specs/ivshmem-spec.rst): to
  * each client, little-endian int64 messages, a file descriptor attached
@@ -27,6 +27,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -84,6 +85,12 @@ struct npu_cosim {
 	uint32_t client_id, next_id;
 	int client_irq[NPU_CARD_VECTORS]; /* the client's: the card writes them */
 	volatile int stop;
+	/* The heartbeat's own thread: the card is there as long as its process
+	 * is (a pulled card, SIGKILL or SIGSTOP stops it with everything else),
+	 * however long one NPU slice or reset of the main loop takes. */
+	pthread_t beat;
+	int beating;
+	volatile int beat_stop;
 	int npu_active, kicked, irq_prev;
 	uint64_t slice;
 };
@@ -198,16 +205,27 @@ static void irq_update(struct npu_cosim *c)
 	c->irq_prev = line;
 }
 
-/* The card is alive: the heartbeat, and the cycle count with it. */
-static void heartbeat(struct npu_cosim *c)
+/* The cycle count the host reads (the heartbeat is beat_main's). */
+static void publish_cycles(struct npu_cosim *c)
 {
 	st64(&c->ctrl->npu_cycles, npu_sim_cycles(c->sim));
-	st32(&c->ctrl->heartbeat, c->ctrl->heartbeat + 1);
+}
+
+/* ctrl.heartbeat + 1 four times per NPU_CARD_HEARTBEAT_MS. */
+static void *beat_main(void *arg)
+{
+	struct npu_cosim *c = arg;
+	const struct timespec nap = {0, NPU_CARD_HEARTBEAT_MS * 1000000L / 4};
+
+	while (!c->beat_stop) {
+		st32(&c->ctrl->heartbeat, c->ctrl->heartbeat + 1);
+		nanosleep(&nap, NULL);
+	}
+	return NULL;
 }
 
 /* CTRL.SOFT_RESET, then every burst the NPU issued before it answered,
- * drained a piece at a time with the heartbeat going on in between (a
- * long drain must not look like a dead card). */
+ * drained a piece at a time (the cycle count published in between). */
 static int npu_reset(struct npu_cosim *c)
 {
 	uint64_t ran = 0;
@@ -218,7 +236,7 @@ static int npu_reset(struct npu_cosim *c)
 			rc = 0;
 		else if ((ran += COSIM_DRAIN_SLICE) >= COSIM_DRAIN_CYCLES)
 			rc = -1;
-		heartbeat(c);
+		publish_cycles(c);
 	}
 	c->npu_active = 0;
 	c->kicked = 1;
@@ -280,7 +298,7 @@ static void serve_mailbox_run(struct npu_cosim *c)
 	end = now_ns() + COSIM_MB_LINGER_NS;
 	while (now_ns() < end) {
 		if (serve_mailbox(c)) {
-			heartbeat(c);
+			publish_cycles(c);
 			end = now_ns() + COSIM_MB_LINGER_NS;
 		} else {
 			sched_yield(); /* the host may be waiting for this CPU */
@@ -450,7 +468,7 @@ int npu_cosim_serve(struct npu_cosim *c)
 			}
 		}
 		irq_update(c);
-		heartbeat(c);
+		publish_cycles(c);
 	}
 	return 0;
 }
@@ -605,7 +623,14 @@ int npu_cosim_create(const struct npu_cosim_config *cfg, struct npu_cosim **out,
 			fail(why, why_len, "eventfd: %s", strerror(errno));
 			goto err;
 		}
-	if (cosim_boot(c, config, why, why_len) || cosim_listen(c, why, why_len))
+	if (cosim_boot(c, config, why, why_len))
+		goto err;
+	if (pthread_create(&c->beat, NULL, beat_main, c)) {
+		fail(why, why_len, "cannot start the heartbeat thread");
+		goto err;
+	}
+	c->beating = 1;
+	if (cosim_listen(c, why, why_len))
 		goto err;
 	say(c, "serving %s (mem %llu MiB)", c->path, (unsigned long long)(c->mem_size >> 20));
 	*out = c;
@@ -620,6 +645,10 @@ void npu_cosim_destroy(struct npu_cosim *c)
 {
 	if (!c)
 		return;
+	if (c->beating) {
+		c->beat_stop = 1;
+		pthread_join(c->beat, NULL);
+	}
 	if (c->ctrl)
 		st32(&c->ctrl->state, NPU_CARD_STATE_STOPPED);
 	if (c->client_fd >= 0) {
