@@ -10,7 +10,8 @@
  *
  * URIs (the text after "cosim:"):
  *   PATH        the card's Unix socket (npu-cosim --socket PATH)
- *   (empty)     $NPU_COSIM_SOCKET; unset or empty is NPU_ERR_INVALID_ARG
+ *   (empty)     $NPU_COSIM_SOCKET; unset or empty is NPU_ERR_NO_DEVICE (no
+ *               card named, as `usb` with no board plugged in)
  * A path too long for a Unix socket is NPU_ERR_INVALID_ARG; no socket
  * there, or nothing listening, NPU_ERR_NO_DEVICE; a card that closes the
  * connection before its greeting (it serves another host) NPU_ERR_BUSY;
@@ -225,8 +226,9 @@ static int cosim_open(struct npu_hw *hw, const char *args)
 	for (unsigned i = 0; i < NPU_CARD_VECTORS; i++)
 		p->peer_fd[i] = p->own_fd[i] = -1;
 	if (!path || !*path) {
-		cosim_note("no card socket: give cosim:PATH or set NPU_COSIM_SOCKET");
-		return NPU_ERR_INVALID_ARG;
+		cosim_note("no card named: give cosim:PATH or set NPU_COSIM_SOCKET "
+		           "(npu-cosim --socket PATH serves one)");
+		return NPU_ERR_NO_DEVICE;
 	}
 	memset(&a, 0, sizeof(a));
 	a.sun_family = AF_UNIX;

@@ -152,13 +152,13 @@ TEST_F(Install, PkgConfigAppRunsMobileNetV2OnCpuAndSimAlike)
 	// What install writes (the tools and their man pages by wildcard).
 	std::set<std::string> files = tree(root_);
 	for (const char *f :
-	     {"usr/local/lib/libnpu.so.1.0.0", "usr/local/lib/libnpu.so.1",
+	     {"usr/local/lib/libnpu.so.1.1.0", "usr/local/lib/libnpu.so.1",
 	      "usr/local/lib/libnpu.so", "usr/local/lib/libnpu.a", "usr/local/include/npu.h",
 	      "usr/local/lib/pkgconfig/npu.pc", "usr/local/bin/npu-run", "usr/local/bin/npu-zoo",
 	      "usr/local/share/man/man1/npu-run.1", "usr/local/share/man/man1/npu-zoo.1"})
 		EXPECT_EQ(files.count(f), 1u) << f << " not installed";
 	EXPECT_EQ(npu_test::run("readlink '" + root_ + "/usr/local/lib/libnpu.so.1'").out,
-	          "libnpu.so.1.0.0\n");
+	          "libnpu.so.1.1.0\n");
 	EXPECT_EQ(npu_test::run("readlink '" + root_ + "/usr/local/lib/libnpu.so'").out,
 	          "libnpu.so.1\n");
 

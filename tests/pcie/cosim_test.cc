@@ -319,7 +319,7 @@ TEST(CosimOpen, UriFormsAndErrors)
 	npu_device *d = untouched;
 
 	unsetenv("NPU_COSIM_SOCKET");
-	EXPECT_EQ(npu_open("cosim", &d), NPU_ERR_INVALID_ARG);
+	EXPECT_EQ(npu_open("cosim", &d), NPU_ERR_NO_DEVICE);
 	EXPECT_NE(std::string(npu_last_error()).find("NPU_COSIM_SOCKET"), std::string::npos)
 	        << npu_last_error();
 	EXPECT_EQ(npu_open(("cosim:/tmp/" + std::string(200, 'x')).c_str(), &d),
