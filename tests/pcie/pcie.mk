@@ -79,6 +79,11 @@ $(PCIE_GUEST_BIN): $(PCIE_GUEST_OBJS) $(LIB) $(NPU_SIM_LIB)
 		-lgtest_main -lgtest -ldrm -lstdc++ -lpthread -lm
 	mv $@.tmp $@
 
+# Made by the top-level make before this one starts (pcie-guest's
+# prerequisites). Only a dry run (make -n, tools/check-first-run) gets
+# here without them; these empty rules let it print the plan.
+$(PCIE_ZOO) $(PCIE_KERNEL_DIR)/.ok:
+
 $(PCIE_MODELS_DIR)/%.npu: $(PCIE_ZOO)
 	@mkdir -p $(@D)
 	$(PCIE_ZOO) $(firstword $(subst -, ,$*)) -o $@.tmp --size $(lastword $(subst -, ,$*)) --calib 2
