@@ -362,7 +362,7 @@ int npu_card_buf_sync(struct npu_card *c, struct npu_hw_buf *buf, size_t offset,
 		return NPU_ERR_DISCONNECTED;
 	/* The CPU's view of card DRAM is the BAR, which is the card's memory
 	 * itself: ordering is all there is to do. */
-	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	npu_card_fence();
 	return NPU_OK;
 }
 

@@ -46,6 +46,20 @@ struct npu_card_io {
 struct npu_card;
 struct npu_card_ctrl;
 
+/* A full memory barrier between the CPU's accesses to the card (its BAR
+ * mappings, its registers) before and after. ThreadSanitizer refuses bare
+ * fences (gcc -Werror=tsan); under it a sequentially consistent
+ * read-modify-write stands in, which it understands. */
+static inline void npu_card_fence(void)
+{
+#if defined(__SANITIZE_THREAD__)
+	static uint32_t tsan_fence;
+	__atomic_fetch_add(&tsan_fence, 0, __ATOMIC_SEQ_CST);
+#else
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+#endif
+}
+
 /* Check the control page (magic, major version, sizes inside mem_size,
  * state READY within a short wait), set up the DRAM allocator. Returns
  * NPU_OK; NPU_ERR_NOT_SUPPORTED (not an lwnpu card, another major

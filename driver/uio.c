@@ -72,7 +72,7 @@ static int uio_ring(void *ctx, uint32_t peer, uint32_t vector)
 {
 	struct uio_priv *p = ctx;
 
-	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	npu_card_fence();
 	p->regs[NPU_IVSHMEM_DOORBELL / 4] = (peer << 16) | (vector & 0xffffu);
 	return NPU_OK;
 }

@@ -88,7 +88,7 @@ static int vfio_ring(void *ctx, uint32_t peer, uint32_t vector)
 	uint32_t val = (peer << 16) | (vector & 0xffffu);
 
 	/* The mailbox's stores to BAR2 before the doorbell. */
-	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	npu_card_fence();
 	if (p->regs) {
 		p->regs[NPU_IVSHMEM_DOORBELL / 4] = val;
 		return NPU_OK;
@@ -316,7 +316,7 @@ static int vfio_buf_sync(struct npu_hw *hw, struct npu_hw_buf *buf, size_t off, 
 		return NPU_ERR_INVALID_ARG;
 	if (npu_card_gone(p->card))
 		return NPU_ERR_DISCONNECTED;
-	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	npu_card_fence();
 	return NPU_OK;
 }
 
