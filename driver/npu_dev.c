@@ -58,6 +58,9 @@ static int read_caps(struct npu_dev *d)
 	c->param_kb = FIELD(c2, CAPS2, PARAM_KB);
 	c->dma_bytes = FIELD(c3, CAPS3, DMA_BYTES);
 	c->num_windows = FIELD(c3, CAPS3, NUM_WINDOWS);
+	/* Fields a VERSION.MINOR < 2 device leaves 0: what those built. */
+	c->dma_outstanding = FIELD(c3, CAPS3, DMA_OUTST) ? 1u << FIELD(c3, CAPS3, DMA_OUTST) : 8u;
+	c->epi_lanes = FIELD(c3, CAPS3, EPI_LANES) ? FIELD(c3, CAPS3, EPI_LANES) : c->ppu_lanes;
 	return NPU_OK;
 }
 

@@ -44,6 +44,8 @@ struct npu_dev_caps {
 	uint32_t act_kb, wgt_kb;         /* CAPS1: SRAM sizes in KiB */
 	uint32_t acc_kb, param_kb;       /* CAPS2 */
 	uint32_t dma_bytes, num_windows; /* CAPS3 */
+	uint32_t dma_outstanding;        /* CAPS3: bursts in flight per direction */
+	uint32_t epi_lanes;              /* CAPS3: conv epilogue results per cycle */
 	uint32_t engines;                /* CAPS_ENGINES bits */
 };
 

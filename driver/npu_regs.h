@@ -13,7 +13,7 @@
 /* ---- constants ---- */
 #define NPU_HW_ID_MAGIC 0x4c4e5055u /* "LNPU" in ASCII */
 #define NPU_HW_VERSION_MAJOR 0x0u /* RTL major version (bumps on ABI breaks) */
-#define NPU_HW_VERSION_MINOR 0x1u /* RTL minor version */
+#define NPU_HW_VERSION_MINOR 0x2u /* RTL minor version (2: CAPS3 DMA_OUTST, EPI_LANES) */
 #define NPU_HW_DESC_VERSION 0x1u /* descriptor format version (docs/HARDWARE.md §4) */
 #define NPU_HW_DESC_BYTES 0x40u /* size of one ring descriptor */
 #define NPU_HW_DESC_WORDS 0x10u /* 32-bit words of one ring descriptor (DESC_BYTES / 4) */
@@ -44,7 +44,7 @@
 #define NPU_REG_CAPS0_DW_LANES_SHIFT 16u
 #define NPU_REG_CAPS0_DW_LANES_MASK 0x00ff0000u /* DW engine channels per pass */
 #define NPU_REG_CAPS0_PPU_LANES_SHIFT 24u
-#define NPU_REG_CAPS0_PPU_LANES_MASK 0xff000000u /* PPU elements per cycle */
+#define NPU_REG_CAPS0_PPU_LANES_MASK 0xff000000u /* PPU requant lanes (elements per cycle) */
 /* SRAM sizes (KiB) [ro] */
 #define NPU_REG_CAPS1 0x00cu
 #define NPU_REG_CAPS1_ACT_KB_SHIFT 0u
@@ -63,8 +63,12 @@
 #define NPU_REG_CAPS3_DMA_BYTES_MASK 0x000000ffu /* DMA data bus width in bytes */
 #define NPU_REG_CAPS3_NUM_WINDOWS_SHIFT 8u
 #define NPU_REG_CAPS3_NUM_WINDOWS_MASK 0x00000f00u /* DMA windows implemented (<= MAX_WINDOWS) */
+#define NPU_REG_CAPS3_DMA_OUTST_SHIFT 12u
+#define NPU_REG_CAPS3_DMA_OUTST_MASK 0x0000f000u /* log2 of DMA bursts in flight per direction (0: not reported, 8) */
 #define NPU_REG_CAPS3_ADDR_BITS_SHIFT 16u
 #define NPU_REG_CAPS3_ADDR_BITS_MASK 0x00ff0000u /* device address bits the DMA drives */
+#define NPU_REG_CAPS3_EPI_LANES_SHIFT 24u
+#define NPU_REG_CAPS3_EPI_LANES_MASK 0xff000000u /* conv epilogue results per cycle (0: not reported, PPU_LANES) */
 /* Blocks present in this build (1 = present) [ro] */
 #define NPU_REG_CAPS_ENGINES 0x018u
 #define NPU_REG_CAPS_ENGINES_CP_SHIFT 0u

@@ -135,12 +135,14 @@ static int hw_read_caps(struct hw_dev *d)
 	c->pw_cols = dc->pw_cols;
 	c->dw_lanes = dc->dw_lanes;
 	c->ppu_lanes = dc->ppu_lanes;
+	c->epi_lanes = dc->epi_lanes;
 	c->act_bytes = dc->act_kb * 1024u;
 	c->wgt_bytes = dc->wgt_kb * 1024u;
 	c->acc_bytes = dc->acc_kb * 1024u;
 	c->param_bytes = dc->param_kb * 1024u;
 	c->dma_bytes = dc->dma_bytes;
 	c->num_windows = dc->num_windows;
+	c->dma_outstanding = dc->dma_outstanding;
 	c->engines = dc->engines;
 	c->clock_mhz = NPU_HW_NOMINAL_CLOCK_MHZ; /* the device reports none */
 	c->dram_bytes_per_cycle = DRAM_BYTES_PER_CYCLE;

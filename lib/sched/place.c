@@ -45,6 +45,8 @@ void sp_geom_init(struct sp_geom *geo, const struct npui_caps *caps)
 	geo->acc_words = caps->acc_bytes / (4 * geo->R);
 	geo->dw_cpad = umax(geo->L, geo->aw);
 	geo->ppl = caps->ppu_lanes ? caps->ppu_lanes : 1;
+	geo->epl = caps->epi_lanes ? caps->epi_lanes : geo->ppl;
+	geo->outst = caps->dma_outstanding ? caps->dma_outstanding : 8;
 	geo->dmab = caps->dma_bytes ? caps->dma_bytes : 8;
 }
 

@@ -18,13 +18,15 @@ void npui_caps_preset(struct npui_caps *caps, int small)
 	memset(caps, 0, sizeof(*caps));
 	caps->pw_rows = caps->pw_cols = small ? 4 : 16;
 	caps->dw_lanes = small ? 4 : 16;
-	caps->ppu_lanes = small ? 4 : 8;
+	caps->ppu_lanes = 4;
+	caps->epi_lanes = small ? 4 : 8;
 	caps->act_bytes = (small ? 16 : 128) * 1024;
 	caps->wgt_bytes = (small ? 16 : 128) * 1024;
 	caps->acc_bytes = (small ? 4 : 64) * 1024;
 	caps->param_bytes = (small ? 2 : 8) * 1024;
 	caps->dma_bytes = 8;
 	caps->num_windows = 4;
+	caps->dma_outstanding = 32;
 	caps->engines = NPU_REG_CAPS_ENGINES_CP_MASK | NPU_REG_CAPS_ENGINES_DMA_MASK |
 	                NPU_REG_CAPS_ENGINES_PW_MASK | NPU_REG_CAPS_ENGINES_DW_MASK |
 	                NPU_REG_CAPS_ENGINES_REQUANT_MASK | NPU_REG_CAPS_ENGINES_ADD_MASK |

@@ -32,10 +32,12 @@ struct npui_ref_plan;
 struct npui_caps {
 	uint32_t pw_rows, pw_cols; /* PW array shape */
 	uint32_t dw_lanes, ppu_lanes;
+	uint32_t epi_lanes;            /* conv epilogue results per cycle */
 	uint32_t act_bytes, wgt_bytes; /* SRAM sizes in bytes */
 	uint32_t acc_bytes, param_bytes;
 	uint32_t dma_bytes; /* DMA data bus width */
 	uint32_t num_windows;
+	uint32_t dma_outstanding;    /* DMA bursts in flight per direction */
 	uint32_t engines;            /* NPU_REG_CAPS_ENGINES bits */
 	double clock_mhz;            /* nominal clock for reporting */
 	double dram_bytes_per_cycle; /* for the bound (docs/PERFORMANCE.md) */

@@ -59,6 +59,8 @@ struct sp_geom {
 	uint32_t acc_words; /* ACC words of R int32 */
 	uint32_t dw_cpad;   /* DW channel padding unit: max(L, aw) */
 	uint32_t ppl;       /* PPU requant lanes */
+	uint32_t epl;       /* conv epilogue requant lanes */
+	uint32_t outst;     /* DMA bursts in flight per direction */
 	uint32_t dmab;      /* DMA bytes per beat */
 };
 

@@ -108,15 +108,14 @@ struct dma_box {
 
 /*
  * Timing of the built device that the tiler's cost uses (docs/SCHEDULER.md
- * §2, "Cost"); none of it is in CAPS. Memory latency of the board the
- * harness models (docs/HARDWARE.md §14.3), bursts in flight per direction
- * and beats per burst of npu_dma (§6, its Outstanding and MaxBeats), and
- * descriptors the command processor fetches ahead (npu_cmdproc DescDepth).
+ * §2, "Cost") and that CAPS does not report: memory latency of the board
+ * the harness models (docs/HARDWARE.md §14.3), beats per burst of npu_dma
+ * (§6, its MaxBeats), and descriptors the command processor fetches ahead
+ * (npu_cmdproc DescDepth). The bursts in flight are CAPS3.DMA_OUTST.
  */
-#define SP_MEM_LATENCY     100
-#define SP_DMA_OUTSTANDING 8
-#define SP_DMA_MAX_BEATS   16
-#define SP_DESC_AHEAD      2
+#define SP_MEM_LATENCY   100
+#define SP_DMA_MAX_BEATS 16
+#define SP_DESC_AHEAD    2
 
 /* Largest divisor of n that is at most lim (>= 1). */
 static uint32_t divisor_upto(uint32_t n, uint32_t lim)
@@ -179,8 +178,8 @@ static double box_cycles(const struct sp_geom *geo, struct dma_box b, int store,
 	nbeats = (double)runs * (double)(full * SP_DMA_MAX_BEATS + cdiv((uint32_t)rem, geo->dmab));
 	*beats += nbeats;
 	t = store ? 2 * nbeats + 2 * nb : nbeats;
-	if (nb * SP_MEM_LATENCY / SP_DMA_OUTSTANDING > t)
-		t = nb * SP_MEM_LATENCY / SP_DMA_OUTSTANDING;
+	if (nb * SP_MEM_LATENCY / geo->outst > t)
+		t = nb * SP_MEM_LATENCY / geo->outst;
 	return SP_MEM_LATENCY + t;
 }
 
@@ -457,7 +456,7 @@ static void need_pw(const struct sp_ctx *c, const void *arg, int32_t th, int32_t
 	int32_t ih = imin(v->H, (th - 1) * v->sh + v->kh),
 	        iw = imin(v->W, (tw - 1) * v->sw + v->kw);
 	double px = (double)th * tw * ocgs, taps = (double)v->kh * v->kw * icgs;
-	double epi = (double)geo->R / geo->ppl;
+	double epi = (double)geo->R / geo->epl;
 
 	n->in = (uint64_t)ih * iw * icgs * geo->Cc;
 	n->out = (uint64_t)th * tw * rup((uint32_t)ct, geo->aw);
@@ -467,11 +466,12 @@ static void need_pw(const struct sp_ctx *c, const void *arg, int32_t th, int32_t
 	need_boxes(n, ih, iw, (uint32_t)kc, icgs * geo->Cc, th, tw, (uint32_t)ct,
 	           rup((uint32_t)ct, geo->aw));
 	/* an ACT word of one tap a cycle per output pixel and channel group;
-	 * the epilogue takes R results at ppu_lanes a cycle. K-split: raw
-	 * accumulators, and a PPU_REQUANT (same rate) after the last chunk. */
+	 * the epilogue takes R results at epi_lanes a cycle. K-split: raw
+	 * accumulators, and a PPU_REQUANT (R results at ppu_lanes a cycle)
+	 * after the last chunk. */
 	if (kc < v->cin_g) {
 		double nkc = (double)cdiv((uint32_t)v->cin_g, (uint32_t)kc);
-		n->comp = px * taps + px * epi / nkc;
+		n->comp = px * taps + px * ((double)geo->R / geo->ppl) / nkc;
 		n->ndesc = 4;
 	} else {
 		n->comp = px * (taps > epi ? taps : epi);
@@ -486,7 +486,7 @@ static void need_dw(const struct sp_ctx *c, const void *arg, int32_t th, int32_t
 	uint32_t cp = rup((uint32_t)ct, geo->dw_cpad);
 	int32_t ih = imin(v->H, (th - 1) * v->sh + v->kh),
 	        iw = imin(v->W, (tw - 1) * v->sw + v->kw);
-	double taps = (double)v->kh * v->kw, epi = (double)geo->L / geo->ppl;
+	double taps = (double)v->kh * v->kw, epi = (double)geo->L / geo->epl;
 
 	(void)kc;
 	n->in = (uint64_t)ih * iw * cp;

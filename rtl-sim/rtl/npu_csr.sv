@@ -27,7 +27,9 @@ module npu_csr #(
   parameter int unsigned PwRows     = 16,
   parameter int unsigned PwCols     = 16,
   parameter int unsigned DwLanes    = 16,
-  parameter int unsigned PpuLanes   = 8,
+  parameter int unsigned PpuLanes   = 4,
+  parameter int unsigned EpiLanes   = 8,
+  parameter int unsigned DmaOutstanding = 32,  // power of two, 2 .. 2^15
   parameter int unsigned ActKb      = 128,
   parameter int unsigned WgtKb      = 128,
   parameter int unsigned AccKb      = 64,
@@ -94,7 +96,9 @@ module npu_csr #(
   localparam logic [31:0] Caps0Val = {PpuLanes[7:0], DwLanes[7:0], PwCols[7:0], PwRows[7:0]};
   localparam logic [31:0] Caps1Val = {WgtKb[15:0], ActKb[15:0]};
   localparam logic [31:0] Caps2Val = {ParamKb[15:0], AccKb[15:0]};
-  localparam logic [31:0] Caps3Val = {8'd0, AddrBits[7:0], 4'd0, NumWindows[3:0], DmaBytes[7:0]};
+  localparam int unsigned OutstLog2 = $clog2(DmaOutstanding);
+  localparam logic [31:0] Caps3Val = {EpiLanes[7:0], AddrBits[7:0], OutstLog2[3:0],
+                                      NumWindows[3:0], DmaBytes[7:0]};
 
   // Performance counter indices, in register order from PERF_CYCLES_LO.
   localparam int unsigned NumPerf = 11;

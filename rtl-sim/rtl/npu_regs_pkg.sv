@@ -9,7 +9,7 @@ package npu_regs_pkg;
 
   localparam logic [31:0] NPU_HW_ID_MAGIC = 32'h4C4E5055;
   localparam logic [31:0] NPU_HW_VERSION_MAJOR = 32'h00000000;
-  localparam logic [31:0] NPU_HW_VERSION_MINOR = 32'h00000001;
+  localparam logic [31:0] NPU_HW_VERSION_MINOR = 32'h00000002;
   localparam logic [31:0] NPU_HW_DESC_VERSION = 32'h00000001;
   localparam logic [31:0] NPU_HW_DESC_BYTES = 32'h00000040;
   localparam logic [31:0] NPU_HW_DESC_WORDS = 32'h00000010;
@@ -58,8 +58,12 @@ package npu_regs_pkg;
   localparam int unsigned NPU_REG_CAPS3_DMA_BYTES_WIDTH = 8;
   localparam int unsigned NPU_REG_CAPS3_NUM_WINDOWS_SHIFT = 8;
   localparam int unsigned NPU_REG_CAPS3_NUM_WINDOWS_WIDTH = 4;
+  localparam int unsigned NPU_REG_CAPS3_DMA_OUTST_SHIFT = 12;
+  localparam int unsigned NPU_REG_CAPS3_DMA_OUTST_WIDTH = 4;
   localparam int unsigned NPU_REG_CAPS3_ADDR_BITS_SHIFT = 16;
   localparam int unsigned NPU_REG_CAPS3_ADDR_BITS_WIDTH = 8;
+  localparam int unsigned NPU_REG_CAPS3_EPI_LANES_SHIFT = 24;
+  localparam int unsigned NPU_REG_CAPS3_EPI_LANES_WIDTH = 8;
   // Blocks present in this build (1 = present) [ro]
   localparam logic [11:0] NPU_REG_CAPS_ENGINES = 12'h018;
   localparam int unsigned NPU_REG_CAPS_ENGINES_CP_SHIFT = 0;

@@ -35,14 +35,24 @@ module npu_top #(
   parameter int unsigned PwRows     = 16,
   parameter int unsigned PwCols     = 16,
   parameter int unsigned DwLanes    = 16,   // == PwRows == PwCols (one SRAM word view)
-  parameter int unsigned PpuLanes   = 8,
+  // PPU requant lanes (REQUANT, POOL, ADD's output pass): 4 keeps the
+  // default device inside the XC7Z020's DSP48E1 budget (docs/HARDWARE.md
+  // §10.1); its ADD runs 4 lanes either way and a 3x3 pool is tap-bound.
+  parameter int unsigned PpuLanes   = 4,
+  // Conv epilogue requant lanes behind PW and DW: a 1x1 conv with <= 16
+  // input channels hands it a PwRows-wide word per cycle.
+  parameter int unsigned EpiLanes   = (PwRows >= 8) ? 8 : PwRows,
   parameter int unsigned ActKb      = 128,
   parameter int unsigned WgtKb      = 128,
   parameter int unsigned AccKb      = 64,
   parameter int unsigned ParamKb    = 8,
   parameter int unsigned DmaBytes   = 8,    // <= PwCols
   parameter int unsigned NumWindows = 4,
-  parameter int unsigned AddrBits   = 32
+  parameter int unsigned AddrBits   = 32,
+  // DMA bursts in flight per direction (power of two, <= 128): enough to
+  // cover the memory latency with short bursts (100 cycles at the
+  // harness's default latency, docs/HARDWARE.md §14.3).
+  parameter int unsigned DmaOutstanding = 32
 ) (
   input  logic                  clk_i,
   input  logic                  rst_ni,
@@ -130,6 +140,8 @@ module npu_top #(
     .PwCols     (PwCols),
     .DwLanes    (DwLanes),
     .PpuLanes   (PpuLanes),
+    .EpiLanes   (EpiLanes),
+    .DmaOutstanding (DmaOutstanding),
     .ActKb      (ActKb),
     .WgtKb      (WgtKb),
     .AccKb      (AccKb),
@@ -265,7 +277,7 @@ module npu_top #(
     .DmaBytes    (DmaBytes),
     .NumWindows  (NumWindows),
     .MaxBeats    (16),
-    .Outstanding (8),
+    .Outstanding (DmaOutstanding),
     .CaW         (CaW),
     .ActBytes    (ActBytes),
     .WgtBytes    (WgtBytes),
@@ -651,7 +663,7 @@ module npu_top #(
   // The engine holds its output word (frozen) until the epilogue takes it.
   assign eng_stall = c_epi && eng_we && !epi_in_ready;
 
-  npu_epilogue #(.Rows(PwRows), .Lanes(PpuLanes), .AW(AW)) u_epi (
+  npu_epilogue #(.Rows(PwRows), .Lanes(EpiLanes), .AW(AW)) u_epi (
     .clk_i         (clk_i),
     .rst_ni        (eng_rst_n),
     .start_i       (cmp_start),

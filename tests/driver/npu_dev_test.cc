@@ -265,6 +265,23 @@ TEST_F(DriverCore, OpenDecodesCaps)
 	EXPECT_EQ(dev.caps.dma_bytes, 16u);
 	EXPECT_EQ(dev.caps.num_windows, 4u);
 	EXPECT_EQ(dev.caps.engines, 0x1FFu);
+	/* CAPS3 without DMA_OUTST and EPI_LANES (a VERSION.MINOR 1 device):
+	 * what that RTL built, 8 bursts and the PPU's lanes. */
+	EXPECT_EQ(dev.caps.dma_outstanding, 8u);
+	EXPECT_EQ(dev.caps.epi_lanes, 8u);
+}
+
+TEST_F(DriverCore, OpenDecodesOutstandingAndEpilogueLanes)
+{
+	fake.regs[NPU_REG_CAPS0] = 0x04101010u;
+	fake.regs[NPU_REG_CAPS3] |=
+	        5u << NPU_REG_CAPS3_DMA_OUTST_SHIFT | 8u << NPU_REG_CAPS3_EPI_LANES_SHIFT;
+	ASSERT_EQ(npu_dev_open(&dev, &hw, 3), NPU_OK);
+	EXPECT_EQ(dev.caps.ppu_lanes, 4u);
+	EXPECT_EQ(dev.caps.dma_outstanding, 32u);
+	EXPECT_EQ(dev.caps.epi_lanes, 8u);
+	EXPECT_EQ(dev.caps.num_windows, 4u);
+	EXPECT_EQ(dev.caps.dma_bytes, 16u);
 }
 
 TEST_F(DriverCore, OpenRefusesAnotherDevice)
