@@ -44,9 +44,15 @@ RTL_WAIVERS := $(RTL_DIR)/lint/waivers.vlt
 # RTL_TB_DEFS_NAME for the testbench's -D defines.
 RTL_REF_OBJS := $(RTL_OUT)/ref/quant.o $(RTL_OUT)/ref/conv.o
 RTL_TBS := $(patsubst $(RTL_DIR)/tb/%_tb.cc,%,$(wildcard $(RTL_DIR)/tb/*_tb.cc)) dw_small pw_small \
-	ppu_small ppu_2port
+	ppu_small ppu_2port ppu_l4 requant_z20
 RTL_TB_FLAGS_requant := -GTagWidth=32
 RTL_TB_OBJS_requant := $(RTL_OUT)/ref/quant.o
+# The narrow lane of the PPU's ADD input passes (low 20 accumulator bits zero).
+RTL_TB_SRC_requant_z20 := requant
+RTL_TB_TOP_requant_z20 := requant
+RTL_TB_FLAGS_requant_z20 := -GTagWidth=32 -GAccZeros=20
+RTL_TB_DEFS_requant_z20 := -DTB_ACC_ZEROS=20
+RTL_TB_OBJS_requant_z20 := $(RTL_OUT)/ref/quant.o
 RTL_TB_OBJS_dw := $(RTL_REF_OBJS)
 # The small configuration: 4 lanes.
 RTL_TB_SRC_dw_small := dw
@@ -55,7 +61,8 @@ RTL_TB_FLAGS_dw_small := -GLanes=4
 RTL_TB_DEFS_dw_small := -DTB_LANES=4
 RTL_TB_OBJS_dw_small := $(RTL_REF_OBJS)
 # PPU: ppu (Lanes 8, AccLanes 16, ActBytes 16, AddLanes 4, one ACT port),
-# ppu_small (4/4/4) and ppu_2port (8 ADD lanes, separate ACT read/write).
+# ppu_small (4/4/4), ppu_l4 (Lanes 4, as npu_top) and ppu_2port (8 ADD
+# lanes, separate ACT read/write).
 RTL_TB_OBJS_ppu := $(RTL_OUT)/ref/quant.o $(RTL_OUT)/ref/pool.o $(RTL_OUT)/ref/eltwise.o \
 	$(RTL_OUT)/ref/conv.o
 RTL_TB_SRC_ppu_small := ppu
@@ -63,6 +70,12 @@ RTL_TB_TOP_ppu_small := ppu
 RTL_TB_FLAGS_ppu_small := -GLanes=4 -GAccLanes=4 -GActBytes=4
 RTL_TB_DEFS_ppu_small := -DTB_LANES=4 -DTB_ACC=4 -DTB_ACT=4
 RTL_TB_OBJS_ppu_small := $(RTL_TB_OBJS_ppu)
+# ppu_l4: the default device's PPU (npu_top PpuLanes 4, AccLanes and ActBytes 16).
+RTL_TB_SRC_ppu_l4 := ppu
+RTL_TB_TOP_ppu_l4 := ppu
+RTL_TB_FLAGS_ppu_l4 := -GLanes=4
+RTL_TB_DEFS_ppu_l4 := -DTB_LANES=4
+RTL_TB_OBJS_ppu_l4 := $(RTL_TB_OBJS_ppu)
 RTL_TB_SRC_ppu_2port := ppu
 RTL_TB_TOP_ppu_2port := ppu
 RTL_TB_FLAGS_ppu_2port := -GActOnePort=0 -GAddLanes=8

@@ -73,9 +73,9 @@ module npu_ppu #(
   // write takes the cycle and a read due then waits. 0: separate ports.
   parameter bit          ActOnePort = 1'b1,
   // Lanes with the two ADD input passes (<= Lanes, power of two): each
-  // costs two more npu_requant (8 DSP48E1). ADD then runs AddLanes
-  // elements per cycle at most; 4 keeps the default build in the DSP
-  // budget (docs/HARDWARE.md §4.8).
+  // costs two more npu_requant, narrow ones (AccZeros 20: 2 DSP48E1 each,
+  // 4 in all). ADD then runs AddLanes elements per cycle at most; 4 keeps
+  // the default build in the DSP budget (docs/HARDWARE.md §4.8).
   parameter int unsigned AddLanes = (Lanes > 4) ? 4 : Lanes
 ) (
   input  logic                    clk_i,
@@ -763,7 +763,8 @@ module npu_ppu #(
   for (genvar l = 0; l < Lanes; l++) begin : g_lane
    if (l < AddLanes) begin : g_add
     npu_requant #(
-      .TagWidth (TagW)
+      .TagWidth (TagW),
+      .AccZeros (20)  // (x - zp) << 20: the narrow lane
     ) u_in_a (
       .clk_i       (clk_i),
       .rst_ni      (rst_ni),
@@ -784,7 +785,8 @@ module npu_ppu #(
     );
 
     npu_requant #(
-      .TagWidth (TagW)
+      .TagWidth (TagW),
+      .AccZeros (20)  // (x - zp) << 20: the narrow lane
     ) u_in_b (
       .clk_i       (clk_i),
       .rst_ni      (rst_ni),

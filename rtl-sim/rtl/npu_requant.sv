@@ -16,8 +16,16 @@
 //   S1 saturating left pre-shift      S4 /2^31 toward zero, MIN*MIN case
 //   S2 32x16 partial products         S5 rounding divide by 2^rs
 //   S3 sum + rounding nudge           S6 + zero point, clamp to int8
+//
+// AccZeros > 0 is a narrow lane for accumulators whose low AccZeros bits
+// are always zero (the PPU's ADD input passes: (a - zp) << 20). S2 then
+// multiplies only the top 33 - AccZeros bits of the pre-shifted value
+// (two DSP48E1 instead of four at 20) and S3 shifts the product back; the
+// result is the same for every such input and every shift (a saturated
+// INT32_MAX is taken as 2^31 with the multiplier subtracted once).
 module npu_requant #(
-  parameter int unsigned TagWidth = 1  // sideband carried alongside (e.g. address)
+  parameter int unsigned TagWidth = 1,  // sideband carried alongside (e.g. address)
+  parameter int unsigned AccZeros = 0   // 0, or 1..30: acc_i[AccZeros-1:0] are zero
 ) (
   input  logic                clk_i,
   input  logic                rst_ni,
@@ -102,21 +110,14 @@ module npu_requant #(
   logic [31:0] x_s1_q, mult_s1_q;
 
   // ---- S2: partial products ----------------------------------------------
-  // x * mult = x * signed(mult[31:16]) * 2^16 + x * unsigned(mult[15:0]).
-  logic signed [47:0] p_hi_s2_q;  // 32 x 16 signed
-  logic signed [48:0] p_lo_s2_q;  // 32 x 17 (zero-extended low half)
   logic               neg_s2_q;   // product < 0
   logic               minmin_s2_q, minmin_s3_q;
 
   // ---- S3: sum + nudge ---------------------------------------------------
   logic signed [63:0] sum_s3_q;
 
-  function automatic logic signed [63:0] sum_nudge(input logic signed [47:0] p_hi,
-                                                   input logic signed [48:0] p_lo,
-                                                   input logic neg);
-    logic signed [63:0] nudge;
+  function automatic logic signed [63:0] nudge(input logic neg);
     nudge = neg ? (64'sd1 - (64'sd1 <<< 30)) : (64'sd1 <<< 30);
-    sum_nudge = (64'(p_hi) <<< 16) + 64'(p_lo) + nudge;
   endfunction
 
   // ---- S4: divide by 2^31 truncating toward zero -------------------------
@@ -162,6 +163,45 @@ module npu_requant #(
     end
   endfunction
 
+  // The product x * mult as a 64-bit value, from S2's registers.
+  logic signed [63:0] prod_s2;
+
+  if (AccZeros == 0) begin : g_full
+    // x * mult = x * signed(mult[31:16]) * 2^16 + x * unsigned(mult[15:0]).
+    logic signed [47:0] p_hi_s2_q;  // 32 x 16 signed
+    logic signed [48:0] p_lo_s2_q;  // 32 x 17 (zero-extended low half)
+
+    always_ff @(posedge clk_i) begin
+      if (load[1]) begin
+        p_hi_s2_q <= $signed(x_s1_q) * $signed(mult_s1_q[31:16]);
+        p_lo_s2_q <= $signed(x_s1_q) * $signed({1'b0, mult_s1_q[15:0]});
+      end
+    end
+    assign prod_s2 = (64'(p_hi_s2_q) <<< 16) + 64'(p_lo_s2_q);
+  end else begin : g_narrow
+    // x is a multiple of 2^AccZeros (a pre-shift only adds zeros; the
+    // saturated INT32_MIN is one) except the saturated INT32_MAX, taken as
+    // 2^31 with mult subtracted: x * mult = xs * mult * 2^AccZeros - corr.
+    localparam int unsigned XsW = 33 - AccZeros;
+    logic               sat_max;
+    /* verilator lint_off UNUSEDSIGNAL */
+    logic signed [32:0] xr;  // its low AccZeros bits are zero
+    /* verilator lint_on UNUSEDSIGNAL */
+    logic signed [XsW+31:0] p_n_s2_q;
+    logic signed [32:0]     corr_s2_q;
+
+    assign sat_max = (x_s1_q == 32'h7FFF_FFFF);
+    assign xr      = $signed({x_s1_q[31], x_s1_q}) + 33'(sat_max);
+
+    always_ff @(posedge clk_i) begin
+      if (load[1]) begin
+        p_n_s2_q  <= $signed(xr[32:AccZeros]) * $signed(mult_s1_q);
+        corr_s2_q <= sat_max ? $signed({mult_s1_q[31], mult_s1_q}) : 33'sd0;
+      end
+    end
+    assign prod_s2 = (64'(p_n_s2_q) <<< AccZeros) - 64'(corr_s2_q);
+  end
+
   always_ff @(posedge clk_i) begin
     if (load[0]) begin
       x_s1_q    <= presat(acc_i, left_shift(shift_i));
@@ -173,13 +213,11 @@ module npu_requant #(
       tag_q[0]  <= tag_i;
     end
     if (load[1]) begin
-      p_hi_s2_q   <= $signed(x_s1_q) * $signed(mult_s1_q[31:16]);
-      p_lo_s2_q   <= $signed(x_s1_q) * $signed({1'b0, mult_s1_q[15:0]});
       neg_s2_q    <= (x_s1_q[31] ^ mult_s1_q[31]) & (x_s1_q != 32'd0) & (mult_s1_q != 32'd0);
       minmin_s2_q <= (x_s1_q == 32'h8000_0000) && (mult_s1_q == 32'h8000_0000);
     end
     if (load[2]) begin
-      sum_s3_q    <= sum_nudge(p_hi_s2_q, p_lo_s2_q, neg_s2_q);
+      sum_s3_q    <= prod_s2 + nudge(neg_s2_q);
       minmin_s3_q <= minmin_s2_q;
     end
     if (load[3]) begin

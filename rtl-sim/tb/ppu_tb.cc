@@ -15,10 +15,11 @@
 // case, so a stray write or a wrong byte enable fails. Two throughput
 // checks (a long REQUANT and a long ADD) bound the cycle counts. With
 // ActOnePort (default) an ACT read and an ACT write in the same cycle is a
-// failure. Built three times: Lanes 8 / AccLanes 16 / ActBytes 16 with 4
-// ADD lanes (ppu), 4/4/4 (ppu_small: -DTB_LANES=4 -DTB_ACC=4 -DTB_ACT=4)
-// and 8/16/16 with 8 ADD lanes and separate ACT read and write ports
-// (ppu_2port: -DTB_ONE_PORT=0 -DTB_ADD_LANES=8). Exit
+// failure. Built four times: Lanes 8 / AccLanes 16 / ActBytes 16 with 4
+// ADD lanes (ppu), 4/4/4 (ppu_small: -DTB_LANES=4 -DTB_ACC=4 -DTB_ACT=4),
+// 4/16/16 as npu_top builds it (ppu_l4: -DTB_LANES=4) and 8/16/16 with
+// 8 ADD lanes and separate ACT read and write ports (ppu_2port:
+// -DTB_ONE_PORT=0 -DTB_ADD_LANES=8). Exit
 // status 1 on any mismatch; the last line is "NAME: N passed, N failed".
 #include <algorithm>
 #include <cinttypes>
@@ -641,7 +642,8 @@ int main(int argc, char **argv)
 	n_cases = static_cast<int>(npu_test_env_int("NPU_TB_CASES", n_cases, 1, 10000000));
 	TbRng rng(seed);
 	Runner r(rng);
-	const char *name = kLanes != 8 ? "ppu_small" : (kOnePort ? "ppu" : "ppu_2port");
+	const char *name = kLanes != 8 ? (kAcc == 16 ? "ppu_l4" : "ppu_small")
+	                               : (kOnePort ? "ppu" : "ppu_2port");
 	int n_rq = 0, n_add = 0, n_pool = 0, n_gap = 0;
 
 	for (int n = 0; n < n_cases; ++n) {

@@ -7,6 +7,13 @@
 // multipliers, every zero point and clamp range. The output handshake is
 // throttled at random to exercise the pipeline stall. Exit status 1 on
 // any mismatch; the last line is "requant: N passed, N failed".
+//
+// Built with -DTB_ACC_ZEROS=Z (the requant_z20 variant, -GAccZeros=20: the
+// PPU's narrow ADD input lanes) every accumulator has its low Z bits
+// cleared, as that lane's contract requires, and the ADD inputs' own
+// values (a - zp) << 20 for every a - zp in -255..255 are added; shifts
+// still cover -31..30, so saturating pre-shifts (INT32_MAX included) are
+// crossed with every multiplier.
 #include <cinttypes>
 #include <cmath>
 #include <cstdio>
@@ -20,6 +27,10 @@
 #include "tb_util.h"
 #include "tests/common/test_env.h"
 #include "verilated.h"
+
+#ifndef TB_ACC_ZEROS
+#define TB_ACC_ZEROS 0
+#endif
 
 namespace
 {
@@ -152,6 +163,17 @@ int main(int argc, char **argv)
 	add_edges(vecs);
 	const size_t n_edge = vecs.size();
 	add_random(vecs, rng, n_random);
+	if (TB_ACC_ZEROS > 0) {
+		const uint32_t keep = ~((1u << TB_ACC_ZEROS) - 1u);
+		for (Vec &v : vecs)
+			v.acc = static_cast<int32_t>(static_cast<uint32_t>(v.acc) & keep);
+		for (int d = -255; d <= 255; ++d)
+			for (int s = -31; s <= 30; s += 3)
+				vecs.push_back(
+				        {static_cast<int32_t>(static_cast<uint32_t>(d) << 20),
+				         static_cast<int32_t>(rng.range(1 << 30, INT32_MAX)), s, 0,
+				         -128, 127});
+	}
 
 	auto top = std::make_unique<Vnpu_requant>(ctx.get());
 	TbTally tally;
