@@ -1,18 +1,24 @@
 #!/usr/bin/env python3
 """Summarize yosys synth_xilinx logs: LUT/FF/DSP/BRAM per synthesized top.
 
-Usage: synth_report.py [--device TOP]... YOSYS_LOG...
+Usage: synth_report.py [--device TOP]... [--clock-mhz MHZ] YOSYS_LOG...
 Takes the last `stat` section of each module name in the logs, groups the
 xc7 primitives into the resources a Zynq-7020 budget is written in, and
 prints one row per module with its share of the XC7Z020. Each --device
 TOP (a whole design, e.g. npu_top) also gets a fit verdict: every
 resource against the XC7Z020's, and by how much it is over if it does not
 fit. The device's LUTs are shared by logic and LUTRAM/SRL, so the fit
-counts both (LUTRAM cells as the LUTs each one occupies). Stdlib only.
+counts both (LUTRAM cells as the LUTs each one occupies). Where the log
+has `lwnpu-depth` lines (rtl-sim/scripts/synth_depth.py, run by the synth
+scripts), a second table gives each module's slowest register-to-register
+path, estimated in ns and logic levels, against the nominal clock period
+(NPU_HW_NOMINAL_CLOCK_MHZ in driver/npu_regs.h unless --clock-mhz), and
+flags the modules whose estimate is longer. Stdlib only.
 Exit status 0 even when a design does not fit: it is a report.
 """
 
 import argparse
+import os
 import re
 import sys
 
@@ -66,6 +72,62 @@ def parse(text):
     return mods
 
 
+def parse_depth(text):
+    """The last `lwnpu-depth` report of each module: its lines, in order."""
+    depth = {}
+    for m in re.finditer(r"^lwnpu-depth (\S+) (.*)$", text, re.M):
+        top, rest = m.group(1), m.group(2)
+        if top == "model:":
+            continue
+        if rest.startswith(("ns=", "none", "failed")):
+            depth[top] = []
+        depth.setdefault(top, []).append(rest)
+    return depth
+
+
+def nominal_mhz():
+    """NPU_HW_NOMINAL_CLOCK_MHZ from driver/npu_regs.h, None if not found."""
+    h = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "driver",
+                     "npu_regs.h")
+    try:
+        with open(h, encoding="utf-8") as f:
+            m = re.search(r"#define\s+NPU_HW_NOMINAL_CLOCK_MHZ\s+(0x[0-9a-fA-F]+|\d+)", f.read())
+    except OSError:
+        return None
+    return int(m.group(1), 0) if m else None
+
+
+def depth_table(depth, order, mhz):
+    """Lines of the logic-depth table: one row per module, then its path."""
+    period = 1000.0 / mhz
+    lines = [f"Logic depth: slowest register-to-register path, estimated before place and"
+             f" route (Artix-7 -1), against {mhz:g} MHz = {period:.2f} ns",
+             f"{'module':<16}{'ns':>7}{'fast':>7}{'nets':>7}{'levels':>8}{'deepest':>9}"
+             "  cells on the path: verdict"]
+    for name in order:
+        if name not in depth:
+            continue
+        head, rest = depth[name][0], depth[name][1:]
+        kv = dict(re.findall(r"(\w+)=([\d.]+)", head))
+        if "ns" not in kv:
+            lines.append(f"{name:<16}{'-':>7}{'-':>7}{'-':>7}{'-':>8}{'-':>9}  {head}")
+            continue
+        ns = float(kv["ns"])
+        mix = " ".join(f"{k}={v}" for k, v in kv.items()
+                       if k not in ("ns", "nets", "fastpins", "levels", "deepest"))
+        verdict = (f"OVER the period by {ns - period:.2f} ns" if ns > period
+                   else f"fits, {period - ns:.2f} ns slack")
+        lines.append(f"{name:<16}{ns:>7.2f}{kv.get('fastpins', '-'):>7}{kv.get('nets', '-'):>7}"
+                     f"{kv.get('levels', '-'):>8}{kv.get('deepest', '-'):>9}  {mix}: {verdict}")
+        lines += [f"{'':<16}{r.strip()}" for r in rest]
+    over = [n for n in order if n in depth and
+            float(dict(re.findall(r"(\w+)=([\d.]+)", depth[n][0])).get("ns", 0)) > period]
+    lines.append("(ns: the estimate; fast: the same with every LUT input on its fastest pin;"
+                 " nets: the routing in ns)")
+    lines.append(f"over {period:.2f} ns: " + (", ".join(over) if over else "none"))
+    return lines
+
+
 def fit(name, r):
     """Lines of the fit verdict of one whole design."""
     used = {"LUT": r["LUT"] + r["LUTRAM_LUTS"], "FF": r["FF"], "DSP": r["DSP"],
@@ -82,12 +144,16 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--device", action="append", default=[], metavar="TOP",
                     help="a whole design to check against the XC7Z020")
+    ap.add_argument("--clock-mhz", type=float, default=None,
+                    help="clock for the depth table (default NPU_HW_NOMINAL_CLOCK_MHZ)")
     ap.add_argument("logs", nargs="+")
     args = ap.parse_args()
-    mods = {}
+    mods, depth = {}, {}
     for path in args.logs:
         with open(path, encoding="utf-8", errors="replace") as f:
-            mods.update(parse(f.read()))
+            text = f.read()
+        mods.update(parse(text))
+        depth.update(parse_depth(text))
     if not mods:
         print("synth_report: no stat sections in the logs", file=sys.stderr)
         return 1
@@ -102,6 +168,10 @@ def main():
         print(f"{'':<16}of XC7Z020: {share}")
         if r["other"]:
             print(f"{'':<16}(+{r['other']} other cells)")
+    if depth:
+        mhz = args.clock_mhz or nominal_mhz() or 200.0
+        print()
+        print("\n".join(depth_table(depth, order, mhz)))
     for name in args.device:
         if name not in mods:
             print(f"synth_report: no stat section for {name}", file=sys.stderr)
