@@ -25,13 +25,16 @@
 // mid-chunk); lw_gnt_i low holds the beat (the store reader and the PPU
 // have priority on the shared SRAM port; sr_gnt_i low retries a read).
 // Stores gather a burst from SRAM (one chunk per
-// cycle, realigned to the host byte order) into a burst buffer, then send
-// AW and the W beats.
+// cycle, realigned to the host byte order) into one of two burst buffers
+// and then send AW and the W beats from it, while the next burst gathers
+// into the other buffer: a gathered burst waits (pending) only while the
+// one before it is still sending, so W streams a beat a cycle.
 //
 // Soft reset (clear_i) abandons the jobs, but bursts already handed to the
-// bus complete: reads in flight are received and dropped, a gathered write
-// burst is sent (its data is buffered and was window-checked; a valid
-// stays up until ready) and its response dropped. So the bus protocol
+// bus complete: reads in flight are received and dropped, a write burst
+// being sent is finished (its data is buffered and was window-checked; a
+// valid stays up until ready) and its response dropped; a gathered burst
+// still pending (no AW yet) is dropped. So the bus protocol
 // never breaks and no transfer starts after the soft reset.
 module npu_dma #(
   parameter int unsigned DmaBytes    = 8,    // power of two, >= 4
@@ -494,10 +497,22 @@ module npu_dma #(
   logic                gat_rv_q;       // a chunk read is returning
   logic [BeatBits-1:0] gat_ri_q;       // ... its index
   logic [D*8-1:0]      gat_prev_q;     // previous chunk
-  logic [D*8-1:0]      wbuf_q [MaxBeats];
+  // Two burst buffers, {bank, beat}: a burst gathers into the bank the
+  // sender did not use last.
+  logic [D*8-1:0]      wbuf_q [2*MaxBeats];
+  logic                gat_bank_q;
+
+  // Gathered, waiting for the sender (cleared by soft reset: no AW yet).
+  logic                pnd_q;
+  logic                pnd_bank_q;
+  logic [63:0]         pnd_host_q;
+  logic [15:0]         pnd_len_q;
+  logic [BeatBits-1:0] pnd_beats_q;
+  logic [15:0]         pnd_index_q;
 
   // Send (kept across soft reset: the burst's data is buffered).
   logic                snd_q, snd_aw_q, snd_live_q;
+  logic                snd_bank_q;
   logic [63:0]         snd_host_q;
   logic [15:0]         snd_len_q;
   logic [BeatBits-1:0] snd_beat_q, snd_beats_q;
@@ -511,11 +526,16 @@ module npu_dma #(
   logic [OBits:0]   bq_cnt_q;
   logic             bq_push;
 
+  // A burst may gather while the one before it sends (two buffers), not
+  // while a gathered one still waits. A fault is taken only with nothing
+  // gathered or pending, so the bursts before it complete in order first.
   logic st_issue, st_fault, gat_done;
-  assign st_issue = st_box_valid && !gat_q && !snd_q && !halt_i && !err_q && !clear_i &&
-                    (bq_cnt_q != (OBits+1)'(Outstanding)) && wc_win_ok && wc_range_ok;
-  assign st_fault = st_box_valid && !gat_q && !snd_q && !halt_i && !err_q && !clear_i &&
-                    !(wc_win_ok && wc_range_ok);
+  // Two bursts (the one sending, before its AW, and this one) may be past
+  // this check and not yet in the response FIFO: leave room for both.
+  assign st_issue = st_box_valid && !gat_q && !pnd_q && !halt_i && !err_q && !clear_i &&
+                    (bq_cnt_q < (OBits+1)'(Outstanding - 1)) && wc_win_ok && wc_range_ok;
+  assign st_fault = st_box_valid && !gat_q && !pnd_q && !snd_q && !halt_i && !err_q &&
+                    !clear_i && !(wc_win_ok && wc_range_ok);
   assign st_box_take = st_issue;
   assign gat_done = gat_rv_q && (gat_ri_q == gat_beats_q);
 
@@ -544,6 +564,7 @@ module npu_dma #(
       gat_beats_q <= '0;
       gat_rv_q    <= 1'b0;
       gat_ri_q    <= '0;
+      gat_bank_q  <= 1'b0;
     end else if (clear_i) begin
       gat_q    <= 1'b0;
       gat_rv_q <= 1'b0;
@@ -552,6 +573,7 @@ module npu_dma #(
       gat_ri_q <= gat_rd_q;
       if (st_issue) begin
         gat_q       <= 1'b1;
+        gat_bank_q  <= !snd_bank_q;
         gat_host_q  <= st_box_host;
         gat_len_q   <= st_box_len;
         gat_chunk_q <= CaW'(st_box_sram >> DBits);
@@ -575,7 +597,7 @@ module npu_dma #(
     if (gat_rv_q) begin
       gat_prev_q <= sr_rdata_i;
       if (gat_ri_q != '0) begin
-        wbuf_q[gat_wi[BeatBits-2:0]] <= gat_beat;
+        wbuf_q[{gat_bank_q, gat_wi[BeatBits-2:0]}] <= gat_beat;
       end
     end
   end
@@ -586,26 +608,57 @@ module npu_dma #(
   assign w_last  = (snd_beat_q == snd_beats_q - BeatBits'(1));
   assign bq_push = aw_fire;
 
+  // The sender takes the pending burst, else one finishing its gather,
+  // when it is idle or sending its last beat.
+  logic snd_free, snd_take, snd_from_gat;
+  assign snd_free     = !snd_q || (w_fire && w_last);
+  assign snd_take     = (pnd_q || gat_done) && snd_free && !clear_i;
+  assign snd_from_gat = !pnd_q;
+
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) begin
+      pnd_q <= 1'b0;
+    end else if (clear_i) begin
+      pnd_q <= 1'b0;
+    end else if (gat_done && !(snd_take && snd_from_gat)) begin
+      pnd_q <= 1'b1;  // st_issue waits for !pnd_q: never both at once
+    end else if (snd_take) begin
+      pnd_q <= 1'b0;
+    end
+  end
+
+  always_ff @(posedge clk_i) begin
+    if (gat_done) begin
+      pnd_bank_q  <= gat_bank_q;
+      pnd_host_q  <= gat_host_q;
+      pnd_len_q   <= gat_len_q;
+      pnd_beats_q <= gat_beats_q;
+      pnd_index_q <= st_index_i;
+    end
+  end
+
   always_ff @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
       snd_q       <= 1'b0;
       snd_aw_q    <= 1'b0;
       snd_live_q  <= 1'b0;
+      snd_bank_q  <= 1'b1;
       snd_host_q  <= '0;
       snd_len_q   <= '0;
       snd_beat_q  <= '0;
       snd_beats_q <= '0;
       snd_index_q <= '0;
     end else begin
-      if (gat_done && !clear_i) begin
+      if (snd_take) begin
         snd_q       <= 1'b1;
         snd_aw_q    <= 1'b0;
         snd_live_q  <= 1'b1;
-        snd_host_q  <= gat_host_q;
-        snd_len_q   <= gat_len_q;
+        snd_bank_q  <= snd_from_gat ? gat_bank_q : pnd_bank_q;
+        snd_host_q  <= snd_from_gat ? gat_host_q : pnd_host_q;
+        snd_len_q   <= snd_from_gat ? gat_len_q : pnd_len_q;
         snd_beat_q  <= '0;
-        snd_beats_q <= gat_beats_q;
-        snd_index_q <= st_index_i;
+        snd_beats_q <= snd_from_gat ? gat_beats_q : pnd_beats_q;
+        snd_index_q <= snd_from_gat ? st_index_i : pnd_index_q;
       end else begin
         if (clear_i) begin
           snd_live_q <= 1'b0;  // finish the burst (valid stays until ready)
@@ -628,7 +681,7 @@ module npu_dma #(
   assign aw_addr_o  = snd_host_q;
   assign aw_len_o   = snd_len_q;
   assign w_valid_o  = snd_q && snd_aw_q;
-  assign w_data_o   = wbuf_q[snd_beat_q[BeatBits-2:0]];
+  assign w_data_o   = wbuf_q[{snd_bank_q, snd_beat_q[BeatBits-2:0]}];
   assign w_last_o   = w_last;
 
   // Write-response FIFO.
@@ -690,8 +743,8 @@ module npu_dma #(
     end
   end
 
-  assign st_done_o = st_job_q && !st_box_valid && !gat_q && !snd_q && (st_out_q == '0) &&
-                     !err_q;
+  assign st_done_o = st_job_q && !st_box_valid && !gat_q && !pnd_q && !snd_q &&
+                     (st_out_q == '0) && !err_q;
   assign st_busy_o = st_job_q;
 
   // =========================================================================

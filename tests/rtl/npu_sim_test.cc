@@ -530,10 +530,15 @@ TEST_P(SimTest, ResetValues)
 	ASSERT_EQ(npu_sim_reg_read(s, NPU_REG_CAPS_ENGINES, &v), 0);
 	EXPECT_EQ(v, 0x1FFu) << "CP, DMA, PW, DW, REQUANT, ADD, POOL, WDOG, PERF built";
 	ASSERT_EQ(npu_sim_reg_read(s, NPU_REG_CAPS0, &v), 0);
-	if (std::strcmp(GetParam(), "small") == 0)
-		EXPECT_EQ(v, 0x04040404u);
-	else
-		EXPECT_EQ(v, 0x08101010u);
+	const bool small = std::strcmp(GetParam(), "small") == 0;
+	// PW rows, cols, DW lanes, then 4 PPU lanes in both configurations.
+	EXPECT_EQ(v, small ? 0x04040404u : 0x04101010u);
+	ASSERT_EQ(npu_sim_reg_read(s, NPU_REG_CAPS3, &v), 0);
+	EXPECT_EQ((v & NPU_REG_CAPS3_DMA_OUTST_MASK) >> NPU_REG_CAPS3_DMA_OUTST_SHIFT, 5u)
+	        << "32 DMA bursts in flight";
+	EXPECT_EQ((v & NPU_REG_CAPS3_EPI_LANES_MASK) >> NPU_REG_CAPS3_EPI_LANES_SHIFT,
+	          small ? 4u : 8u)
+	        << "conv epilogue lanes";
 	EXPECT_GT(checked, 20);
 	npu_sim_destroy(s);
 	npu_sim_config bad = {"huge", 0, 0, nullptr};
