@@ -76,43 +76,51 @@ module npu_sram #(
   // b merges into port a's result (b wins a byte both write).
   // Bytes in groups of G: Verilator unrolls the short loops (constant
   // selects) and skips a group without enables (a DMA chunk is one group).
+  // The merge is written in place on one word variable per port, not as a
+  // function: Verilator clears an inlined function's wide locals (result,
+  // arguments, temporary: 4 words of Width bits per call) on every cycle,
+  // written or not (docs/PERFORMANCE.md "Simulator speed").
   localparam int unsigned G = (NumBytes % 8 == 0) ? 8 : (NumBytes % 4 == 0) ? 4 : 1;
-
-  function automatic logic [Width-1:0] merge_be(input logic [Width-1:0]    old_word,
-                                                input logic [Width-1:0]    wdata,
-                                                input logic [NumBytes-1:0] be);
-    logic [Width-1:0] r;
-    r = old_word;
-    for (int unsigned g = 0; g < NumBytes / G; g++) begin
-      if (be[g*G +: G] != '0) begin
-        for (int unsigned k = 0; k < G; k++) begin
-          if (be[g*G + k]) begin
-            r[(g*G + k)*8 +: 8] = wdata[(g*G + k)*8 +: 8];
-          end
-        end
-      end
-    end
-    merge_be = r;
-  endfunction
 
   logic a_wr, b_wr;
   assign a_wr = a_req_i && a_we_i;
   assign b_wr = b_req_i && b_we_i;
 
-  always_ff @(posedge clk_i) begin
+  // verilator lint_off BLKSEQ
+  always_ff @(posedge clk_i) begin : p_write
+    logic [Width-1:0] wa, wb;
     if (a_wr) begin
-      mem_q[a_addr_i] <= merge_be(mem_q[a_addr_i], a_wdata_i, a_be_i);
+      wa = mem_q[a_addr_i];
+      for (int unsigned g = 0; g < NumBytes / G; g++) begin
+        if (a_be_i[g*G +: G] != '0) begin
+          for (int unsigned k = 0; k < G; k++) begin
+            if (a_be_i[g*G + k]) begin
+              wa[(g*G + k)*8 +: 8] = a_wdata_i[(g*G + k)*8 +: 8];
+            end
+          end
+        end
+      end
+      mem_q[a_addr_i] <= wa;
     end
-    // Two ifs, not if/else: Verilator would fold an if/else that assigns
-    // one target into a ?: and evaluate both merges.
-    if (b_wr && !(a_wr && a_addr_i == b_addr_i)) begin
-      mem_q[b_addr_i] <= merge_be(mem_q[b_addr_i], b_wdata_i, b_be_i);
-    end
-    if (b_wr && a_wr && a_addr_i == b_addr_i) begin
-      mem_q[b_addr_i] <= merge_be(merge_be(mem_q[a_addr_i], a_wdata_i, a_be_i), b_wdata_i,
-                                  b_be_i);
+    if (b_wr) begin
+      if (a_wr && a_addr_i == b_addr_i) begin
+        wb = wa;
+      end else begin
+        wb = mem_q[b_addr_i];
+      end
+      for (int unsigned g = 0; g < NumBytes / G; g++) begin
+        if (b_be_i[g*G +: G] != '0) begin
+          for (int unsigned k = 0; k < G; k++) begin
+            if (b_be_i[g*G + k]) begin
+              wb[(g*G + k)*8 +: 8] = b_wdata_i[(g*G + k)*8 +: 8];
+            end
+          end
+        end
+      end
+      mem_q[b_addr_i] <= wb;
     end
   end
+  // verilator lint_on BLKSEQ
 `endif
 
   assign a_rdata_o = a_rdata_q;
