@@ -661,6 +661,38 @@ static int forced_to_cpu(const char *knob, const struct npui_layer *l)
 	}
 }
 
+/*
+ * The stem rewrite (docs/SCHEDULER.md, "The stem"): a stride-2 PW conv of
+ * few input channels as a stride-1 conv over its input space-to-depth by
+ * 2, where the tiler's cost says it pays. Its loads read the input's own
+ * buffer row by row, so only an input that is its own contiguous buffer
+ * in channel order qualifies. NPU_SCHED_STEM=0 turns it off (the tests
+ * compare both).
+ */
+static void stem_pass(struct sp_ctx *c, struct npui_placement *pl_all)
+{
+	const char *knob = getenv("NPU_SCHED_STEM");
+	const struct npui_graph *g = c->g;
+
+	if (knob && !strcmp(knob, "0"))
+		return;
+	for (uint32_t i = 0; i < g->num_layers; i++) {
+		const struct npui_layer *l = &g->layers[i];
+		struct npui_placement *pl = &pl_all[i];
+		int32_t in = l->num_inputs ? l->inputs[0] : -1;
+		const struct sp_loc *L = in >= 0 ? &c->loc[in] : NULL;
+		struct sp_tile t;
+
+		if (c->kind[i] != SP_PW || !L || c->perm[in] || c->homed[in] || L->n != 1 ||
+		    L->p[0].phys != in || L->p[0].off || L->p[0].stride != 1)
+			continue;
+		if (!sp_plan_stem(c, i, &t) || t.cost >= c->tile[i].cost)
+			continue;
+		c->tile[i] = t;
+		WHY("conv %ux%u s2: PW array, space-to-depth by 2 in the load", l->kh, l->kw);
+	}
+}
+
 int sp_place(struct sp_ctx *c, struct npui_placement *pl_all)
 {
 	const char *force = getenv("NPU_SCHED_FORCE_CPU");
@@ -743,6 +775,7 @@ int sp_place(struct sp_ctx *c, struct npui_placement *pl_all)
 		if (!changed)
 			break;
 	}
+	stem_pass(c, pl_all);
 
 	for (uint32_t i = 0; i < g->num_layers; i++) {
 		struct npui_placement *pl = &pl_all[i];

@@ -43,6 +43,11 @@ enum sp_kind {
 struct sp_tile {
 	int32_t th, tw, ct, kc;
 	uint32_t in_sz, out_sz; /* bytes of one IN / one OUT ACT buffer */
+	double cost;            /* the tiler's estimate, cycles */
+	/* 1: a stride-2 PW conv run as a stride-1 conv over its input
+	 * space-to-depth by 2, done by the loads (docs/SCHEDULER.md, "The
+	 * stem"); th, tw, ct, kc are of that conv */
+	uint8_t s2d;
 };
 
 /* Derived SRAM geometry of a build (docs/SCHEDULER.md §3). */
@@ -113,6 +118,10 @@ int sp_group_runs(const struct sp_ctx *c, int32_t t, int32_t cin_g, int32_t gi);
 int sp_plan_tile(const struct sp_ctx *c, uint32_t li, int kind, struct sp_tile *t);
 void sp_emit_layer(struct sp_ctx *c, uint32_t li);
 void sp_emit_fence(struct sp_ctx *c, uint32_t flags);
+/* The tiling of PW layer li as a stride-1 conv over its input space-to-
+ * depth by 2 (t->s2d = 1), if its shape allows that; 0 if not. The caller
+ * checks that the input is its own contiguous buffer and compares costs. */
+int sp_plan_stem(const struct sp_ctx *c, uint32_t li, struct sp_tile *t);
 
 /* loc.c: logical channels [c0, c0 + n) of L, renumbered from 0; -1 if
  * that takes more than SP_MAX_PIECES pieces. */

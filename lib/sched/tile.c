@@ -49,11 +49,14 @@ static int32_t imax(int32_t a, int32_t b)
 
 /* ---- layer geometry ---------------------------------------------------- */
 
-/* The convolution a CONV/FC layer is, per group: FC is a 1x1 on 1x1xK. */
+/* The convolution a CONV/FC layer is, per group: FC is a 1x1 on 1x1xK.
+ * s2d != 0: the stem rewrite (stem_geom) of a layer with s2d input
+ * channels, the second input row's 2 * s2d bytes at S channel s2d_half. */
 struct sp_conv {
 	int32_t H, W, cin_g, OH, OW, cout_g, G;
 	int32_t kh, kw, sh, sw, pt, pl;
 	int fc;
+	int32_t s2d, s2d_half;
 };
 
 static void conv_geom(const struct npui_graph *g, const struct npui_layer *l, struct sp_conv *v)
@@ -84,6 +87,79 @@ static void conv_geom(const struct npui_graph *g, const struct npui_layer *l, st
 	v->sw = l->stride_w;
 	v->pt = l->pad_t;
 	v->pl = l->pad_l;
+}
+
+/*
+ * The sub-row dy = 1 starts at S channel h = rup(2C, DMA bytes) rather
+ * than 2C when that keeps each load run inside one DMA chunk and still
+ * fits an ACT word: a run that ends past a chunk costs the ACT port a
+ * second write (npu_dma's flush), and that port is shared with the
+ * epilogue's writes and the stores' reads. S channels in between get
+ * weight 0.
+ */
+static int32_t stem_half(const struct sp_geom *geo, int32_t C)
+{
+	uint32_t off = 2 * (uint32_t)C, D = geo->dmab;
+
+	if (off / D != (4 * (uint32_t)C - 1) / D && rup(off, D) + off <= geo->Cc)
+		off = rup(off, D);
+	return (int32_t)off;
+}
+
+/*
+ * The stem (docs/SCHEDULER.md, "The stem: space-to-depth in the DMA load"):
+ * a KxK stride-2 conv over H x W x C (H, W even, 4C <= PW cols) is a
+ * stride-1 conv over S, (H/2) x (W/2) x (h + 2C) with h = stem_half() and
+ *   S[Y][X][dy*h + dx*C + c] = in[2Y + dy][2X + dx][c].
+ * Input row 2*oy - pt + ky is S row oy - pt' + j, sub-row dy, when
+ * ky = 2j + dy - e with pt' = ceil(pt/2), e = pt & 1; so j < K' =
+ * (K - 1 + e)/2 + 1 covers every ky, and (j, dy) with ky outside [0, K)
+ * get weight 0 (stem_weights). S rows outside S are input rows outside
+ * the input: padding either way. Columns likewise; OH, OW stay.
+ */
+static int stem_geom(const struct sp_geom *geo, const struct sp_conv *v, struct sp_conv *s)
+{
+	if (v->fc || v->G != 1 || v->sh != 2 || v->sw != 2 || (v->H & 1) || (v->W & 1) ||
+	    4 * (uint32_t)v->cin_g > geo->Cc)
+		return 0;
+	*s = *v;
+	s->H = v->H / 2;
+	s->W = v->W / 2;
+	s->s2d_half = stem_half(geo, v->cin_g);
+	s->cin_g = s->s2d_half + 2 * v->cin_g;
+	s->kh = (v->kh - 1 + (v->pt & 1)) / 2 + 1;
+	s->kw = (v->kw - 1 + (v->pl & 1)) / 2 + 1;
+	s->sh = s->sw = 1;
+	s->pt = (v->pt + 1) / 2;
+	s->pl = (v->pl + 1) / 2;
+	s->s2d = v->cin_g;
+	return 1;
+}
+
+/* The weights of stem conv s ([Cout][K'h][K'w][S channels]) from layer
+ * l's ([Cout][K][K][C], geometry v); NULL when out of memory. */
+static int8_t *stem_weights(const struct npui_layer *l, const struct sp_conv *v,
+                            const struct sp_conv *s)
+{
+	const int32_t C = v->cin_g, et = v->pt & 1, el = v->pl & 1;
+	int8_t *w = calloc((size_t)s->cout_g * s->kh * s->kw * s->cin_g, 1);
+
+	for (int32_t oc = 0; w && oc < s->cout_g; oc++)
+		for (int32_t j = 0; j < s->kh; j++)
+			for (int32_t i = 0; i < s->kw; i++)
+				for (int32_t q = 0; q < s->cin_g; q++) {
+					int32_t dy = q >= s->s2d_half, r = q - dy * s->s2d_half;
+					int32_t ky = 2 * j + dy - et, kx = 2 * i + r / C - el;
+
+					if (r >= 2 * C || ky < 0 || ky >= v->kh || kx < 0 ||
+					    kx >= v->kw)
+						continue;
+					w[(((size_t)oc * s->kh + j) * s->kw + i) * s->cin_g + q] =
+					        l->weights[(((size_t)oc * v->kh + ky) * v->kw +
+					                    kx) * C +
+					                   r % C];
+				}
+	return w;
 }
 
 /* Input rows/cols an output range needs, clipped to the input. */
@@ -423,6 +499,7 @@ static int choose(const struct sp_ctx *c, const void *arg, need_fn need, const s
 	}
 	if (best_score < 0)
 		return 0;
+	best->cost = best_score;
 	/* buffers for the largest tile of the chosen sizes */
 	need(c, arg, best->th, best->tw, best->ct, best->kc, &n);
 	best->in_sz = (uint32_t)rup((uint32_t)n.in, c->geo.aw);
@@ -465,6 +542,12 @@ static void need_pw(const struct sp_ctx *c, const void *arg, int32_t th, int32_t
 	n->acc = kc < v->cin_g ? (uint64_t)th * tw * ocgs : 0;
 	need_boxes(n, ih, iw, (uint32_t)kc, icgs * geo->Cc, th, tw, (uint32_t)ct,
 	           rup((uint32_t)ct, geo->aw));
+	if (v->s2d) {
+		/* two loads (input rows 2Y and 2Y + 1) of 2C bytes per S pixel */
+		n->nin = 2;
+		n->ic = 2 * (uint32_t)v->s2d;
+		n->ndesc++;
+	}
 	/* an ACT word of one tap a cycle per output pixel and channel group;
 	 * the epilogue takes R results at epi_lanes a cycle. K-split: raw
 	 * accumulators, and a PPU_REQUANT (R results at ppu_lanes a cycle)
@@ -626,6 +709,33 @@ int sp_plan_tile(const struct sp_ctx *c, uint32_t li, int kind, struct sp_tile *
 	default:
 		return 0;
 	}
+}
+
+int sp_plan_stem(const struct sp_ctx *c, uint32_t li, struct sp_tile *t)
+{
+	const struct npui_graph *g = c->g;
+	const struct npui_layer *l = &g->layers[li];
+	struct sp_conv v, s;
+	struct sp_host hs;
+
+	memset(t, 0, sizeof(*t));
+	if (l->op != NPUI_OP_CONV)
+		return 0;
+	conv_geom(g, l, &v);
+	if (!stem_geom(&c->geo, &v, &s))
+		return 0;
+	/* a load box's pixel is 2C bytes of an input row, its row two rows */
+	hs.in_w = (uint32_t)v.W;
+	hs.in_c = 2 * (uint32_t)v.cin_g;
+	hs.out_w = (uint32_t)v.OW;
+	hs.out_c = (uint32_t)v.cout_g;
+	hs.sets = 1;
+	hs.all_ch = 0;
+	if (!choose(c, &s, need_pw, &hs, s.OH, s.OW, s.cout_g, (int32_t)c->geo.R, s.cin_g,
+	            (int32_t)c->geo.Cc, t))
+		return 0;
+	t->s2d = 1;
+	return 1;
 }
 
 /* ---- emission primitives ------------------------------------------------ */
@@ -824,6 +934,38 @@ static void xfer(struct sp_ctx *c, int store, const struct sp_loc *L, int32_t y0
 	}
 }
 
+/*
+ * Load S rows y0.. and cols x0.. (nh x nw) of the stem input t (its own
+ * buffer, H x W x C, channels contiguous) space-to-depth into ACT: for dy
+ * 0, 1, input row 2Y + dy from col 2*x0 is contiguous and lands as nw
+ * pixels of 2C bytes at byte dy * half of each S pixel (stride s_ps).
+ */
+static void xfer_stem(struct sp_ctx *c, int32_t t, int32_t y0, int32_t x0, int32_t nh, int32_t nw,
+                      uint32_t sram, uint32_t s_ps, uint32_t half, uint32_t *first, uint32_t *last)
+{
+	const struct npui_tensor *T = &c->g->tensors[t];
+	const uint32_t C = (uint32_t)T->c;
+
+	for (uint32_t dy = 0; dy < 2; dy++) {
+		struct dma_box b = {.rows = (uint32_t)nh,
+		                    .cols = (uint32_t)nw,
+		                    .chans = 2 * C,
+		                    .h_cs = 1,
+		                    .h_ps = 2 * C,
+		                    .h_rs = 2 * (uint32_t)T->w * C,
+		                    .s_ps = s_ps,
+		                    .s_rs = (uint32_t)nw * s_ps};
+		uint64_t host = c->arena_off[t] +
+		                ((uint64_t)(2 * y0 + (int32_t)dy) * T->w + 2 * (uint64_t)x0) * C;
+		uint32_t i = emit_dma(c, 0, NPUI_RELOC_ARENA, host, NPU_HW_SRAM_ACT,
+		                      sram + dy * half, &b);
+
+		if (*first == UINT32_MAX)
+			*first = i;
+		*last = i;
+	}
+}
+
 static void emit_sync(struct sp_ctx *c, uint32_t queue, uint32_t flags)
 {
 	struct npu_desc_sync s = {.flags = flags, .tag = c->layer, .queue = queue};
@@ -923,8 +1065,22 @@ static void emit_pw(struct sp_ctx *c, uint32_t li)
 	int32_t *mult = NULL, *shift = NULL, *gat = NULL, *wcol = NULL, lo, hi;
 	uint64_t *wofs = NULL, *pofs = NULL;
 	uint32_t nkc, noct, nset, wl = 0, step = 0, ot = 0, cur = UINT32_MAX;
+	const int8_t *wsrc = l->weights;
+	int8_t *wstem = NULL;
 
 	conv_geom(g, l, &v);
+	if (t->s2d) {
+		struct sp_conv s;
+
+		/* placement chose it: the shape qualifies */
+		stem_geom(geo, &v, &s);
+		wsrc = wstem = stem_weights(l, &v, &s);
+		v = s;
+		if (!wstem) {
+			c->err = NPU_ERR_NO_MEM;
+			return;
+		}
+	}
 	if (v.fc)
 		fc_loc(c, l->inputs[0], &inloc);
 	else
@@ -1035,16 +1191,14 @@ static void emit_pw(struct sp_ctx *c, uint32_t li)
 										if (ocl >= ocn ||
 										    icl >= icn)
 											continue;
-										p[at] = (uint8_t)l->weights
-										                [(((size_t)oc *
-										                           v.kh +
-										                   ky) *
-										                          v.kw +
-										                  kx) *
-										                         v.cin_g +
-										                 wcol[gi * v.cin_g +
-										                      ic0 +
-										                      icl]];
+										p[at] = (uint8_t)wsrc
+										        [(((size_t)oc *
+										                   v.kh +
+										           ky) * v.kw +
+										          kx) * v.cin_g +
+										         wcol[gi * v.cin_g +
+										              ic0 +
+										              icl]];
 									}
 			}
 		}
@@ -1097,7 +1251,11 @@ static void emit_pw(struct sp_ctx *c, uint32_t li)
 						}
 						whalf = ((wl - 1) & 1) * geo->wgt_half;
 						phalf = ((wl - 1) & 1) * geo->par_half;
-						for (int32_t p = 0, r; p < icn; p += r) {
+						if (t->s2d)
+							xfer_stem(c, l->inputs[0], iy, ix, ih, iw,
+							          in_b, cpi, (uint32_t)v.s2d_half,
+							          &lf, &ll);
+						for (int32_t p = 0, r; !t->s2d && p < icn; p += r) {
 							const int32_t *gs =
 							        gat + gi * v.cin_g + ic0;
 
@@ -1181,6 +1339,7 @@ out:
 	free(pofs);
 	free(gat);
 	free(wcol);
+	free(wstem);
 }
 
 /* ---- DW engine ------------------------------------------------------------ */

@@ -447,7 +447,10 @@ std::string FirstMismatch(const std::vector<int8_t> &a, const std::vector<int8_t
 
 // MACs layer i needs with padding taps skipped, as the engines run it:
 // per output pixel, the kernel rows and columns that fall inside the input.
-uint64_t InsideMacs(const npui_graph *g, uint32_t i)
+// A stride-2 stem the schedule s runs as a stride-1 conv over its input
+// space-to-depth by 2 (docs/SCHEDULER.md, "The stem") does that conv's
+// MACs: its descriptors' kernel and input channels over (H/2) x (W/2).
+uint64_t InsideMacs(const npui_graph *g, const npui_sched *s, uint32_t i)
 {
 	const npui_layer &l = g->layers[i];
 	if (l.op != NPUI_OP_CONV)
@@ -460,6 +463,22 @@ uint64_t InsideMacs(const npui_graph *g, uint32_t i)
 				t += o * stride - pad + j >= 0 && o * stride - pad + j < n_in;
 		return t;
 	};
+	for (uint32_t k = 0; s && k < s->num_segments; k++) {
+		const npui_segment &sg = s->segments[k];
+		for (uint32_t d = 0; d < sg.num_desc; d++) {
+			npu_desc_hdr h{};
+			npu_desc_conv cd{};
+			npu_desc_hdr_unpack(&sg.desc[d * NPU_HW_DESC_WORDS], &h);
+			if (sg.layer_of_desc[d] != i || h.opcode != NPU_HW_OP_PW_CONV)
+				continue;
+			npu_desc_conv_unpack(&sg.desc[d * NPU_HW_DESC_WORDS], &cd);
+			if (cd.stride_h == l.stride_h)
+				break;
+			return (uint64_t)out.c * cd.in_c *
+			       taps(out.h, cd.kh, 1, (l.pad_t + 1) / 2, in.h / 2) *
+			       taps(out.w, cd.kw, 1, (l.pad_l + 1) / 2, in.w / 2);
+		}
+	}
 	return (uint64_t)out.c * (uint64_t)(in.c / l.groups) *
 	       taps(out.h, l.kh, l.stride_h, l.pad_t, in.h) *
 	       taps(out.w, l.kw, l.stride_w, l.pad_l, in.w);
@@ -489,7 +508,7 @@ void ExpectRan(const npui_graph *g, const npui_sched *s, const isa::Stats &st, c
 			          npui_layer_macs(g, &g->layers[i])};
 			const bool mac_engine =
 			        npu && (ran[i].engine == "pw" || ran[i].engine == "dw");
-			EXPECT_EQ(macs, mac_engine ? InsideMacs(g, i) : 0)
+			EXPECT_EQ(macs, mac_engine ? InsideMacs(g, s, i) : 0)
 			        << "MACs the ISA model ran for layer " << i << " " << ran[i].name
 			        << " on " << ran[i].engine;
 		}
