@@ -28,16 +28,20 @@ NPU_SIM_TRACE ?= 0
 SIM_BUILD ?= $(BUILD)
 SIM_OUT := $(SIM_BUILD)/rtl-sim/harness$(if $(filter 1,$(NPU_SIM_TRACE)),-fst)
 SIM_LIB := $(SIM_BUILD)/rtl-sim/libnpusim$(if $(filter 1,$(NPU_SIM_TRACE)),-fst,).a
-SIM_VROOT := $(shell $(VERILATOR) --getenv VERILATOR_ROOT 2>/dev/null)
+# The Verilator root, asked on first use and then kept: lazy (not :=) so
+# that a make started before tools/setup-deps has installed Verilator (a
+# fresh machine) does not parse an empty root into the flags
+# (`-isystem /include`); nothing below expands it while parsing.
+SIM_VROOT = $(eval SIM_VROOT := $$(shell $$(VERILATOR) --getenv VERILATOR_ROOT 2>/dev/null))$(SIM_VROOT)
 # Verilator's generated makefile, run as a plain command (not as a
 # recursive $(MAKE), which `make -n` would execute before the model exists).
 SIM_VMAKE = $(MAKE)
-SIM_VINC := $(SIM_VROOT)/include
+SIM_VINC = $(SIM_VROOT)/include
 # C++ optimization of the Verilated model: -O2 runs MobileNetV2-224 about
 # 8 % faster than -O1 for about 14 s more compiler time per build of both
 # models (docs/PERFORMANCE.md "Simulator speed").
 SIM_MODEL_OPT ?= -O2
-SIM_CXXFLAGS := -std=c++17 -O2 -g0 -isystem $(SIM_VINC) -isystem $(SIM_VINC)/vltstd \
+SIM_CXXFLAGS = -std=c++17 -O2 -g0 -isystem $(SIM_VINC) -isystem $(SIM_VINC)/vltstd \
 	-isystem $(abspath $(SIM_OUT)/default) -isystem $(abspath $(SIM_OUT)/small) \
 	$(if $(filter 1,$(NPU_SIM_TRACE)),-DNPU_SIM_TRACE -DVM_TRACE=1 -DVM_TRACE_FST=1,)
 SIM_VFLAGS := --cc -Wall -Wno-fatal --x-assign unique --x-initial unique -O3 \
@@ -63,9 +67,11 @@ $(SIM_OUT)/$(1)/Vnpu_top_$(1)__ALL.a: $(RTL_SRCS) $(RTL_WAIVERS)
 endef
 $(foreach c,default small,$(eval $(call SIM_MODEL_RULE,$(c))))
 
-$(SIM_OUT)/rt/%.o: $(SIM_VINC)/%.cpp
+# The runtime sources are named in the recipe, not as prerequisites: a
+# prerequisite is expanded while parsing, before the set-up.
+$(SIM_OUT)/rt/%.o:
 	@mkdir -p $(@D)
-	$(CXX) $(SIM_CXXFLAGS) -c $< -o $@
+	$(CXX) $(SIM_CXXFLAGS) -c $(SIM_VINC)/$*.cpp -o $@
 
 $(SIM_OUT)/npu_sim.o: rtl-sim/harness/npu_sim.cc rtl-sim/harness/npu_sim.h driver/npu_regs.h \
 		driver/npu_desc.h \
