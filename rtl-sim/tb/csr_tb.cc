@@ -114,10 +114,12 @@ char msg[256];
 	} while (0)
 
 // Default parameters of npu_csr (the testbench builds it without -G).
-constexpr uint32_t kCaps0 = 16u | 16u << 8 | 16u << 16 | 8u << 24;
+constexpr uint32_t kCaps0 = 16u | 16u << 8 | 16u << 16 | 4u << 24; // 4 PPU lanes
 constexpr uint32_t kCaps1 = 128u | 128u << 16;
 constexpr uint32_t kCaps2 = 64u | 8u << 16;
-constexpr uint32_t kCaps3 = 8u | 4u << 8 | 32u << 16;
+// 8-byte DMA, 4 windows, 2^5 = 32 bursts in flight, 32 address bits, 8
+// epilogue lanes.
+constexpr uint32_t kCaps3 = 8u | 4u << 8 | 5u << 12 | 32u << 16 | 8u << 24;
 constexpr uint32_t kEngines = 0x190;
 constexpr unsigned kWindows = 4;
 
