@@ -79,11 +79,11 @@ module npu_requant #(
   assign load = advance ? {valid_q[NumStages-2:0], in_valid_i} : '0;
 
   // Parameters that only travel with the data.
-  logic [4:0]          rs_q    [NumStages-1];  // right shift, valid in S1..S5
-  logic [7:0]          zp_q    [NumStages-1];
-  logic [7:0]          amin_q  [NumStages-1];
-  logic [7:0]          amax_q  [NumStages-1];
-  logic [TagWidth-1:0] tag_q   [NumStages];
+  logic [NumStages-2:0][4:0]          rs_q;  // right shift, valid in S1..S5
+  logic [NumStages-2:0][7:0]          zp_q;
+  logic [NumStages-2:0][7:0]          amin_q;
+  logic [NumStages-2:0][7:0]          amax_q;
+  logic [NumStages-1:0][TagWidth-1:0] tag_q;
 
   // ---- S1: saturating pre-shift -----------------------------------------
   // shift is two's complement in 6 bits: > 0 shifts left first, else the
