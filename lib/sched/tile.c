@@ -233,8 +233,9 @@ static void box_merge(struct dma_box *b)
 
 /*
  * Cycles of a box as the DMA walks it (merged as emit_dma does): its
- * bursts stream at a beat a cycle (a store gathers a burst from SRAM and
- * then sends it: two cycles a beat and two more) but no faster than the
+ * bursts stream at a beat a cycle (a store gathers each burst from SRAM
+ * while the one before it sends: a beat a cycle and about two more per
+ * burst) but no faster than the
  * bursts in flight allow against the latency, and the descriptor is done
  * a latency after its last burst. Its beats are added to *beats (the
  * memory port's budget is shared by both directions). 4 KiB crossings are
@@ -253,7 +254,7 @@ static double box_cycles(const struct sp_geom *geo, struct dma_box b, int store,
 	nb = (double)runs * (double)(full + (rem ? 1 : 0));
 	nbeats = (double)runs * (double)(full * SP_DMA_MAX_BEATS + cdiv((uint32_t)rem, geo->dmab));
 	*beats += nbeats;
-	t = store ? 2 * nbeats + 2 * nb : nbeats;
+	t = store ? nbeats + 2 * nb : nbeats;
 	if (nb * SP_MEM_LATENCY / geo->outst > t)
 		t = nb * SP_MEM_LATENCY / geo->outst;
 	return SP_MEM_LATENCY + t;
