@@ -1,7 +1,7 @@
 // Helpers of the scheduler tests that run on the sim device: a graph's
 // schedule on a preset build, and a run on sim and on cpu that must give
-// the same bytes. Header-only (tests/sched/stem_test.cc uses it;
-// fold_test.cc has its own copies of the same two).
+// the same bytes. Header-only (tests/sched/stem_test.cc and fold_test.cc
+// use it).
 #ifndef LWNPU_TESTS_SCHED_SIM_VS_CPU_H
 #define LWNPU_TESTS_SCHED_SIM_VS_CPU_H
 
