@@ -79,11 +79,14 @@ module npu_requant #(
   assign load = advance ? {valid_q[NumStages-2:0], in_valid_i} : '0;
 
   // Parameters that only travel with the data.
-  logic [NumStages-2:0][4:0]          rs_q;  // right shift, valid in S1..S5
-  logic [NumStages-2:0][7:0]          zp_q;
-  logic [NumStages-2:0][7:0]          amin_q;
-  logic [NumStages-2:0][7:0]          amax_q;
-  logic [NumStages-1:0][TagWidth-1:0] tag_q;
+  // One flat vector each, stage k at [k*W +: W]: Verilator keeps one
+  // variable (not a delayed-write flag per element, tested and cleared
+  // every cycle), and yosys 0.23 takes no multi-dimensional packed arrays.
+  logic [(NumStages-1)*5-1:0]        rs_q;  // right shift, valid in S1..S5
+  logic [(NumStages-1)*8-1:0]        zp_q;
+  logic [(NumStages-1)*8-1:0]        amin_q;
+  logic [(NumStages-1)*8-1:0]        amax_q;
+  logic [NumStages*TagWidth-1:0]     tag_q;
 
   // ---- S1: saturating pre-shift -----------------------------------------
   // shift is two's complement in 6 bits: > 0 shifts left first, else the
@@ -206,11 +209,11 @@ module npu_requant #(
     if (load[0]) begin
       x_s1_q    <= presat(acc_i, left_shift(shift_i));
       mult_s1_q <= mult_i;
-      rs_q[0]   <= right_shift(shift_i);
-      zp_q[0]   <= zp_i;
-      amin_q[0] <= act_min_i;
-      amax_q[0] <= act_max_i;
-      tag_q[0]  <= tag_i;
+      rs_q[0 +: 5]   <= right_shift(shift_i);
+      zp_q[0 +: 8]   <= zp_i;
+      amin_q[0 +: 8] <= act_min_i;
+      amax_q[0 +: 8] <= act_max_i;
+      tag_q[0 +: TagWidth]  <= tag_i;
     end
     if (load[1]) begin
       neg_s2_q    <= (x_s1_q[31] ^ mult_s1_q[31]) & (x_s1_q != 32'd0) & (mult_s1_q != 32'd0);
@@ -224,23 +227,23 @@ module npu_requant #(
       srdhm_s4_q <= srdhm_div(sum_s3_q, minmin_s3_q);
     end
     if (load[4]) begin
-      scaled_s5_q <= rdivpot(srdhm_s4_q, rs_q[3]);
+      scaled_s5_q <= rdivpot(srdhm_s4_q, rs_q[15 +: 5]);
     end
     if (load[5]) begin
       scaled_s6_q <= scaled_s5_q;
-      q_s6_q      <= zp_clamp(scaled_s5_q, zp_q[4], amin_q[4], amax_q[4]);
+      q_s6_q      <= zp_clamp(scaled_s5_q, zp_q[32 +: 8], amin_q[32 +: 8], amax_q[32 +: 8]);
     end
     for (int unsigned i = 1; i < NumStages - 1; i++) begin
       if (load[i]) begin
-        rs_q[i]   <= rs_q[i-1];
-        zp_q[i]   <= zp_q[i-1];
-        amin_q[i] <= amin_q[i-1];
-        amax_q[i] <= amax_q[i-1];
+        rs_q[i*5 +: 5]   <= rs_q[(i-1)*5 +: 5];
+        zp_q[i*8 +: 8]   <= zp_q[(i-1)*8 +: 8];
+        amin_q[i*8 +: 8] <= amin_q[(i-1)*8 +: 8];
+        amax_q[i*8 +: 8] <= amax_q[(i-1)*8 +: 8];
       end
     end
     for (int unsigned i = 1; i < NumStages; i++) begin
       if (load[i]) begin
-        tag_q[i] <= tag_q[i-1];
+        tag_q[i*TagWidth +: TagWidth] <= tag_q[(i-1)*TagWidth +: TagWidth];
       end
     end
   end
@@ -248,6 +251,6 @@ module npu_requant #(
   assign out_valid_o = valid_q[NumStages-1];
   assign scaled_o    = scaled_s6_q;
   assign q_o         = q_s6_q;
-  assign tag_o       = tag_q[NumStages-1];
+  assign tag_o       = tag_q[(NumStages-1)*TagWidth +: TagWidth];
 
 endmodule
